@@ -1,0 +1,23 @@
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { pathId } from '../../shared/contract.ts';
+import { viewOfOrder } from '../../shared/domain/order.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { logger } from '../../shared/observability.ts';
+import { cancelOrder } from '../../shared/usecases/orders.ts';
+
+const config = loadConfig('cancelOrder');
+const deps = {
+  orders: stores(config).orders(),
+  events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
+};
+
+export const handler = route({ auth: 'buyer' }, async (event) =>
+  json(
+    200,
+    viewOfOrder(
+      await cancelOrder(deps, caller(event), pathId.parse(event.pathParameters?.orderId), Date.now()),
+    ),
+  ),
+);

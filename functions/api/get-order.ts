@@ -1,0 +1,15 @@
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { pathId } from '../../shared/contract.ts';
+import { viewOfOrder } from '../../shared/domain/order.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { getOrderFor } from '../../shared/usecases/orders.ts';
+
+const orders = stores(loadConfig('getOrder')).orders();
+
+export const handler = route({ auth: 'buyer' }, async (event) =>
+  json(
+    200,
+    viewOfOrder(await getOrderFor(orders, caller(event), pathId.parse(event.pathParameters?.orderId))),
+  ),
+);

@@ -1,0 +1,17 @@
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { listOrdersQuery } from '../../shared/contract.ts';
+import { viewOfOrder } from '../../shared/domain/order.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { listOrdersOf } from '../../shared/usecases/orders.ts';
+
+const orders = stores(loadConfig('listMyOrders')).orders();
+
+export const handler = route({ auth: 'buyer' }, async (event) => {
+  const query = listOrdersQuery.parse(event.queryStringParameters ?? {});
+  const page = await listOrdersOf(orders, caller(event).userId, query.limit ?? 20, query.nextToken);
+  return json(200, {
+    orders: page.items.map(viewOfOrder),
+    ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+  });
+});

@@ -1,0 +1,40 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { idempotencyKey, pathId, placeOrderBody } from '../../shared/contract.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
+import { viewOfOrder } from '../../shared/domain/order.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { logger, metrics } from '../../shared/observability.ts';
+import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
+
+const config = loadConfig('placeOrder');
+const { sales, orders } = stores(config);
+const saleStore = sales();
+const deps: CheckoutDeps = {
+  sales: saleStore,
+  orders: orders(),
+  queue: new SqsOrderQueue(sqsClient(config), { orders: config.queueUrl('orders') }),
+  catalog: new SaleCatalog(saleStore, config.checkout.SALE_CACHE_MS),
+  maxAttempts: config.checkout.CHECKOUT_MAX_ATTEMPTS,
+  soldOutMemoMs: config.checkout.SOLD_OUT_MEMO_MS,
+  observe: (event, detail) => {
+    metrics.addMetric(event, MetricUnit.Count, 1);
+    if (event === 'enqueueFailed')
+      logger.error('order accepted but not sent; the reconciler will send it', detail as Error);
+  },
+};
+
+export const handler = route({ auth: 'buyer', jsonBody: true }, async (event) => {
+  const key = event.headers['idempotency-key'];
+  if (key === undefined) throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
+  const { order, replayed } = await placeOrder(deps, {
+    userId: caller(event).userId,
+    saleId: pathId.parse(event.pathParameters?.saleId),
+    idempotencyKey: idempotencyKey.parse(key),
+    body: placeOrderBody.parse(event.body),
+    now: Date.now(),
+  });
+  return json(replayed ? 200 : 202, viewOfOrder(order), { Location: `/orders/${order.orderId}` });
+});

@@ -1,0 +1,15 @@
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { countPipeline, fifoConsumer } from '../../shared/consumer.ts';
+import { requestPayment } from '../../shared/usecases/pipeline.ts';
+
+const config = loadConfig('processOrder');
+const deps = {
+  orders: stores(config).orders(),
+  queue: new SqsOrderQueue(sqsClient(config), { payments: config.queueUrl('payments') }),
+  events: { publish: async () => {} },
+  observe: countPipeline,
+};
+
+export const handler = fifoConsumer('orders', (message) => requestPayment(deps, message.orderId, Date.now()));

@@ -1,0 +1,29 @@
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
+import { SimulatedPaymentGateway } from '../../shared/adapters/payment/simulated-gateway.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { countPipeline, fifoConsumer } from '../../shared/consumer.ts';
+import { logger } from '../../shared/observability.ts';
+import { settlePayment } from '../../shared/usecases/pipeline.ts';
+
+const config = loadConfig('processPayment');
+const { db, orders } = stores(config);
+const deps = {
+  orders: orders(),
+  queue: { enqueueOrder: unused, enqueuePayment: unused },
+  events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
+  gateway: new SimulatedPaymentGateway(db, config.tableName('payments'), {
+    latencyMs: config.payment.PAYMENT_LATENCY_MS,
+    declineRate: config.payment.PAYMENT_DECLINE_RATE,
+    errorRate: config.payment.PAYMENT_ERROR_RATE,
+  }),
+  observe: countPipeline,
+};
+
+export const handler = fifoConsumer('payments', (message) =>
+  settlePayment(deps, message.orderId, Date.now()),
+);
+
+async function unused(): Promise<never> {
+  throw new Error('the payment consumer sends no messages');
+}

@@ -1,0 +1,37 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+
+/** The local runtime's stand-in for Cognito: an ES256 key kept on disk, so `npm run token` and the server agree. */
+export const DEV_ISSUER = 'flash-sale-local-dev';
+const ALG = 'ES256';
+
+export interface DevIssuer {
+  jwks: { keys: JWK[] };
+  sign(userId: string, admin?: boolean, ttlSeconds?: number): Promise<string>;
+}
+
+export async function devIssuer(keyFile: string): Promise<DevIssuer> {
+  let privateJwk: JWK;
+  if (existsSync(keyFile)) {
+    privateJwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
+  } else {
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    privateJwk = { ...(await exportJWK(privateKey)), kid: `dev-${Date.now().toString(36)}`, alg: ALG };
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600 });
+  }
+  const { d: _private, ...publicJwk } = privateJwk;
+  const key = await importJWK(privateJwk, ALG);
+  return {
+    jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
+    sign: (userId, admin = false, ttlSeconds = 12 * 3600) =>
+      new SignJWT({ groups: admin ? ['admin'] : [] })
+        .setProtectedHeader({ alg: ALG, kid: privateJwk.kid as string })
+        .setIssuer(DEV_ISSUER)
+        .setSubject(userId)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSeconds}s`)
+        .sign(key),
+  };
+}

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type CancellationReason, type CheckoutItem, decodeCancellation } from '../../domain/cancellation.ts';
+import { invalid } from '../../domain/errors.ts';
+import {
+  DUE_BUCKETS,
+  dueBucketOf,
+  isTerminal,
+  type Order,
+  type OrderStatus,
+  releasesStock,
+} from '../../domain/order.ts';
+import type { OrderStore, Page, Reservation, ReserveResult, TransitionChange } from '../../ports.ts';
+import { counterKey, shardKey } from './keys.ts';
+import { isConditionFailure } from './sale-store.ts';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Attributes of the order item that are storage, not order. */
+const storageOnly = ['dueBucket', 'dueAt'] as const;
+
+export class DynamoOrderStore implements OrderStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly ordersTable: string,
+    /** Resolved on first use: functions that only read orders are not given the sales table. */
+    private readonly salesTableName: () => string,
+  ) {}
+
+  private get salesTable(): string {
+    return this.salesTableName();
+  }
+
+  async reserve({ order, plan, perUserLimit, now, dueAt }: Reservation): Promise<ReserveResult> {
+    const layout: CheckoutItem[] = [
+      { kind: 'order' },
+      { kind: 'counter' },
+      ...[...plan].map(([shard, quantity]) => ({ kind: 'shard' as const, shard, quantity })),
+    ];
+    const items = layout.map((item): TransactItem => {
+      switch (item.kind) {
+        case 'order':
+          return {
+            Put: {
+              TableName: this.ordersTable,
+              Item: { ...order, dueBucket: dueBucketOf(order.orderId), dueAt },
+              ConditionExpression: 'attribute_not_exists(orderId)',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          };
+        case 'counter':
+          return {
+            Update: {
+              TableName: this.salesTable,
+              Key: { pk: counterKey(order.saleId, order.userId) },
+              UpdateExpression: 'ADD units :q SET kind = :kind, saleId = :sale, userId = :user',
+              ConditionExpression: 'attribute_not_exists(units) OR units <= :max',
+              ExpressionAttributeValues: {
+                ':q': order.quantity,
+                ':max': perUserLimit - order.quantity,
+                ':kind': 'counter',
+                ':sale': order.saleId,
+                ':user': order.userId,
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          };
+        case 'shard':
+          return {
+            Update: {
+              TableName: this.salesTable,
+              Key: { pk: shardKey(order.saleId, item.shard) },
+              UpdateExpression: 'SET available = available - :q',
+              ConditionExpression: 'available >= :q AND opensAt <= :now AND closesAt > :now',
+              ExpressionAttributeValues: { ':q': item.quantity, ':now': now },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          };
+      }
+    });
+    // Same token only for a byte-identical attempt, which is what the SDK's own retry sends.
+    const token = createHash('sha256')
+      .update(`${order.orderId}|${[...plan].join(';')}|${now}`)
+      .digest('hex')
+      .slice(0, 36);
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: token }));
+      return { ok: true };
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'TransactionCanceledException') {
+        const reasons = ((error as { CancellationReasons?: RawReason[] }).CancellationReasons ?? []).map(
+          decodeReason,
+        );
+        return { ok: false, ...decodeCancellation(layout, reasons) };
+      }
+      if (name === 'TransactionInProgressException' || name === 'TransactionConflictException') {
+        return { ok: false, kind: 'contention' };
+      }
+      throw error;
+    }
+  }
+
+  async get(orderId: string, consistent = false): Promise<Order | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.ordersTable, Key: { orderId }, ConsistentRead: consistent }),
+    );
+    return Item ? toOrder(Item) : undefined;
+  }
+
+  async listByBuyer(userId: string, limit: number, nextToken?: string): Promise<Page<Order>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.ordersTable,
+        IndexName: 'byBuyer',
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: nextToken ? decodeToken(nextToken, userId) : undefined,
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(toOrder),
+      ...(out.LastEvaluatedKey
+        ? { nextToken: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }
+        : {}),
+    };
+  }
+
+  async transition(order: Order, from: OrderStatus, change: TransitionChange): Promise<Order | undefined> {
+    const terminal = isTerminal(change.to);
+    const updatedAt = new Date(change.now).toISOString();
+    const values: Record<string, unknown> = { ':from': from, ':to': change.to, ':at': updatedAt };
+    const sets = ['#status = :to', 'updatedAt = :at'];
+    if (change.failureReason) {
+      sets.push('failureReason = :reason');
+      values[':reason'] = change.failureReason;
+    }
+    if (change.chargeId) {
+      sets.push('chargeId = :charge');
+      values[':charge'] = change.chargeId;
+    }
+    if (!terminal && change.dueAt !== undefined) {
+      sets.push('dueAt = :due');
+      values[':due'] = change.dueAt;
+    }
+    const update = {
+      TableName: this.ordersTable,
+      Key: { orderId: order.orderId },
+      UpdateExpression: `SET ${sets.join(', ')}${terminal ? ' REMOVE dueBucket, dueAt' : ''}`,
+      ConditionExpression: '#status = :from',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    };
+    const next: Order = {
+      ...order,
+      status: change.to,
+      updatedAt,
+      ...(change.failureReason ? { failureReason: change.failureReason } : {}),
+      ...(change.chargeId ? { chargeId: change.chargeId } : {}),
+    };
+    if (!releasesStock(change.to)) {
+      try {
+        await this.db.send(new UpdateCommand(update));
+        return next;
+      } catch (error) {
+        if (isConditionFailure(error)) return undefined;
+        throw error;
+      }
+    }
+    const release: TransactItem[] = [
+      { Update: update },
+      ...Object.entries(order.takenFrom).map(([shard, units]) => ({
+        Update: {
+          TableName: this.salesTable,
+          Key: { pk: shardKey(order.saleId, Number(shard)) },
+          UpdateExpression: 'ADD available :n',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':n': units },
+        },
+      })),
+      {
+        Update: {
+          TableName: this.salesTable,
+          Key: { pk: counterKey(order.saleId, order.userId) },
+          UpdateExpression: 'ADD units :n',
+          ConditionExpression: 'units >= :q',
+          ExpressionAttributeValues: { ':n': -order.quantity, ':q': order.quantity },
+        },
+      },
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: release }));
+        return next;
+      } catch (error) {
+        const reasons = (error as { CancellationReasons?: RawReason[] }).CancellationReasons;
+        if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return undefined;
+        const contended = reasons?.some((r) => r.Code === 'TransactionConflict');
+        if (!contended || attempt >= 5) throw error;
+        await sleep(Math.random() * 20 * 2 ** attempt);
+      }
+    }
+  }
+
+  async reschedule(order: Order, status: OrderStatus, dueAt: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.ordersTable,
+          Key: { orderId: order.orderId },
+          UpdateExpression: 'SET dueAt = :due',
+          ConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':due': dueAt, ':status': status },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async due(now: number, limit: number): Promise<Order[]> {
+    const perBucket = Math.max(1, Math.ceil(limit / DUE_BUCKETS));
+    const pages = await Promise.all(
+      Array.from({ length: DUE_BUCKETS }, (_, bucket) =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.ordersTable,
+            IndexName: 'byDue',
+            KeyConditionExpression: 'dueBucket = :b AND dueAt <= :now',
+            ExpressionAttributeValues: { ':b': String(bucket), ':now': now },
+            Limit: perBucket,
+          }),
+        ),
+      ),
+    );
+    return pages.flatMap((page) => (page.Items ?? []).map(toOrder));
+  }
+}
+
+type RawReason = { Code?: string; Message?: string; Item?: Record<string, AttributeValue> };
+
+function decodeReason(reason: RawReason): CancellationReason {
+  // Errors are not unmarshalled by the document client: the old item arrives as AttributeValues.
+  return {
+    Code: reason.Code,
+    Message: reason.Message,
+    Item: reason.Item ? unmarshall(reason.Item) : undefined,
+  };
+}
+
+export function toOrder(item: Record<string, unknown>): Order {
+  const copy = { ...item };
+  for (const key of storageOnly) delete copy[key];
+  return copy as unknown as Order;
+}
+
+function decodeToken(token: string, userId: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (key.userId !== userId || typeof key.orderId !== 'string' || typeof key.createdAt !== 'string')
+      throw new Error('foreign');
+    return { userId: key.userId, orderId: key.orderId, createdAt: key.createdAt };
+  } catch {
+    throw invalid('nextToken is not a token this API gave you', [{ path: 'nextToken', message: 'invalid' }]);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,142 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type ChargeOutcome, type PaymentGateway, TransientPaymentError } from '../../ports.ts';
+import { isConditionFailure } from '../dynamo/sale-store.ts';
+
+export interface SimulatedGatewayOptions {
+  latencyMs: number;
+  declineRate: number;
+  errorRate: number;
+  random?: () => number;
+}
+
+const LEDGER_RETENTION_SECONDS = 30 * 24 * 3600;
+
+/**
+ * A payment processor stand-in driven by the token, like card-network test tokens:
+ *   tok_ok → approved, tok_decline → declined, tok_timeout / tok_error → transient failure,
+ *   tok_flaky_N → transient failure on the first N attempts, then approved.
+ * Other tokens follow the configured random decline and error rates. Its ledger is a DynamoDB
+ * table keyed by idempotency key, so a repeated charge returns the first outcome, across
+ * processes and under concurrency.
+ */
+export class SimulatedPaymentGateway implements PaymentGateway {
+  private readonly random: () => number;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly ledger: string,
+    private readonly options: SimulatedGatewayOptions,
+  ) {
+    this.random = options.random ?? Math.random;
+  }
+
+  async charge(request: {
+    idempotencyKey: string;
+    amount: number;
+    currency: string;
+    paymentToken: string;
+  }): Promise<ChargeOutcome> {
+    if (this.options.latencyMs > 0) await sleep(this.options.latencyMs * (0.5 + this.random()));
+    const settled = await this.settled(request.idempotencyKey);
+    if (settled) return settled;
+
+    // Count the attempt first: the count drives tok_flaky_N and shows retries in the ledger.
+    let attempts: number;
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.ledger,
+          Key: { idempotencyKey: request.idempotencyKey },
+          UpdateExpression:
+            'ADD attempts :one SET amount = :amount, currency = :currency, expiresAtEpoch = :ttl',
+          ConditionExpression: 'attribute_not_exists(outcome)',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':amount': request.amount,
+            ':currency': request.currency,
+            ':ttl': Math.floor(Date.now() / 1000) + LEDGER_RETENTION_SECONDS,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      attempts = Number(out.Attributes?.attempts ?? 1);
+    } catch (error) {
+      if (isConditionFailure(error)) return this.mustBeSettled(request.idempotencyKey);
+      throw error;
+    }
+
+    const decision = this.decide(request.paymentToken, attempts);
+    if (decision === 'transient')
+      throw new TransientPaymentError(
+        `Processor unavailable for ${request.paymentToken} (attempt ${attempts})`,
+      );
+
+    const outcome: ChargeOutcome =
+      decision === 'approved'
+        ? { status: 'approved', chargeId: `ch_${request.idempotencyKey}` }
+        : { status: 'declined', reason: 'card_declined' };
+    try {
+      // First outcome wins: a concurrent charge with the same key gets this one back.
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.ledger,
+          Key: { idempotencyKey: request.idempotencyKey },
+          UpdateExpression: 'SET outcome = :outcome, chargeId = :charge, reason = :reason, settledAt = :at',
+          ConditionExpression: 'attribute_not_exists(outcome)',
+          ExpressionAttributeValues: {
+            ':outcome': outcome.status,
+            ':charge': outcome.status === 'approved' ? outcome.chargeId : null,
+            ':reason': outcome.status === 'declined' ? outcome.reason : null,
+            ':at': new Date().toISOString(),
+          },
+        }),
+      );
+      return outcome;
+    } catch (error) {
+      if (isConditionFailure(error)) return this.mustBeSettled(request.idempotencyKey);
+      throw error;
+    }
+  }
+
+  async refund(idempotencyKey: string, reason: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.ledger,
+        Key: { idempotencyKey },
+        UpdateExpression: 'SET refunded = :yes, refundReason = :reason',
+        ConditionExpression: 'outcome = :approved',
+        ExpressionAttributeValues: { ':yes': true, ':reason': reason, ':approved': 'approved' },
+      }),
+    );
+  }
+
+  private decide(token: string, attempts: number): 'approved' | 'declined' | 'transient' {
+    if (token === 'tok_ok') return 'approved';
+    if (token === 'tok_decline') return 'declined';
+    if (token === 'tok_timeout' || token === 'tok_error') return 'transient';
+    const flaky = /^tok_flaky_(\d+)$/.exec(token);
+    if (flaky) return attempts <= Number(flaky[1]) ? 'transient' : 'approved';
+    const roll = this.random();
+    if (roll < this.options.errorRate) return 'transient';
+    if (roll < this.options.errorRate + this.options.declineRate) return 'declined';
+    return 'approved';
+  }
+
+  private async settled(idempotencyKey: string): Promise<ChargeOutcome | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.ledger, Key: { idempotencyKey }, ConsistentRead: true }),
+    );
+    if (Item?.outcome === 'approved') return { status: 'approved', chargeId: String(Item.chargeId) };
+    if (Item?.outcome === 'declined') return { status: 'declined', reason: String(Item.reason) };
+    return undefined;
+  }
+
+  private async mustBeSettled(idempotencyKey: string): Promise<ChargeOutcome> {
+    const settled = await this.settled(idempotencyKey);
+    if (!settled)
+      throw new TransientPaymentError(`Ledger entry ${idempotencyKey} changed under a concurrent charge`);
+    return settled;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+
+export const orderStatuses = [
+  'RESERVED',
+  'PAYMENT_PENDING',
+  'CONFIRMED',
+  'PAYMENT_FAILED',
+  'EXPIRED',
+  'CANCELLED',
+] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+export interface Order {
+  orderId: string;
+  saleId: string;
+  userId: string;
+  quantity: number;
+  amount: number;
+  currency: string;
+  status: OrderStatus;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  failureReason?: string;
+  /** Units taken per shard index, so a release returns them where they came from. */
+  takenFrom: Record<string, number>;
+  idempotencyKey: string;
+  bodyHash: string;
+  paymentToken: string;
+  chargeId?: string;
+}
+
+/** What the API shows of an order; the idempotency and payment internals stay inside. */
+export type OrderView = Pick<
+  Order,
+  | 'orderId'
+  | 'saleId'
+  | 'userId'
+  | 'quantity'
+  | 'amount'
+  | 'currency'
+  | 'status'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'expiresAt'
+  | 'failureReason'
+>;
+
+export function viewOfOrder(order: Order): OrderView {
+  const {
+    orderId,
+    saleId,
+    userId,
+    quantity,
+    amount,
+    currency,
+    status,
+    createdAt,
+    updatedAt,
+    expiresAt,
+    failureReason,
+  } = order;
+  return {
+    orderId,
+    saleId,
+    userId,
+    quantity,
+    amount,
+    currency,
+    status,
+    createdAt,
+    updatedAt,
+    expiresAt,
+    ...(failureReason ? { failureReason } : {}),
+  };
+}
+
+const transitions: Record<OrderStatus, readonly OrderStatus[]> = {
+  RESERVED: ['PAYMENT_PENDING', 'CANCELLED', 'EXPIRED'],
+  PAYMENT_PENDING: ['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED'],
+  CONFIRMED: [],
+  PAYMENT_FAILED: [],
+  EXPIRED: [],
+  CANCELLED: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+export function isTerminal(status: OrderStatus): boolean {
+  return transitions[status].length === 0;
+}
+
+/** Every terminal status but CONFIRMED gives its units back. */
+export function releasesStock(status: OrderStatus): boolean {
+  return isTerminal(status) && status !== 'CONFIRMED';
+}
+
+export function holdsStock(status: OrderStatus): boolean {
+  return status === 'RESERVED' || status === 'PAYMENT_PENDING';
+}
+
+/** Order id = hash of (buyer, sale, key): a retry lands on the same item, so it can never take stock twice. */
+export function orderIdFor(userId: string, saleId: string, idempotencyKey: string): string {
+  return createHash('sha256')
+    .update(`${userId}\u0000${saleId}\u0000${idempotencyKey}`)
+    .digest('base64url')
+    .slice(0, 26);
+}
+
+export function bodyHashOf(body: { quantity: number; paymentToken: string }): string {
+  return createHash('sha256')
+    .update(JSON.stringify([body.quantity, body.paymentToken]))
+    .digest('base64url');
+}
+
+/** An unsent RESERVED order is looked at again after this long; the reconciler re-sends it. */
+export const REENQUEUE_GRACE_MS = 30_000;
+/** Non-terminal orders spread over this many index partitions so the reconciler's index has no hot key. */
+export const DUE_BUCKETS = 8;
+
+export function dueBucketOf(orderId: string): string {
+  let h = 0;
+  for (const ch of orderId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return String(h % DUE_BUCKETS);
+}

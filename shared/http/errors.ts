@@ -1,0 +1,61 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DomainError, type ErrorCode, type ErrorDetail, errorStatus } from '../domain/errors.ts';
+import { logger } from '../observability.ts';
+import { errorBody } from './error-body.ts';
+
+interface HttpError extends Error {
+  statusCode: number;
+  expose: boolean;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The one mapping from anything thrown to the HTTP contract: domain errors by their code, zod
+ * issues as VALIDATION_ERROR, middy's own HTTP errors by status, the rest as a 500 that says
+ * nothing internal. @middy/http-error-handler then renders the result (JSON body → JSON type).
+ */
+export function toHttpError(error: unknown): HttpError {
+  const make = (
+    code: ErrorCode,
+    message: string,
+    details: ErrorDetail[] = [],
+    headers?: Record<string, string>,
+  ): HttpError =>
+    Object.assign(new Error(errorBody(code, message, details)), {
+      statusCode: errorStatus[code],
+      expose: true,
+      headers,
+    });
+
+  if (error instanceof DomainError) {
+    const headers = error.retryAfterSeconds ? { 'Retry-After': String(error.retryAfterSeconds) } : undefined;
+    return make(error.code, error.message, error.details, headers);
+  }
+  const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (Array.isArray(issues)) {
+    return make(
+      'VALIDATION_ERROR',
+      'The request is not valid',
+      issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message })),
+    );
+  }
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status === 415) return make('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+  if (status === 413) return make('PAYLOAD_TOO_LARGE', 'The body is too large');
+  if (status === 422 || status === 400) return make('INVALID_JSON', 'The body is not valid JSON');
+  logger.error('unhandled error', error as Error);
+  return make(
+    'INTERNAL',
+    'Something went wrong on our side; it is safe to retry with the same Idempotency-Key',
+  );
+}
+
+export function contractErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    onError: async (request) => {
+      if (request.response !== undefined) return;
+      request.error = toHttpError(request.error);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpEventNormalizer from '@middy/http-event-normalizer';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { DomainError } from '../domain/errors.ts';
+import { logger, metrics, tracer } from '../observability.ts';
+import type { Auth } from '../wiring.ts';
+import { contractErrors } from './errors.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface Identity {
+  userId: string;
+  admin: boolean;
+}
+
+export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown; rawBody?: string };
+
+type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The middleware stack every route shares: tracer → logger → metrics → header/event
+ * normalisation → size limit → JSON body (routes with a body) → auth check → contract errors.
+ */
+export function route(options: { auth: Auth; jsonBody?: boolean }, handler: Handler) {
+  const stack = middy<HttpEvent, APIGatewayProxyResult>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(httpErrorHandler({ logger: false }))
+    .use(contractErrors())
+    .use(httpHeaderNormalizer())
+    .use(httpEventNormalizer())
+    .use(bodyLimit(MAX_BODY_BYTES));
+  if (options.jsonBody) stack.use(jsonObjectBody());
+  stack.use(requireRole(options.auth));
+  return stack.handler(handler);
+}
+
+function bodyLimit(maxBytes: number): MiddlewareObj<HttpEvent> {
+  return {
+    before: async ({ event }) => {
+      const body = typeof event.body === 'string' ? event.body : '';
+      const bytes = event.isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
+      if (bytes > maxBytes)
+        throw new DomainError('PAYLOAD_TOO_LARGE', `The body must be at most ${maxBytes} bytes`);
+    },
+  };
+}
+
+/** middy's JSON parser, plus the contract's rule that a body is an object (not null, 7 or "x"). */
+function jsonObjectBody(): MiddlewareObj<HttpEvent> {
+  const parser = httpJsonBodyParser({
+    disableContentTypeError: false,
+  }) as unknown as MiddlewareObj<HttpEvent>;
+  return {
+    before: async (request) => {
+      if (request.event.body === null || request.event.body === undefined || request.event.body === '') {
+        throw new DomainError('VALIDATION_ERROR', 'A JSON object body is required');
+      }
+      await parser.before?.(request);
+      const body = request.event.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new DomainError('VALIDATION_ERROR', 'The body must be a JSON object');
+      }
+    },
+  };
+}
+
+/** The authorizer proved who is calling; this checks what they may do here. */
+function requireRole(auth: Auth): MiddlewareObj<HttpEvent> {
+  return {
+    before: async ({ event }) => {
+      if (auth === 'public') return;
+      const who = identityOf(event);
+      if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
+      if (auth === 'admin' && !who.admin) throw new DomainError('FORBIDDEN', 'This needs an admin');
+    },
+  };
+}
+
+/** The caller, as the authorizer put it into the request context. */
+export function identityOf(event: Pick<APIGatewayProxyEvent, 'requestContext'>): Identity | undefined {
+  const context = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const userId = context?.userId;
+  if (typeof userId !== 'string' || userId === '') return undefined;
+  return { userId, admin: context?.admin === 'true' || context?.admin === true };
+}
+
+export function caller(event: HttpEvent): Identity {
+  const who = identityOf(event);
+  if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
+  return who;
+}
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}

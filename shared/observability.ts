@@ -1,0 +1,9 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+// One set per bundle, built at cold start. Service name, namespace and level come from the
+// POWERTOOLS_* environment the CDK app (or the local runtime) sets.
+export const logger = new Logger();
+export const metrics = new Metrics();
+export const tracer = new Tracer();
