@@ -8,7 +8,6 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { logger, metrics, tracer } from './observability.ts';
-import type { PipelineEvent } from './usecases/pipeline.ts';
 import { type QueueKey, queues } from './wiring.ts';
 
 export const orderMessage = z.object({
@@ -56,8 +55,4 @@ export function fifoConsumer(queue: QueueKey, work: (message: OrderMessage) => P
     .handler((event, context) =>
       processPartialResponse(event, recordHandler, processor, { context, skipGroupOnError: true }),
     );
-}
-
-export function countPipeline(event: PipelineEvent, count = 1): void {
-  metrics.addMetric(event, MetricUnit.Count, count);
 }

@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
-import { logger } from '../../shared/observability.ts';
+import { countPipeline, logger } from '../../shared/observability.ts';
 import { cancelOrder } from '../../shared/usecases/orders.ts';
 
 const config = loadConfig('cancelOrder');
@@ -13,7 +13,7 @@ const deps = {
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
 };
 
-export const handler = route({ auth: 'buyer' }, async (event) =>
+export const handler = route({ auth: 'buyer', metrics: true }, async (event) =>
   json(
     200,
     viewOfOrder(

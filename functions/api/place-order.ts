@@ -26,7 +26,7 @@ const deps: CheckoutDeps = {
   },
 };
 
-export const handler = route({ auth: 'buyer', jsonBody: true }, async (event) => {
+export const handler = route({ auth: 'buyer', jsonBody: true, metrics: true }, async (event) => {
   const key = event.headers['idempotency-key'];
   if (key === undefined) throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
   const { order, replayed } = await placeOrder(deps, {

@@ -1,7 +1,8 @@
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { countPipeline, fifoConsumer } from '../../shared/consumer.ts';
+import { fifoConsumer } from '../../shared/consumer.ts';
+import { countPipeline } from '../../shared/observability.ts';
 import { requestPayment } from '../../shared/usecases/pipeline.ts';
 
 const config = loadConfig('processOrder');

@@ -2,8 +2,8 @@ import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
 import { SimulatedPaymentGateway } from '../../shared/adapters/payment/simulated-gateway.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { countPipeline, fifoConsumer } from '../../shared/consumer.ts';
-import { logger } from '../../shared/observability.ts';
+import { fifoConsumer } from '../../shared/consumer.ts';
+import { countPipeline, logger } from '../../shared/observability.ts';
 import { settlePayment } from '../../shared/usecases/pipeline.ts';
 
 const config = loadConfig('processPayment');

@@ -6,8 +6,7 @@ import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { countPipeline } from '../../shared/consumer.ts';
-import { logger, metrics, tracer } from '../../shared/observability.ts';
+import { countPipeline, logger, metrics, tracer } from '../../shared/observability.ts';
 import { type ReconcileReport, reconcile } from '../../shared/usecases/pipeline.ts';
 
 const config = loadConfig('reconcile');

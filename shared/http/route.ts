@@ -24,14 +24,16 @@ export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown; ra
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 /**
- * The middleware stack every route shares: tracer → logger → metrics → header/event
+ * The middleware stack every route shares: tracer → logger → metrics (when used) → header/event
  * normalisation → size limit → JSON body (routes with a body) → auth check → contract errors.
  */
-export function route(options: { auth: Auth; jsonBody?: boolean }, handler: Handler) {
+export function route(options: { auth: Auth; jsonBody?: boolean; metrics?: boolean }, handler: Handler) {
   const stack = middy<HttpEvent, APIGatewayProxyResult>()
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(injectLambdaContext(logger, { resetKeys: true }));
+  // Only routes that record metrics flush them: an empty flush logs a warning on every request.
+  if (options.metrics) stack.use(logMetrics(metrics));
+  stack
     .use(httpErrorHandler({ logger: false }))
     .use(contractErrors())
     .use(httpHeaderNormalizer())

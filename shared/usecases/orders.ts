@@ -1,7 +1,7 @@
 import { DomainError, orderNotFound } from '../domain/errors.ts';
 import type { Order } from '../domain/order.ts';
-import type { OrderEvents, OrderStore, Page } from '../ports.ts';
-import { announce } from './pipeline.ts';
+import type { OrderStore, Page } from '../ports.ts';
+import { announce, type PipelineDeps } from './pipeline.ts';
 
 export interface Viewer {
   userId: string;
@@ -26,7 +26,7 @@ export function listOrdersOf(
 
 /** A buyer may cancel while the order is RESERVED; the units and the buyer's counter come back. */
 export async function cancelOrder(
-  deps: { orders: OrderStore; events: OrderEvents },
+  deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'>,
   viewer: Viewer,
   orderId: string,
   now: number,
@@ -45,6 +45,8 @@ export async function cancelOrder(
       `Order ${orderId} is ${current.status}; only RESERVED orders can be cancelled`,
     );
   }
+  deps.observe?.('cancelled');
+  deps.observe?.('unitsReleased', cancelled.quantity);
   await announce(deps.events, cancelled);
   return cancelled;
 }

@@ -6,10 +6,12 @@ export type PipelineEvent =
   | 'confirmed'
   | 'paymentFailed'
   | 'expired'
+  | 'cancelled'
   | 'unitsReleased'
   | 'reenqueued'
   | 'refunded'
-  | 'skipped';
+  | 'skipped'
+  | 'dueExamined';
 
 export interface PipelineDeps {
   orders: OrderStore;
@@ -130,7 +132,9 @@ export interface ReconcileReport {
  */
 export async function reconcile(deps: PipelineDeps, now: number, limit: number): Promise<ReconcileReport> {
   const report: ReconcileReport = { examined: 0, expired: 0, reenqueued: 0 };
-  for (const order of await deps.orders.due(now, limit)) {
+  const due = await deps.orders.due(now, limit);
+  deps.observe?.('dueExamined', due.length);
+  for (const order of due) {
     report.examined++;
     const expiresAt = Date.parse(order.expiresAt);
     if (now >= expiresAt) {

@@ -47,45 +47,44 @@ export class DynamoOrderStore implements OrderStore {
       ...[...plan].map(([shard, quantity]) => ({ kind: 'shard' as const, shard, quantity })),
     ];
     const items = layout.map((item): TransactItem => {
-      switch (item.kind) {
-        case 'order':
-          return {
-            Put: {
-              TableName: this.ordersTable,
-              Item: { ...order, dueBucket: dueBucketOf(order.orderId), dueAt },
-              ConditionExpression: 'attribute_not_exists(orderId)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          };
-        case 'counter':
-          return {
-            Update: {
-              TableName: this.salesTable,
-              Key: { pk: counterKey(order.saleId, order.userId) },
-              UpdateExpression: 'ADD units :q SET kind = :kind, saleId = :sale, userId = :user',
-              ConditionExpression: 'attribute_not_exists(units) OR units <= :max',
-              ExpressionAttributeValues: {
-                ':q': order.quantity,
-                ':max': perUserLimit - order.quantity,
-                ':kind': 'counter',
-                ':sale': order.saleId,
-                ':user': order.userId,
-              },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          };
-        case 'shard':
-          return {
-            Update: {
-              TableName: this.salesTable,
-              Key: { pk: shardKey(order.saleId, item.shard) },
-              UpdateExpression: 'SET available = available - :q',
-              ConditionExpression: 'available >= :q AND opensAt <= :now AND closesAt > :now',
-              ExpressionAttributeValues: { ':q': item.quantity, ':now': now },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          };
+      if (item.kind === 'order') {
+        return {
+          Put: {
+            TableName: this.ordersTable,
+            Item: { ...order, dueBucket: dueBucketOf(order.orderId), dueAt },
+            ConditionExpression: 'attribute_not_exists(orderId)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        };
       }
+      if (item.kind === 'counter') {
+        return {
+          Update: {
+            TableName: this.salesTable,
+            Key: { pk: counterKey(order.saleId, order.userId) },
+            UpdateExpression: 'ADD units :q SET kind = :kind, saleId = :sale, userId = :user',
+            ConditionExpression: 'attribute_not_exists(units) OR units <= :max',
+            ExpressionAttributeValues: {
+              ':q': order.quantity,
+              ':max': perUserLimit - order.quantity,
+              ':kind': 'counter',
+              ':sale': order.saleId,
+              ':user': order.userId,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        };
+      }
+      return {
+        Update: {
+          TableName: this.salesTable,
+          Key: { pk: shardKey(order.saleId, item.shard) },
+          UpdateExpression: 'SET available = available - :q',
+          ConditionExpression: 'available >= :q AND opensAt <= :now AND closesAt > :now',
+          ExpressionAttributeValues: { ':q': item.quantity, ':now': now },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
     });
     // Same token only for a byte-identical attempt, which is what the SDK's own retry sends.
     const token = createHash('sha256')

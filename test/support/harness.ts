@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime.ts';
+import { emulatorCredentials } from '../../shared/adapters/aws.ts';
+import { documentClient } from '../../shared/adapters/dynamo/client.ts';
+import { type AuditOptions, auditSale, formatReport } from '../../shared/audit/invariants.ts';
+
+export interface Reply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  runtime: Runtime;
+  token(userId: string, admin?: boolean): Promise<string>;
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<Reply<T>>;
+  createSale(overrides?: Record<string, unknown>): Promise<Record<string, unknown> & { saleId: string }>;
+  buy(
+    userId: string,
+    saleId: string,
+    options?: { key?: string; quantity?: number; paymentToken?: string },
+  ): Promise<Reply>;
+  audit(
+    saleId: string,
+    options?: AuditOptions,
+  ): Promise<Awaited<ReturnType<typeof auditSale>> & { text: string }>;
+  /** Receives (and deletes) every message now on a queue. */
+  drain(queueUrl: string): Promise<Message[]>;
+  waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs?: number): Promise<T>;
+  db: ReturnType<typeof documentClient>;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+let saleCounter = 0;
+
+/** Starts the real local runtime (DynamoDB Local + fauxqs + handlers) on free ports, in a temp dir. */
+export async function startHarness(options: RuntimeOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'flash-test-'));
+  const runtime = await startRuntime({
+    port: 0,
+    dataDir: dir,
+    inMemory: true,
+    consumers: false,
+    reconcileIntervalSeconds: 0,
+    visibilityTimeoutSeconds: 1,
+    pollersPerConsumer: 2,
+    ...options,
+  });
+  const db = documentClient({
+    region: runtime.endpoints.region,
+    endpoints: { dynamodb: runtime.endpoints.dynamodb },
+  });
+  const sqs = new SQSClient({
+    region: runtime.endpoints.region,
+    endpoint: runtime.endpoints.sqs,
+    credentials: emulatorCredentials(),
+  });
+  const tokens = new Map<string, string>();
+  const token = async (userId: string, admin = false) => {
+    const key = `${userId}|${admin}`;
+    let t = tokens.get(key);
+    if (!t) {
+      t = await runtime.issuer.sign(userId, admin);
+      tokens.set(key, t);
+    }
+    return t;
+  };
+  const call: Harness['call'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${runtime.url}${path}`, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as never, headers: res.headers };
+  };
+  const harness: Harness = {
+    runtime,
+    token,
+    call,
+    db,
+    sqs,
+    async createSale(overrides = {}) {
+      const now = Date.now();
+      const res = await call('POST', '/sales', {
+        token: await token('admin', true),
+        body: {
+          saleId: `sale-${process.pid}-${++saleCounter}-${now}`,
+          name: 'Test drop',
+          price: 1500,
+          currency: 'EUR',
+          totalStock: 10,
+          perUserLimit: 2,
+          startsAt: new Date(now - 60_000).toISOString(),
+          endsAt: new Date(now + 3_600_000).toISOString(),
+          ...overrides,
+        },
+      });
+      if (res.status !== 201) throw new Error(`createSale: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body as Record<string, unknown> & { saleId: string };
+    },
+    async buy(userId, saleId, o = {}) {
+      return call('POST', `/sales/${saleId}/orders`, {
+        token: await token(userId),
+        headers: { 'idempotency-key': o.key ?? `k-${userId}` },
+        body: { quantity: o.quantity ?? 1, paymentToken: o.paymentToken ?? 'tok_ok' },
+      });
+    },
+    async audit(saleId, auditOptions = {}) {
+      const report = await auditSale(db, runtime.resources.tableNames, saleId, auditOptions);
+      return { ...report, text: formatReport(report) };
+    },
+    async drain(queueUrl) {
+      const all: Message[] = [];
+      for (let empty = 0; empty < 2; ) {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) {
+          empty++;
+          continue;
+        }
+        empty = 0;
+        all.push(...messages);
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+          }),
+        );
+      }
+      return all;
+    },
+    async waitFor(probe, what, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = await probe();
+        if (value !== undefined && value !== false) return value as never;
+        if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      await runtime.stop();
+      db.destroy();
+      sqs.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
