@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
@@ -43,6 +49,21 @@ export interface RuntimeOptions {
   env?: Record<string, string>;
 }
 
+/** What a running local stack writes to `<dataDir>/runtime.json` for operator tools. */
+export interface RuntimeState extends LocalResources {
+  url: string;
+  pid: number;
+  endpoints: { dynamodb: string; sqs: string; region: string };
+}
+
+export function readRuntimeState(dataDir = '.local'): RuntimeState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(resolve(dataDir), 'runtime.json'), 'utf8')) as RuntimeState;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Runtime {
   url: string;
   port: number;
@@ -51,7 +72,10 @@ export interface Runtime {
   dataLocations: string[];
   issuer: DevIssuer;
   invokeHttp(fn: FunctionKey, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
-  runReconciler(): Promise<unknown>;
+  /** Invokes any function as its event source would (tests use it to replay deliveries). */
+  invoke(fn: FunctionKey, event: unknown): Promise<unknown>;
+  /** One scheduled run; `at` plays EventBridge's scheduled time. */
+  runReconciler(at?: Date): Promise<unknown>;
   /** Resolves once every poller has drained its current batch and stopped. */
   stopConsumers(): Promise<void>;
   startConsumers(): void;
@@ -237,6 +261,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       }
     }
 
+    // Operator tools (dlq, audit) find a running local stack through this file.
+    const stateFile = join(dataDir, 'runtime.json');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(stateFile, JSON.stringify({ url, pid: process.pid, endpoints, ...resources }, null, 2));
+
     const runtime: Runtime = {
       url,
       port,
@@ -249,7 +278,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       ],
       issuer,
       invokeHttp: (fn, event) => invoke(fn, event) as Promise<APIGatewayProxyResult>,
-      runReconciler: () => invoke('reconcile', { source: 'local.schedule' }),
+      invoke,
+      runReconciler: (at = new Date()) =>
+        invoke('reconcile', { source: 'local.schedule', time: at.toISOString() }),
       stopConsumers: () => pollers.stop(),
       startConsumers: () => pollers.start(),
       stop: async () => {
@@ -261,6 +292,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         });
         sqs.destroy();
         await stopEmulators();
+        rmSync(stateFile, { force: true });
       },
     };
     return runtime;
@@ -315,19 +347,7 @@ class Pollers {
         );
         const messages = out.Messages ?? [];
         if (messages.length === 0) continue;
-        const event: SQSEvent = {
-          Records: messages.map((m) => ({
-            messageId: m.MessageId as string,
-            receiptHandle: m.ReceiptHandle as string,
-            body: m.Body ?? '',
-            attributes: m.Attributes as SQSEvent['Records'][number]['attributes'],
-            messageAttributes: {},
-            md5OfBody: m.MD5OfBody ?? '',
-            eventSource: 'aws:sqs',
-            eventSourceARN: `arn:aws:sqs:local:000000000000:${queue}`,
-            awsRegion: 'local',
-          })),
-        };
+        const event = sqsEventOf(messages, queue);
         let failed: Set<string>;
         try {
           const response = (await this.invoke(fn, event)) as SQSBatchResponse | undefined;
@@ -354,6 +374,23 @@ class Pollers {
       }
     }
   }
+}
+
+/** The event Lambda's SQS event source builds from received messages. */
+export function sqsEventOf(messages: Message[], queue: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId as string,
+      receiptHandle: m.ReceiptHandle as string,
+      body: m.Body ?? '',
+      attributes: m.Attributes as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:local:000000000000:${queue}`,
+      awsRegion: 'local',
+    })),
+  };
 }
 
 async function mintToken(issuer: DevIssuer, body: string): Promise<[number, string]> {

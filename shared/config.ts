@@ -20,6 +20,9 @@ const url = z.url();
 const number = (fallback: number, min: number, max: number) =>
   z._default(z.coerce.number().check(z.gte(min), z.lte(max)), fallback);
 
+/** How long a RESERVED order may wait for the order consumer before the reconciler sends it again. */
+const reenqueueGrace = number(30, 1, 3_600);
+
 const groups = {
   auth: {
     JWT_ISSUER: name,
@@ -36,9 +39,11 @@ const groups = {
     SALE_CACHE_MS: number(3_000, 0, 60_000),
     SOLD_OUT_MEMO_MS: number(1_000, 0, 60_000),
     CHECKOUT_MAX_ATTEMPTS: number(8, 1, 20),
+    REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
   reconcile: {
     RECONCILE_BATCH_LIMIT: number(500, 1, 10_000),
+    REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
 } as const;
 

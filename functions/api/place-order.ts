@@ -19,6 +19,7 @@ const deps: CheckoutDeps = {
   catalog: new SaleCatalog(saleStore, config.checkout.SALE_CACHE_MS),
   maxAttempts: config.checkout.CHECKOUT_MAX_ATTEMPTS,
   soldOutMemoMs: config.checkout.SOLD_OUT_MEMO_MS,
+  reenqueueGraceMs: config.checkout.REENQUEUE_GRACE_SECONDS * 1000,
   observe: (event, detail) => {
     metrics.addMetric(event, MetricUnit.Count, 1);
     if (event === 'enqueueFailed')

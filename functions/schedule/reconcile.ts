@@ -17,12 +17,19 @@ const deps = {
   observe: countPipeline,
 };
 
-export const handler = middy<unknown, ReconcileReport>()
+/** EventBridge scheduled events carry the scheduled time; a late invocation still reconciles as of now. */
+const asOf = (event: { time?: string } | undefined) =>
+  Math.max(Date.now(), Date.parse(event?.time ?? '') || 0);
+
+export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler(async () => {
-    const report = await reconcile(deps, Date.now(), config.reconcile.RECONCILE_BATCH_LIMIT);
+  .handler(async (event) => {
+    const report = await reconcile(deps, asOf(event), {
+      limit: config.reconcile.RECONCILE_BATCH_LIMIT,
+      reenqueueGraceMs: config.reconcile.REENQUEUE_GRACE_SECONDS * 1000,
+    });
     if (report.expired + report.reenqueued > 0) logger.info('reconciled', { ...report });
     return report;
   });

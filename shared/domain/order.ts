@@ -115,8 +115,6 @@ export function bodyHashOf(body: { quantity: number; paymentToken: string }): st
     .digest('base64url');
 }
 
-/** An unsent RESERVED order is looked at again after this long; the reconciler re-sends it. */
-export const REENQUEUE_GRACE_MS = 30_000;
 /** Non-terminal orders spread over this many index partitions so the reconciler's index has no hot key. */
 export const DUE_BUCKETS = 8;
 

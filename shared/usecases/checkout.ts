@@ -1,6 +1,6 @@
 import type { PlaceOrderBody } from '../contract.ts';
 import { DomainError, invalid, saleNotFound } from '../domain/errors.ts';
-import { bodyHashOf, type Order, orderIdFor, REENQUEUE_GRACE_MS } from '../domain/order.ts';
+import { bodyHashOf, type Order, orderIdFor } from '../domain/order.ts';
 import { isOpen, type Sale } from '../domain/sale.ts';
 import { StockBeliefs } from '../domain/stock.ts';
 import type { OrderQueue, OrderStore, SaleStore } from '../ports.ts';
@@ -12,6 +12,8 @@ export interface CheckoutDeps {
   catalog: SaleCatalog;
   maxAttempts: number;
   soldOutMemoMs: number;
+  /** When the reconciler first looks at a new order that the order consumer has not moved on. */
+  reenqueueGraceMs: number;
   /** Reports what happened, for metrics and logs; never changes the outcome. */
   observe?: (
     event: 'reserved' | 'replayed' | 'soldOut' | 'contention' | 'enqueueFailed',
@@ -130,7 +132,7 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
       plan,
       perUserLimit: sale.perUserLimit,
       now,
-      dueAt: Math.min(now + REENQUEUE_GRACE_MS, expiresAt),
+      dueAt: Math.min(now + deps.reenqueueGraceMs, expiresAt),
     });
     if (result.ok) {
       stock.taken(plan);

@@ -1,4 +1,4 @@
-import { isTerminal, type Order, REENQUEUE_GRACE_MS } from '../domain/order.ts';
+import { isTerminal, type Order } from '../domain/order.ts';
 import type { OrderEvents, OrderQueue, OrderStore, PaymentGateway } from '../ports.ts';
 
 export type PipelineEvent =
@@ -130,9 +130,13 @@ export interface ReconcileReport {
  * the grace period → sent to orders.fifo again. Every change is conditional on the status it saw,
  * so running beside the consumers, or twice at once, changes nothing twice.
  */
-export async function reconcile(deps: PipelineDeps, now: number, limit: number): Promise<ReconcileReport> {
+export async function reconcile(
+  deps: PipelineDeps,
+  now: number,
+  options: { limit: number; reenqueueGraceMs: number },
+): Promise<ReconcileReport> {
   const report: ReconcileReport = { examined: 0, expired: 0, reenqueued: 0 };
-  const due = await deps.orders.due(now, limit);
+  const due = await deps.orders.due(now, options.limit);
   deps.observe?.('dueExamined', due.length);
   for (const order of due) {
     report.examined++;
@@ -150,7 +154,9 @@ export async function reconcile(deps: PipelineDeps, now: number, limit: number):
         await announce(deps.events, expired);
       }
     } else if (order.status === 'RESERVED') {
-      if (await deps.orders.reschedule(order, 'RESERVED', Math.min(now + REENQUEUE_GRACE_MS, expiresAt))) {
+      if (
+        await deps.orders.reschedule(order, 'RESERVED', Math.min(now + options.reenqueueGraceMs, expiresAt))
+      ) {
         await deps.queue.enqueueOrder(order);
         report.reenqueued++;
         deps.observe?.('reenqueued');

@@ -21,7 +21,11 @@ const sale: Sale = {
 };
 
 /** In-memory fakes of our own ports, scripted per test. */
-function fakes(script: { reserve: (r: Reservation, call: number) => ReserveResult; shards?: number[]; failSend?: boolean }) {
+function fakes(script: {
+  reserve: (r: Reservation, call: number) => ReserveResult;
+  shards?: number[];
+  failSend?: boolean;
+}) {
   const reservations: Reservation[] = [];
   const sent: string[] = [];
   const events: string[] = [];
@@ -55,6 +59,7 @@ function fakes(script: { reserve: (r: Reservation, call: number) => ReserveResul
     catalog: new SaleCatalog(sales, 3_000),
     maxAttempts: 4,
     soldOutMemoMs: 1_000,
+    reenqueueGraceMs: 30_000,
     observe: (e) => events.push(e),
     sleep: async () => {},
     random: () => 0,
@@ -62,14 +67,26 @@ function fakes(script: { reserve: (r: Reservation, call: number) => ReserveResul
   return { deps, reservations, sent, events, reads: () => reads };
 }
 
-const request = { userId: 'u1', saleId: 's1', idempotencyKey: 'k1', body: { quantity: 1, paymentToken: 'tok_ok' }, now };
+const request = {
+  userId: 'u1',
+  saleId: 's1',
+  idempotencyKey: 'k1',
+  body: { quantity: 1, paymentToken: 'tok_ok' },
+  now,
+};
 
 describe('placeOrder', () => {
   it('reserves, sends the order and reports it', async () => {
     const f = fakes({ reserve: () => ({ ok: true }) });
     const { order, replayed } = await placeOrder(f.deps, request);
     expect(replayed).toBe(false);
-    expect(order).toMatchObject({ status: 'RESERVED', amount: 500, quantity: 1, userId: 'u1', expiresAt: '2026-11-21T12:10:00.000Z' });
+    expect(order).toMatchObject({
+      status: 'RESERVED',
+      amount: 500,
+      quantity: 1,
+      userId: 'u1',
+      expiresAt: '2026-11-21T12:10:00.000Z',
+    });
     expect(f.sent).toEqual([order.orderId]);
     expect(f.events).toEqual(['reserved']);
     expect(f.reservations[0]?.perUserLimit).toBe(2);
@@ -92,7 +109,14 @@ describe('placeOrder', () => {
 
   it('moves to another shard when the chosen one is short, without a consistent read', async () => {
     const f = fakes({
-      reserve: (r, call) => (call === 1 ? { ok: false, kind: 'shortShards', observed: [{ shard: [...r.plan.keys()][0] as number, units: 0 }] } : { ok: true }),
+      reserve: (r, call) =>
+        call === 1
+          ? {
+              ok: false,
+              kind: 'shortShards',
+              observed: [{ shard: [...r.plan.keys()][0] as number, units: 0 }],
+            }
+          : { ok: true },
     });
     await placeOrder(f.deps, request);
     const [first, second] = f.reservations.map((r) => [...r.plan.keys()][0]);
@@ -101,10 +125,19 @@ describe('placeOrder', () => {
   });
 
   it('says SOLD_OUT after a consistent read finds too little, and then answers from memory', async () => {
-    const f = fakes({ reserve: (r) => ({ ok: false, kind: 'shortShards', observed: [...r.plan.keys()].map((shard) => ({ shard, units: 0 })) }), shards: [0, 0] });
+    const f = fakes({
+      reserve: (r) => ({
+        ok: false,
+        kind: 'shortShards',
+        observed: [...r.plan.keys()].map((shard) => ({ shard, units: 0 })),
+      }),
+      shards: [0, 0],
+    });
     await expect(placeOrder(f.deps, request)).rejects.toMatchObject({ code: 'SOLD_OUT' });
     const calls = f.reservations.length;
-    await expect(placeOrder(f.deps, { ...request, idempotencyKey: 'k2' })).rejects.toMatchObject({ code: 'SOLD_OUT' });
+    await expect(placeOrder(f.deps, { ...request, idempotencyKey: 'k2' })).rejects.toMatchObject({
+      code: 'SOLD_OUT',
+    });
     expect(f.reservations).toHaveLength(calls);
     expect(f.reads()).toBe(1);
   });
@@ -117,19 +150,32 @@ describe('placeOrder', () => {
   });
 
   it('replays an existing order for the same body and refuses another body', async () => {
-    const existing = (body: string) => ({ ok: false as const, kind: 'duplicate' as const, existing: { orderId: 'o', bodyHash: body } as unknown as Record<string, unknown> });
+    const existing = (body: string) => ({
+      ok: false as const,
+      kind: 'duplicate' as const,
+      existing: { orderId: 'o', bodyHash: body } as unknown as Record<string, unknown>,
+    });
     const { bodyHashOf } = await import('../../shared/domain/order.ts');
     const same = fakes({ reserve: () => existing(bodyHashOf(request.body)) });
-    expect(await placeOrder(same.deps, request)).toMatchObject({ replayed: true, order: { orderId: 'o' } as Partial<Order> });
+    expect(await placeOrder(same.deps, request)).toMatchObject({
+      replayed: true,
+      order: { orderId: 'o' } as Partial<Order>,
+    });
     const other = fakes({ reserve: () => existing('another') });
     await expect(placeOrder(other.deps, request)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 
   it('checks the cached window and limit without touching the tables', async () => {
     const f = fakes({ reserve: () => ({ ok: true }) });
-    await expect(placeOrder(f.deps, { ...request, body: { quantity: 3, paymentToken: 'tok_ok' } })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-    await expect(placeOrder(f.deps, { ...request, now: Date.parse('2026-11-23T00:00:00Z') })).rejects.toMatchObject({ code: 'SALE_NOT_ACTIVE' });
-    await expect(placeOrder(f.deps, { ...request, saleId: 'nope' })).rejects.toMatchObject({ code: 'SALE_NOT_FOUND' });
+    await expect(
+      placeOrder(f.deps, { ...request, body: { quantity: 3, paymentToken: 'tok_ok' } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    await expect(
+      placeOrder(f.deps, { ...request, now: Date.parse('2026-11-23T00:00:00Z') }),
+    ).rejects.toMatchObject({ code: 'SALE_NOT_ACTIVE' });
+    await expect(placeOrder(f.deps, { ...request, saleId: 'nope' })).rejects.toMatchObject({
+      code: 'SALE_NOT_FOUND',
+    });
     expect(f.reservations).toHaveLength(0);
   });
 });

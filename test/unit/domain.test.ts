@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCancellation } from '../../shared/domain/cancellation.ts';
-import { bodyHashOf, canTransition, DUE_BUCKETS, dueBucketOf, isTerminal, orderIdFor, orderStatuses, releasesStock } from '../../shared/domain/order.ts';
+import {
+  bodyHashOf,
+  canTransition,
+  DUE_BUCKETS,
+  dueBucketOf,
+  isTerminal,
+  orderIdFor,
+  orderStatuses,
+  releasesStock,
+} from '../../shared/domain/order.ts';
 import { deriveShardCount, saleStatus, splitStock } from '../../shared/domain/sale.ts';
 import { planTake, StockBeliefs } from '../../shared/domain/stock.ts';
 
@@ -9,7 +18,9 @@ describe('shard choice', () => {
     const beliefs = [0, 5, 1, 5];
     expect(planTake(beliefs, 2, () => 0)).toEqual(new Map([[1, 2]]));
     expect(planTake(beliefs, 2, () => 0.99)).toEqual(new Map([[3, 2]]));
-    const picks = new Set(Array.from({ length: 50 }, (_, i) => [...(planTake(beliefs, 1, () => i / 50) ?? new Map()).keys()][0]));
+    const picks = new Set(
+      Array.from({ length: 50 }, (_, i) => [...(planTake(beliefs, 1, () => i / 50) ?? new Map()).keys()][0]),
+    );
     expect(picks).toEqual(new Set([1, 2, 3]));
   });
 
@@ -93,48 +104,76 @@ describe('order status rules', () => {
     expect(orderIdFor('alice', 's1', 'k')).not.toBe(orderIdFor('alice', 's2', 'k'));
     // The separator keeps ("ab","c") and ("a","bc") apart.
     expect(orderIdFor('ab', 'c', 'k')).not.toBe(orderIdFor('a', 'bc', 'k'));
-    expect(bodyHashOf({ quantity: 1, paymentToken: 't' })).not.toBe(bodyHashOf({ quantity: 2, paymentToken: 't' }));
+    expect(bodyHashOf({ quantity: 1, paymentToken: 't' })).not.toBe(
+      bodyHashOf({ quantity: 2, paymentToken: 't' }),
+    );
   });
 
   it('spreads open orders over the due buckets', () => {
-    const buckets = new Set(Array.from({ length: 200 }, (_, i) => dueBucketOf(orderIdFor('u', 's', String(i)))));
+    const buckets = new Set(
+      Array.from({ length: 200 }, (_, i) => dueBucketOf(orderIdFor('u', 's', String(i)))),
+    );
     expect(buckets.size).toBe(DUE_BUCKETS);
   });
 });
 
 describe('decoding CancellationReasons', () => {
-  const layout = [{ kind: 'order' as const }, { kind: 'counter' as const }, { kind: 'shard' as const, shard: 3, quantity: 2 }];
+  const layout = [
+    { kind: 'order' as const },
+    { kind: 'counter' as const },
+    { kind: 'shard' as const, shard: 3, quantity: 2 },
+  ];
   const none = { Code: 'None' };
 
   it('puts an existing order first: the request is a retry', () => {
     const existing = { orderId: 'o1' };
-    expect(decodeCancellation(layout, [{ Code: 'ConditionalCheckFailed', Item: existing }, { Code: 'ConditionalCheckFailed' }, none])).toEqual({
+    expect(
+      decodeCancellation(layout, [
+        { Code: 'ConditionalCheckFailed', Item: existing },
+        { Code: 'ConditionalCheckFailed' },
+        none,
+      ]),
+    ).toEqual({
       kind: 'duplicate',
       existing,
     });
   });
 
   it('reads a full buyer counter as the purchase limit', () => {
-    expect(decodeCancellation(layout, [none, { Code: 'ConditionalCheckFailed', Item: { units: 2 } }, { Code: 'ConditionalCheckFailed' }])).toEqual({
+    expect(
+      decodeCancellation(layout, [
+        none,
+        { Code: 'ConditionalCheckFailed', Item: { units: 2 } },
+        { Code: 'ConditionalCheckFailed' },
+      ]),
+    ).toEqual({
       kind: 'limit',
       held: 2,
     });
   });
 
   it('reports a short shard with what it held', () => {
-    expect(decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 1 } }])).toEqual({
+    expect(
+      decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 1 } }]),
+    ).toEqual({
       kind: 'shortShards',
       observed: [{ shard: 3, units: 1 }],
     });
   });
 
   it('reads a shard that had enough units but still refused as the sale window', () => {
-    expect(decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 9 } }])).toEqual({ kind: 'notActive' });
+    expect(
+      decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 9 } }]),
+    ).toEqual({ kind: 'notActive' });
   });
 
   it('maps conflicts and throttling to contention', () => {
-    expect(decodeCancellation(layout, [{ Code: 'TransactionConflict' }, none, none])).toEqual({ kind: 'contention' });
-    expect(decodeCancellation(layout, [none, none, { Code: 'ThrottlingError' }])).toEqual({ kind: 'contention' });
+    expect(decodeCancellation(layout, [{ Code: 'TransactionConflict' }, none, none])).toEqual({
+      kind: 'contention',
+    });
+    expect(decodeCancellation(layout, [none, none, { Code: 'ThrottlingError' }])).toEqual({
+      kind: 'contention',
+    });
   });
 
   it('refuses to guess at reasons it does not know', () => {

@@ -5,7 +5,11 @@ import { placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { json, route } from '../../shared/http/route.ts';
 
-const context = { functionName: 'test', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 } as unknown as Context;
+const context = {
+  functionName: 'test',
+  awsRequestId: 'r',
+  getRemainingTimeInMillis: () => 1000,
+} as unknown as Context;
 
 function event(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
   return {
@@ -20,7 +24,9 @@ function event(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEv
     stageVariables: null,
     body: '{"quantity":1,"paymentToken":"tok_ok"}',
     isBase64Encoded: false,
-    requestContext: { authorizer: { userId: 'u1', admin: 'false' } } as unknown as APIGatewayProxyEvent['requestContext'],
+    requestContext: {
+      authorizer: { userId: 'u1', admin: 'false' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
     ...overrides,
   };
 }
@@ -40,14 +46,22 @@ describe('the route middleware stack', () => {
     const res = await echo(event({ body: '{"quantity":0,"paymentToken":"tok_ok"}' }), context);
     expect(res.statusCode).toBe(400);
     expect(res.headers?.['Content-Type']).toBe('application/json');
-    expect(JSON.parse(res.body).error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ path: 'quantity' }] });
+    expect(JSON.parse(res.body).error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ path: 'quantity' }],
+    });
   });
 
   it('checks roles from the authorizer context', async () => {
     expect((await adminOnly(event({ body: null }), context)).statusCode).toBe(403);
     const anonymous = event({ body: null, requestContext: {} as APIGatewayProxyEvent['requestContext'] });
     expect(JSON.parse((await adminOnly(anonymous, context)).body).error.code).toBe('UNAUTHORIZED');
-    const admin = event({ body: null, requestContext: { authorizer: { userId: 'a', admin: 'true' } } as unknown as APIGatewayProxyEvent['requestContext'] });
+    const admin = event({
+      body: null,
+      requestContext: {
+        authorizer: { userId: 'a', admin: 'true' },
+      } as unknown as APIGatewayProxyEvent['requestContext'],
+    });
     expect((await adminOnly(admin, context)).statusCode).toBe(200);
   });
 
@@ -76,13 +90,21 @@ describe('configuration', () => {
 
   it('rejects nonsense tuning values and accepts a complete environment', () => {
     const env = { SALES_TABLE: 's', ORDERS_TABLE: 'o', ORDERS_QUEUE_URL: 'http://q/orders.fifo' };
-    expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(/CHECKOUT_MAX_ATTEMPTS/);
+    expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(
+      /CHECKOUT_MAX_ATTEMPTS/,
+    );
     const config = loadConfig('placeOrder', env);
     expect(config.tableName('sales')).toBe('s');
     expect(config.checkout.CHECKOUT_MAX_ATTEMPTS).toBe(8);
     expect(() => config.tableName('payments')).toThrow(/no access/);
-    expect(() => loadConfig('processPayment', { ORDERS_TABLE: 'o', SALES_TABLE: 's', PAYMENTS_TABLE: 'p', ORDER_EVENTS_TOPIC_ARN: 'arn', PAYMENT_GATEWAY: 'stripe' })).toThrow(
-      /PAYMENT_GATEWAY/,
-    );
+    expect(() =>
+      loadConfig('processPayment', {
+        ORDERS_TABLE: 'o',
+        SALES_TABLE: 's',
+        PAYMENTS_TABLE: 'p',
+        ORDER_EVENTS_TOPIC_ARN: 'arn',
+        PAYMENT_GATEWAY: 'stripe',
+      }),
+    ).toThrow(/PAYMENT_GATEWAY/);
   });
 });

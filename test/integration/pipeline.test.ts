@@ -1,0 +1,337 @@
+import {
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureResources } from '../../local/resources.ts';
+import { sqsEventOf } from '../../local/runtime.ts';
+import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+const MAX_RECEIVES = 3;
+let h: Harness;
+let admin: string;
+
+beforeAll(async () => {
+  h = await startHarness({
+    consumers: false,
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: MAX_RECEIVES,
+    env: { REENQUEUE_GRACE_SECONDS: '1', PAYMENT_DECLINE_RATE: '0.1' },
+  });
+  admin = await h.token('admin', true);
+});
+afterEach(async () => {
+  await h.runtime.stopConsumers();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const queues = () => h.runtime.resources.queueUrls;
+const order = async (orderId: string) =>
+  (await h.call('GET', `/orders/${orderId}`, { token: admin })).body as { status: string; orderId: string };
+const settled = (orderId: string, status?: string) =>
+  h.waitFor(
+    async () => {
+      const o = await order(orderId);
+      return (
+        (status
+          ? o.status === status
+          : ['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED'].includes(o.status)) && o
+      );
+    },
+    `order ${orderId} to reach ${status ?? 'a terminal status'}`,
+  );
+const ledger = async (orderId: string) =>
+  (
+    await h.db.send(
+      new GetCommand({
+        TableName: h.runtime.resources.tableNames.payments,
+        Key: { idempotencyKey: orderId },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
+
+/** Receives — without deleting — the message for one order: this test plays the consumer. */
+async function receiveFor(queueUrl: string, orderId: string): Promise<Message> {
+  return h.waitFor(async () => {
+    const out = await h.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    return (out.Messages ?? []).find((m) => (m.Body ?? '').includes(orderId));
+  }, `a message for ${orderId}`);
+}
+
+const deliver = (fn: 'processOrder' | 'processPayment', messages: Message[]) =>
+  h.runtime.invoke(
+    fn,
+    sqsEventOf(messages, fn === 'processOrder' ? 'orders' : 'payments'),
+  ) as Promise<SQSBatchResponse>;
+
+describe('order → payment pipeline, with faults injected', () => {
+  it('changes nothing more when a consumer dies after its write and the message is redelivered', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5 });
+    const { orderId } = (await h.buy('crash', saleId)).body as { orderId: string };
+
+    const first = await receiveFor(queues().orders, orderId);
+    expect(await deliver('processOrder', [first])).toEqual({ batchItemFailures: [] });
+    expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
+    // Not deleted: the consumer "died". SQS redelivers after the visibility timeout.
+    const again = await receiveFor(queues().orders, orderId);
+    expect(again.Attributes?.ApproximateReceiveCount).toBe('2');
+    await deliver('processOrder', [again]);
+    expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
+    await h.drain(queues().orders);
+
+    const payment = await receiveFor(queues().payments, orderId);
+    await deliver('processPayment', [payment]);
+    expect((await order(orderId)).status).toBe('CONFIRMED');
+    const redelivered = await receiveFor(queues().payments, orderId);
+    expect(redelivered.Attributes?.ApproximateReceiveCount).toBe('2');
+    await deliver('processPayment', [redelivered]);
+    // Two sends of the payment job (one per delivery above) were deduplicated into this one message.
+    await h.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: redelivered.ReceiptHandle }),
+    );
+    expect((await h.drain(queues().payments)).filter((m) => m.Body?.includes(orderId))).toHaveLength(0);
+    expect(await ledger(orderId)).toMatchObject({ outcome: 'approved', attempts: 1 });
+    const report = await h.audit(saleId, { expectSettled: true });
+    expect(report.violations).toEqual([]);
+    expect(report.charges.approved).toBe(1);
+  });
+
+  it('handles the same message delivered twice at the same time', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5 });
+    const { orderId } = (await h.buy('twice', saleId)).body as { orderId: string };
+    const message = await receiveFor(queues().orders, orderId);
+    await Promise.all([deliver('processOrder', [message]), deliver('processOrder', [message])]);
+    await h.drain(queues().orders);
+    const payment = await receiveFor(queues().payments, orderId);
+    const results = await Promise.all([
+      deliver('processPayment', [payment]),
+      deliver('processPayment', [payment]),
+      deliver('processPayment', [payment]),
+    ]);
+    for (const r of results) expect(r.batchItemFailures).toEqual([]);
+    await h.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: payment.ReceiptHandle }),
+    );
+    expect((await h.drain(queues().payments)).filter((m) => m.Body?.includes(orderId))).toHaveLength(0);
+    expect((await order(orderId)).status).toBe('CONFIRMED');
+    const report = await h.audit(saleId, { expectSettled: true });
+    expect(report.violations).toEqual([]);
+    expect(report.charges).toEqual({ approved: 1, refunded: 0, declined: 0 });
+  });
+
+  it('sends an order whose SendMessage failed after the transaction, via the reconciler', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5 });
+    await h.sqs.send(new DeleteQueueCommand({ QueueUrl: queues().orders }));
+    const placed = await h.buy('unsent', saleId);
+    expect(placed.status).toBe(202);
+    const orderId = placed.body.orderId as string;
+    // The queue comes back; the message never reached it.
+    await ensureResources(h.runtime.endpoints, {
+      prefix: 'flash',
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: MAX_RECEIVES,
+    });
+    expect((await h.drain(queues().orders)).filter((m) => m.Body?.includes(orderId))).toHaveLength(0);
+
+    const early = (await h.runtime.runReconciler()) as { reenqueued: number };
+    expect(early.reenqueued).toBe(0);
+    const later = (await h.runtime.runReconciler(new Date(Date.now() + 2_000))) as { reenqueued: number };
+    expect(later.reenqueued).toBe(1);
+    h.runtime.startConsumers();
+    await settled(orderId, 'CONFIRMED');
+    expect((await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [orderId] })).violations).toEqual(
+      [],
+    );
+  });
+
+  it('returns a declined unit to stock, and a later buyer gets it', async () => {
+    const { saleId } = await h.createSale({ totalStock: 1, shards: 1 });
+    h.runtime.startConsumers();
+    const declined = (await h.buy('declined', saleId, { paymentToken: 'tok_decline' })).body as {
+      orderId: string;
+    };
+    const failed = await settled(declined.orderId, 'PAYMENT_FAILED');
+    expect(failed).toMatchObject({ failureReason: 'card_declined' });
+    expect((await h.call('GET', `/sales/${saleId}`)).body).toMatchObject({ available: 1, status: 'ACTIVE' });
+    const second = await h.waitFor(async () => {
+      const reply = await h.buy('waiting', saleId, { key: 'w2' });
+      return reply.status === 202 && reply;
+    }, 'the returned unit to be sold again');
+    await settled(second.body.orderId as string, 'CONFIRMED');
+    const report = await h.audit(saleId, { expectSettled: true, expectSoldOut: true });
+    expect(report.violations).toEqual([]);
+    expect(report.stock).toMatchObject({ available: 0, sold: 1 });
+    expect(report.ordersByStatus).toMatchObject({ PAYMENT_FAILED: 1, CONFIRMED: 1 });
+  });
+
+  it('retries transient payment failures, dead-letters past the limit, and completes after a redrive', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5 });
+    h.runtime.startConsumers();
+    const flaky = (await h.buy('flaky', saleId, { paymentToken: `tok_flaky_${MAX_RECEIVES - 1}` })).body as {
+      orderId: string;
+    };
+    const stubborn = (await h.buy('stubborn', saleId, { paymentToken: `tok_flaky_${MAX_RECEIVES}` }))
+      .body as { orderId: string };
+    await settled(flaky.orderId, 'CONFIRMED');
+    expect(await ledger(flaky.orderId)).toMatchObject({ attempts: MAX_RECEIVES, outcome: 'approved' });
+
+    const dlq = h.runtime.resources.dlqUrls.payments;
+    const letters = await h.waitFor(async () => {
+      const seen = await peekDeadLetters(h.sqs, dlq);
+      return seen.some((m) => m.Body?.includes(stubborn.orderId)) && seen;
+    }, 'the payment to reach the DLQ');
+    expect(letters).toHaveLength(1);
+    expect((await order(stubborn.orderId)).status).toBe('PAYMENT_PENDING');
+    expect(await ledger(stubborn.orderId)).toMatchObject({ attempts: MAX_RECEIVES });
+
+    expect(await redriveDeadLetters(h.sqs, dlq, queues().payments)).toBe(1);
+    await settled(stubborn.orderId, 'CONFIRMED');
+    expect(await peekDeadLetters(h.sqs, dlq)).toHaveLength(0);
+    expect((await h.audit(saleId, { expectSettled: true })).violations).toEqual([]);
+  });
+
+  it('fails only the poison message of a batch, which then goes to the DLQ', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5, perUserLimit: 1 });
+    const ids = await Promise.all(
+      ['p1', 'p2', 'p3'].map(async (u) => (await h.buy(u, saleId)).body.orderId as string),
+    );
+    await h.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queues().orders,
+        MessageBody: 'not json {',
+        MessageGroupId: 'poison',
+        MessageDeduplicationId: `poison-${saleId}`,
+      }),
+    );
+    const batch = await h.waitFor(async () => {
+      const out = await h.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queues().orders,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      return (out.Messages?.length ?? 0) >= 4 && out.Messages;
+    }, 'all four messages in one batch');
+    const poison = batch.find((m) => m.Body === 'not json {') as Message;
+    const response = await deliver('processOrder', batch);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison.MessageId }]);
+    for (const id of ids) expect((await order(id)).status).toBe('PAYMENT_PENDING');
+
+    h.runtime.startConsumers();
+    await h.waitFor(
+      async () =>
+        (await peekDeadLetters(h.sqs, h.runtime.resources.dlqUrls.orders)).some(
+          (m) => m.Body === 'not json {',
+        ),
+      'the poison message in the DLQ',
+    );
+    for (const id of ids) await settled(id, 'CONFIRMED');
+    expect((await h.audit(saleId, { expectSettled: true })).violations).toEqual([]);
+  });
+
+  it('expires holds past their deadline, returns the stock, and never charges an expired order', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: 30 });
+    const reserved = (await h.buy('slow-1', saleId)).body.orderId as string;
+    const pending = (await h.buy('slow-2', saleId)).body.orderId as string;
+    await deliver('processOrder', [await receiveFor(queues().orders, pending)]);
+    expect((await order(pending)).status).toBe('PAYMENT_PENDING');
+    await h.drain(queues().orders);
+
+    const report = (await h.runtime.runReconciler(new Date(Date.now() + 31_000))) as { expired: number };
+    expect(report.expired).toBeGreaterThanOrEqual(2);
+    expect(await order(reserved)).toMatchObject({ status: 'EXPIRED', failureReason: 'hold expired' });
+    expect((await order(pending)).status).toBe('EXPIRED');
+    await deliver('processPayment', [await receiveFor(queues().payments, pending)]);
+    expect((await order(pending)).status).toBe('EXPIRED');
+    expect(await ledger(pending)).toBeUndefined();
+    await h.drain(queues().payments);
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    expect(audit.stock).toMatchObject({ available: 2, held: 0, sold: 0 });
+  });
+
+  it('lets exactly one of cancel and payment win when they race', async () => {
+    const { saleId } = await h.createSale({ totalStock: 20, perUserLimit: 1 });
+    h.runtime.startConsumers();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const user = `racer-${i}`;
+        const placed = await h.buy(user, saleId);
+        const cancel = await h.call('DELETE', `/orders/${placed.body.orderId}`, {
+          token: await h.token(user),
+        });
+        const final = await settled(placed.body.orderId as string);
+        return {
+          cancel: cancel.status,
+          code: (cancel.body.error as { code?: string } | undefined)?.code,
+          final: final.status,
+        };
+      }),
+    );
+    for (const o of outcomes) {
+      expect([
+        [200, undefined, 'CANCELLED'],
+        [409, 'ORDER_NOT_CANCELLABLE', 'CONFIRMED'],
+      ]).toContainEqual([o.cancel, o.code, o.final]);
+    }
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    expect(audit.stock.sold).toBe(outcomes.filter((o) => o.final === 'CONFIRMED').length);
+    expect(audit.charges.approved - audit.charges.refunded).toBe(audit.stock.sold);
+  });
+
+  it('settles 300 buyers for 100 units with 10% declines: every order terminal, the books balance', async () => {
+    const { saleId } = await h.createSale({ totalStock: 100, shards: 8, perUserLimit: 1 });
+    h.runtime.startConsumers();
+    const started = Date.now();
+    const replies = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => h.buy(`e2e-${i}`, saleId, { paymentToken: 'tok_random' })),
+    );
+    const accepted = replies.filter((r) => r.status === 202).map((r) => r.body.orderId as string);
+    // Declines return units while the crowd is still buying, so a few buyers past the hundredth get one.
+    expect(accepted.length).toBeGreaterThanOrEqual(100);
+    expect(
+      replies.every(
+        (r) =>
+          r.status === 202 || (r.status === 409 && (r.body.error as { code: string }).code === 'SOLD_OUT'),
+      ),
+    ).toBe(true);
+    const lastRequest = Date.now();
+    await h.waitFor(
+      async () => {
+        const report = await h.audit(saleId, { expectSettled: true });
+        return report.ok && report;
+      },
+      'every order to settle',
+      60_000,
+    );
+    const report = await h.audit(saleId, { expectSettled: true, acceptedOrderIds: accepted });
+    console.log(
+      `e2e: 300 buyers / 100 units: requests ${lastRequest - started} ms, settled ${Date.now() - lastRequest} ms after the last request`,
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.stock.total).toBe(report.stock.available + report.stock.sold);
+    expect(report.ordersByStatus.CONFIRMED + report.ordersByStatus.PAYMENT_FAILED).toBe(accepted.length);
+    expect(report.stock.sold).toBeLessThanOrEqual(100);
+    expect(report.ordersByStatus.PAYMENT_FAILED).toBeGreaterThan(0);
+    expect(report.charges.approved - report.charges.refunded).toBe(report.ordersByStatus.CONFIRMED);
+  });
+});
