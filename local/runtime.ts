@@ -353,8 +353,9 @@ class Pollers {
           const response = (await this.invoke(fn, event)) as SQSBatchResponse | undefined;
           failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         } catch (error) {
-          // A thrown handler fails the whole batch, as in Lambda.
-          console.error(`${fn} failed a batch`, error);
+          // A thrown handler fails the whole batch, as in Lambda. Powertools throws FullBatchFailureError
+          // when every record failed; the consumer has already logged each record's reason.
+          if ((error as Error).name !== 'FullBatchFailureError') console.error(`${fn} failed a batch`, error);
           failed = new Set(messages.map((m) => m.MessageId as string));
         }
         const done = messages.filter((m) => !failed.has(m.MessageId as string));
