@@ -2,7 +2,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { emulatorCredentials } from '../shared/adapters/aws.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../shared/adapters/sqs/dead-letters.ts';
 import { type QueueKey, queues } from '../shared/wiring.ts';
-import { readRuntimeState } from './runtime.ts';
+import { readRuntimeState } from './state.ts';
 
 /**
  * `npm run dlq -- list <orders|payments>` and `npm run dlq -- redrive <orders|payments>`.

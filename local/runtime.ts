@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -24,6 +24,7 @@ import { type FunctionKey, type FunctionSpec, functionSpecs, routeMatcher } from
 import { DEV_ISSUER, type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type Emulator, startDynamoDbLocal, startSqsEmulator } from './emulators.ts';
 import { ensureResources, type LocalResources } from './resources.ts';
+import { STATE_FILE } from './state.ts';
 
 export interface RuntimeOptions {
   /** HTTP port; 0 picks a free one. */
@@ -47,21 +48,6 @@ export interface RuntimeOptions {
   pollersPerConsumer?: number;
   /** Extra environment for the functions (payment simulation rates, log level). */
   env?: Record<string, string>;
-}
-
-/** What a running local stack writes to `<dataDir>/runtime.json` for operator tools. */
-export interface RuntimeState extends LocalResources {
-  url: string;
-  pid: number;
-  endpoints: { dynamodb: string; sqs: string; region: string };
-}
-
-export function readRuntimeState(dataDir = '.local'): RuntimeState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(resolve(dataDir), 'runtime.json'), 'utf8')) as RuntimeState;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface Runtime {
@@ -262,7 +248,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     }
 
     // Operator tools (dlq, audit) find a running local stack through this file.
-    const stateFile = join(dataDir, 'runtime.json');
+    const stateFile = join(dataDir, STATE_FILE);
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(stateFile, JSON.stringify({ url, pid: process.pid, endpoints, ...resources }, null, 2));
 
