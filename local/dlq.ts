@@ -9,6 +9,7 @@ import { readRuntimeState } from './state.ts';
  * Against the running local runtime (found through .local/runtime.json, or SQS_ENDPOINT) or, when
  * neither is there, AWS: queue names from QUEUE_PREFIX, or full URLs in SOURCE_QUEUE_URL / DLQ_URL.
  */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const [command, queue] = process.argv.slice(2);
 if ((command !== 'list' && command !== 'redrive') || !(queue && queue in queues)) {
   console.error('Usage: npm run dlq -- list|redrive orders|payments');

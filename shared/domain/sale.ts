@@ -61,6 +61,17 @@ export function saleStatus(
 }
 
 export function viewOf(sale: Sale, available: number, now: number): SaleView {
-  const { shards: _shards, holdSeconds: _hold, createdAt: _created, ...visible } = sale;
-  return { ...visible, available, status: saleStatus(sale, available, now) };
+  const { saleId, name, price, currency, totalStock, perUserLimit, startsAt, endsAt } = sale;
+  return {
+    saleId,
+    name,
+    price,
+    currency,
+    totalStock,
+    available,
+    perUserLimit,
+    startsAt,
+    endsAt,
+    status: saleStatus(sale, available, now),
+  };
 }
