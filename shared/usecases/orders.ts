@@ -47,6 +47,6 @@ export async function cancelOrder(
   }
   deps.observe?.('cancelled');
   deps.observe?.('unitsReleased', cancelled.quantity);
-  await announce(deps.events, cancelled);
+  await announce(deps, cancelled);
   return cancelled;
 }

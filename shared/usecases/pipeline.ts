@@ -11,7 +11,8 @@ export type PipelineEvent =
   | 'reenqueued'
   | 'refunded'
   | 'skipped'
-  | 'dueExamined';
+  | 'dueExamined'
+  | 'eventPublishFailed';
 
 export interface PipelineDeps {
   orders: OrderStore;
@@ -20,9 +21,22 @@ export interface PipelineDeps {
   observe?: (event: PipelineEvent, count?: number) => void;
 }
 
-export async function announce(events: OrderEvents, order: Order): Promise<void> {
+/**
+ * Publishes a terminal transition. The transition has already committed, so a failed publish must
+ * not fail the request or the message (a redelivery would find nothing left to do): it is counted
+ * (metric eventPublishFailed, alarmed in the cloud) and logged by the adapter.
+ */
+export async function announce(deps: Pick<PipelineDeps, 'events' | 'observe'>, order: Order): Promise<void> {
   if (!isTerminal(order.status)) return;
-  await events.publish({
+  try {
+    await publishTerminal(deps.events, order);
+  } catch {
+    deps.observe?.('eventPublishFailed');
+  }
+}
+
+function publishTerminal(events: OrderEvents, order: Order): Promise<void> {
+  return events.publish({
     type: 'order.terminal',
     orderId: order.orderId,
     saleId: order.saleId,
@@ -91,7 +105,7 @@ export async function settlePayment(
     });
     if (confirmed) {
       deps.observe?.('confirmed');
-      await announce(deps.events, confirmed);
+      await announce(deps, confirmed);
       return;
     }
     // The order left PAYMENT_PENDING while we charged (the hold expired): the buyer keeps no
@@ -114,7 +128,7 @@ export async function settlePayment(
   if (failed) {
     deps.observe?.('paymentFailed');
     deps.observe?.('unitsReleased', failed.quantity);
-    await announce(deps.events, failed);
+    await announce(deps, failed);
   }
 }
 
@@ -151,7 +165,7 @@ export async function reconcile(
         report.expired++;
         deps.observe?.('expired');
         deps.observe?.('unitsReleased', expired.quantity);
-        await announce(deps.events, expired);
+        await announce(deps, expired);
       }
     } else if (order.status === 'RESERVED') {
       if (

@@ -84,6 +84,16 @@ describe('settlePayment', () => {
     expect(e.published.map((x) => x.status)).toEqual(['CONFIRMED']);
   });
 
+  it('keeps a committed confirmation when the event cannot be published', async () => {
+    const orders = memoryOrders(base);
+    const counted: string[] = [];
+    const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    const broken = { publish: async () => Promise.reject(new Error('SNS down')) };
+    await settlePayment({ orders: orders.store, queue: noQueue, events: broken, gateway: g, observe: (e) => counted.push(e) }, 'o1', Date.now());
+    expect(orders.current().status).toBe('CONFIRMED');
+    expect(counted).toEqual(['confirmed', 'eventPublishFailed']);
+  });
+
   it('refunds a charge that settled after the hold expired', async () => {
     const orders = memoryOrders(base, (o) => {
       o.status = 'EXPIRED';

@@ -22,15 +22,20 @@ export class SnsOrderEvents implements OrderEvents {
 
   async publish(event: OrderEvent): Promise<void> {
     this.logger.info('order event', { orderEvent: event });
-    await this.sns.send(
-      new PublishCommand({
-        TopicArn: this.topicArn,
-        Message: JSON.stringify(event),
-        MessageAttributes: {
-          status: { DataType: 'String', StringValue: event.status },
-          saleId: { DataType: 'String', StringValue: event.saleId },
-        },
-      }),
-    );
+    await this.sns
+      .send(
+        new PublishCommand({
+          TopicArn: this.topicArn,
+          Message: JSON.stringify(event),
+          MessageAttributes: {
+            status: { DataType: 'String', StringValue: event.status },
+            saleId: { DataType: 'String', StringValue: event.saleId },
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        this.logger.error('order event not published', { orderEvent: event, error });
+        throw error;
+      });
   }
 }
