@@ -1,0 +1,265 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { envSchemaFor } from '../shared/config.ts';
+import {
+  type DynamoAction,
+  type FunctionKey,
+  type FunctionSpec,
+  functionSpecs,
+  type QueueKey,
+  type QueueSpec,
+  queues,
+  type TableKey,
+  type TopicKey,
+  tables,
+  topics,
+} from '../shared/wiring.ts';
+import { nodejsBundlingProps } from './bundling.ts';
+import { isProd, METRICS_NAMESPACE, SERVICE_NAME, type Settings } from './settings.ts';
+import type { QueuePair } from './stateful-stack.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** AWS recommends a queue visibility timeout of at least six times the consumer's timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** Lambda's SQS FIFO event source takes at most 10 records per batch. */
+export const MAX_FIFO_BATCH = 10;
+
+export interface FunctionsProps {
+  settings: Settings;
+  tables: Record<TableKey, dynamodb.ITable>;
+  queues: Record<QueueKey, QueuePair>;
+  topics: Record<TopicKey, sns.ITopic>;
+  jwt: { issuer: string; jwksUrl: string; audience?: string };
+}
+
+/**
+ * One NodejsFunction per wiring entry, each with its own role whose policy is exactly the
+ * wiring entry's `access`, its own log group, and the environment its config schema reads.
+ */
+export class Functions extends Construct {
+  readonly functions = {} as Record<FunctionKey, NodejsFunction>;
+  readonly logGroups = {} as Record<FunctionKey, logs.LogGroup>;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    assertQueuesFitConsumers(functionSpecs, queues);
+    const { settings } = props;
+    const prod = isProd(settings);
+
+    for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
+      const logGroup = new logs.LogGroup(this, `${key}Logs`, {
+        retention: prod ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_WEEK,
+        removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      // Own role, no AWS managed policy: the function may write to its own log group only.
+      const role = new iam.Role(this, `${key}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Flash sale ${key} (${settings.stage})`,
+      });
+      logGroup.grantWrite(role);
+      for (const statement of accessStatements(spec, props)) role.addToPolicy(statement);
+
+      const fn = new NodejsFunction(this, key, {
+        entry: path.join(REPO_ROOT, spec.entry),
+        handler: 'handler',
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture:
+          settings.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+        memorySize: spec.memoryMb,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        tracing: lambda.Tracing.ACTIVE,
+        role,
+        logGroup,
+        environment: environmentFor(key, spec, props),
+        bundling: nodejsBundlingProps(),
+        description: `Flash sale ${key}: ${spec.entry}`,
+        // A scheduled run that fails is simply repeated by the next tick; async retries would
+        // only overlap with it.
+        ...(spec.schedule ? { retryAttempts: 0 } : {}),
+      });
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only X-Ray active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) uses Resource "*": X-Ray has no resource-level permissions. Every data-plane statement names its table, index, queue or topic ARN.',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'nodejs22.x is the runtime the project targets and tests (DESIGN.md); nodejs24.x is adopted deliberately, not by the linter.',
+      });
+
+      if (spec.consumes) {
+        const { queue, batchSize, maxConcurrency } = spec.consumes;
+        // Receive/delete/change-visibility on this queue come with the event source mapping.
+        fn.addEventSource(
+          new SqsEventSource(props.queues[queue].queue, {
+            batchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency,
+          }),
+        );
+      }
+      this.functions[key] = fn;
+      this.logGroups[key] = logGroup;
+    }
+  }
+}
+
+/** The IAM statements a wiring entry's `access` implies, and nothing more. */
+export function accessStatements(
+  spec: FunctionSpec,
+  resources: Pick<FunctionsProps, 'tables' | 'queues' | 'topics'>,
+): iam.PolicyStatement[] {
+  const statements: iam.PolicyStatement[] = [];
+  for (const [key, actions] of Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]) {
+    const table = resources.tables[key];
+    statements.push(
+      new iam.PolicyStatement({
+        sid: `${pascalSid(key)}Table`,
+        actions: [...new Set(actions)].map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
+      }),
+    );
+    // Query is the only wiring action that reads indexes: Query alone, on each named index.
+    if (actions.includes('Query') && tables[key].indexes.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${pascalSid(key)}Indexes`,
+          actions: ['dynamodb:Query'],
+          resources: tables[key].indexes.map((index) => `${table.tableArn}/index/${index.name}`),
+        }),
+      );
+    }
+  }
+  const sendTo = spec.access.sendTo ?? [];
+  if (sendTo.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'SendToQueues',
+        actions: ['sqs:SendMessage'],
+        resources: sendTo.map((queue) => resources.queues[queue].queue.queueArn),
+      }),
+    );
+  }
+  const publishTo = spec.access.publishTo ?? [];
+  if (publishTo.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'PublishToTopics',
+        actions: ['sns:Publish'],
+        resources: publishTo.map((topic) => resources.topics[topic].topicArn),
+      }),
+    );
+  }
+  return statements;
+}
+
+/** Powertools settings, the resource names `access` implies, and the function's env groups. */
+export function environmentFor(
+  key: FunctionKey,
+  spec: FunctionSpec,
+  props: FunctionsProps,
+): Record<string, string> {
+  const { settings } = props;
+  const env: Record<string, string> = {
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: settings.logLevel,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  for (const table of Object.keys(spec.access.tables ?? {}) as TableKey[]) {
+    env[tables[table].envVar] = props.tables[table].tableName;
+  }
+  for (const queue of spec.access.sendTo ?? [])
+    env[queues[queue].envVar] = props.queues[queue].queue.queueUrl;
+  for (const topic of spec.access.publishTo ?? []) env[topics[topic].envVar] = props.topics[topic].topicArn;
+  for (const group of spec.env ?? []) {
+    switch (group) {
+      case 'auth':
+        env.JWT_ISSUER = props.jwt.issuer;
+        env.JWKS_URL = props.jwt.jwksUrl;
+        if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
+        break;
+      case 'payment': {
+        env.PAYMENT_GATEWAY = 'simulated';
+        const { latencyMs, declineRate, errorRate } = settings.payment;
+        if (latencyMs !== undefined) env.PAYMENT_LATENCY_MS = String(latencyMs);
+        if (declineRate !== undefined) env.PAYMENT_DECLINE_RATE = String(declineRate);
+        if (errorRate !== undefined) env.PAYMENT_ERROR_RATE = String(errorRate);
+        break;
+      }
+      // checkout and reconcile: the config schema's defaults are the tuned values.
+      case 'checkout':
+      case 'reconcile':
+        break;
+    }
+  }
+  assertEnvironmentComplete(key, env);
+  return env;
+}
+
+/**
+ * Fails synthesis when the environment would not pass the function's own config schema
+ * (shared/config.ts): a missing or malformed variable would otherwise kill it at cold start.
+ * Deploy-time values (table names, ARNs) are tokens here; they stand in as a placeholder URL.
+ */
+export function assertEnvironmentComplete(key: FunctionKey, env: Record<string, string>): void {
+  const probe = Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [name, Token.isUnresolved(value) ? UNRESOLVED : value]),
+  );
+  const result = envSchemaFor(key).safeParse(probe);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Function ${key} would not start with this environment:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Stands in for a value only known at deploy time; valid both as a name and as a URL. */
+export const UNRESOLVED = 'https://unresolved.invalid/deploy-time-value';
+
+/**
+ * Throws at synth when a queue's visibility timeout is under six times a consumer's timeout
+ * (a slow batch would reappear while still being processed), or when a consumer's batch or
+ * concurrency is outside what Lambda's SQS FIFO event source accepts.
+ */
+export function assertQueuesFitConsumers(
+  specs: Record<string, FunctionSpec>,
+  queueSpecs: Record<QueueKey, QueueSpec>,
+): void {
+  for (const [key, spec] of Object.entries(specs)) {
+    if (!spec.consumes) continue;
+    const { queue, batchSize, maxConcurrency } = spec.consumes;
+    const queueSpec = queueSpecs[queue];
+    const needed = VISIBILITY_TIMEOUT_FACTOR * spec.timeoutSeconds;
+    if (queueSpec.visibilityTimeoutSeconds < needed) {
+      throw new Error(
+        `Queue ${queue} has visibilityTimeoutSeconds ${queueSpec.visibilityTimeoutSeconds} but its consumer ${key} ` +
+          `has timeoutSeconds ${spec.timeoutSeconds}; it needs at least ${needed} (${VISIBILITY_TIMEOUT_FACTOR}x).`,
+      );
+    }
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_FIFO_BATCH) {
+      throw new Error(
+        `Consumer ${key}: batchSize ${batchSize} must be 1..${MAX_FIFO_BATCH} for a FIFO queue`,
+      );
+    }
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(`Consumer ${key}: maxConcurrency ${maxConcurrency} must be 2..1000`);
+    }
+  }
+}
+
+function pascalSid(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}

@@ -1,0 +1,225 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  type QueueKey,
+  type QueueSpec,
+  queues,
+  type TableKey,
+  type TableSpec,
+  type TopicKey,
+  tables,
+  topics,
+} from '../shared/wiring.ts';
+import { isProd, type Settings } from './settings.ts';
+
+export interface StatefulStackProps extends StackProps {
+  settings: Settings;
+}
+
+export interface QueuePair {
+  queue: sqs.Queue;
+  dlq: sqs.Queue;
+}
+
+/** The Cognito group whose members the authorizer reports as admin (DESIGN.md: group `admin`). */
+export const ADMIN_GROUP = 'admin';
+
+/**
+ * Everything that holds data or identity: tables, queues + DLQs, topics, the user pool. Kept apart
+ * from the functions so redeploying code never risks data, and so `stage=prod` can retain it.
+ */
+export class StatefulStack extends Stack {
+  readonly tables = {} as Record<TableKey, dynamodb.Table>;
+  readonly queues = {} as Record<QueueKey, QueuePair>;
+  readonly topics = {} as Record<TopicKey, sns.Topic>;
+  readonly alarmTopic: sns.Topic;
+  readonly userPool: cognito.UserPool;
+  readonly userPoolClient: cognito.UserPoolClient;
+  /** The JWT issuer the authorizer trusts: the user pool unless context names another issuer. */
+  readonly jwt: { issuer: string; jwksUrl: string; audience?: string };
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, { terminationProtection: isProd(props.settings), ...props });
+    const { settings } = props;
+    const prod = isProd(settings);
+    const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    for (const [key, spec] of Object.entries(tables) as [TableKey, TableSpec][]) {
+      this.tables[key] = tableFor(this, key, spec, { prod, removalPolicy });
+    }
+
+    for (const [key, spec] of Object.entries(queues) as [QueueKey, QueueSpec][]) {
+      this.queues[key] = queuePairFor(this, key, spec, removalPolicy);
+    }
+
+    // Order events are encrypted with the AWS-managed SNS key: publishers in this account need
+    // only sns:Publish, and nothing else (no subscriber yet) needs to decrypt.
+    const snsManagedKey = kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
+    for (const [key, spec] of Object.entries(topics) as [TopicKey, (typeof topics)[TopicKey]][]) {
+      this.topics[key] = new sns.Topic(this, `${pascal(key)}Topic`, {
+        displayName: `Flash sale ${spec.name} (${settings.stage})`,
+        masterKey: snsManagedKey,
+        enforceSSL: true,
+      });
+    }
+
+    // CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed key, and alarm
+    // notifications carry no customer data, so this topic stays unencrypted (SSL still enforced).
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `Flash sale alarms (${settings.stage})`,
+      enforceSSL: true,
+    });
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
+    if (settings.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    }
+
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      selfSignUpEnabled: true,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      deletionProtection: prod,
+      removalPolicy,
+    });
+    Validations.of(this.userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          'MFA is offered (TOTP, optional) but not required: buyers sign in seconds before a timed drop, and a forced second factor would lose them the sale. Admin accounts should enable TOTP (see docs/DEPLOY.md).',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus feature plan (threat protection) is priced per monthly active user, which a flash sale inflates; abuse is limited by API Gateway throttling and the usage plan instead. Revisit for production with real traffic.',
+      },
+    );
+
+    this.userPoolClient = this.userPool.addClient('WebClient', {
+      // USER_PASSWORD_AUTH lets operators and load drills fetch tokens with the AWS CLI; SRP for apps.
+      authFlows: { userPassword: true, userSrp: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+    });
+
+    new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: ADMIN_GROUP,
+      description: 'May create sales (POST /sales) and read any order',
+    });
+
+    const issuer =
+      settings.jwtIssuer ?? `https://cognito-idp.${Aws.REGION}.amazonaws.com/${this.userPool.userPoolId}`;
+    this.jwt = {
+      issuer,
+      jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
+      ...(settings.jwtAudience ? { audience: settings.jwtAudience } : {}),
+    };
+
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'JwtIssuer', { value: issuer });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    for (const [key, pair] of Object.entries(this.queues)) {
+      new CfnOutput(this, `${pascal(key)}DlqUrl`, { value: pair.dlq.queueUrl });
+    }
+  }
+}
+
+function tableFor(
+  scope: Construct,
+  key: TableKey,
+  spec: TableSpec,
+  options: { prod: boolean; removalPolicy: RemovalPolicy },
+): dynamodb.Table {
+  const attribute = (a: TableSpec['partitionKey']): dynamodb.Attribute => ({
+    name: a.name,
+    type: a.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+  });
+  const table = new dynamodb.Table(scope, `${pascal(key)}Table`, {
+    partitionKey: attribute(spec.partitionKey),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    ...(spec.ttlAttribute ? { timeToLiveAttribute: spec.ttlAttribute } : {}),
+    deletionProtection: options.prod,
+    removalPolicy: options.removalPolicy,
+  });
+  for (const index of spec.indexes) {
+    table.addGlobalSecondaryIndex({
+      indexName: index.name,
+      partitionKey: attribute(index.partitionKey),
+      sortKey: attribute(index.sortKey),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  return table;
+}
+
+function queuePairFor(
+  scope: Construct,
+  key: QueueKey,
+  spec: QueueSpec,
+  removalPolicy: RemovalPolicy,
+): QueuePair {
+  // High-throughput FIFO: deduplication and throughput limits per message group, so the only
+  // ordering (and the only serialisation) is within one group.
+  const fifo = {
+    fifo: true,
+    contentBasedDeduplication: false,
+    deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+    fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    removalPolicy,
+  } as const;
+  const dlq = new sqs.Queue(scope, `${pascal(key)}Dlq`, {
+    ...fifo,
+    retentionPeriod: Duration.days(14),
+  });
+  const queue = new sqs.Queue(scope, `${pascal(key)}Queue`, {
+    ...fifo,
+    visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
+    retentionPeriod: Duration.days(4),
+    deadLetterQueue: { queue: dlq, maxReceiveCount: spec.maxReceiveCount },
+  });
+  return { queue, dlq };
+}
+
+export function pascal(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}

@@ -1,0 +1,196 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type DynamoAction,
+  type FunctionKey,
+  type FunctionSpec,
+  functionSpecs,
+  type QueueKey,
+  queues,
+  type TableKey,
+  type TopicKey,
+  tables,
+  topics,
+} from '../../shared/wiring.ts';
+import {
+  type Json,
+  logicalId,
+  mentions,
+  props,
+  resourcesOfType,
+  type Synthesized,
+  synth,
+} from './support.ts';
+
+const fnEntries = Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][];
+const CONSUMER_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+/** One (action, resource) pair of a role's policy, with what the resource points at. */
+interface Grant {
+  action: string;
+  resource: unknown;
+  table?: TableKey;
+  index?: string;
+  queue?: QueueKey;
+  dlq?: QueueKey;
+  topic?: TopicKey;
+}
+
+let s: Synthesized;
+let grantsOf: (key: FunctionKey) => Grant[];
+
+beforeAll(() => {
+  s = synth();
+  const { stateful } = s.built;
+  const policies = Object.values(resourcesOfType(s.stateless, 'AWS::IAM::Policy'));
+  grantsOf = (key) => {
+    const roleId = logicalId(s.built.stateless.functions.functions[key].role as never);
+    const grants: Grant[] = [];
+    for (const policy of policies) {
+      const p = props(policy);
+      if (!(p.Roles as Json[]).some((r) => r.Ref === roleId)) continue;
+      for (const statement of (p.PolicyDocument as Json).Statement as Json[]) {
+        expect(statement.Effect).toBe('Allow');
+        const actions = [statement.Action].flat() as string[];
+        const resources = [statement.Resource].flat();
+        for (const action of actions) {
+          for (const resource of resources) {
+            const grant: Grant = { action, resource };
+            const text = JSON.stringify(resource);
+            for (const t of Object.keys(tables) as TableKey[]) {
+              if (mentions(resource, logicalId(stateful.tables[t]))) {
+                grant.table = t;
+                grant.index = /\/index\/([^"]+)"/.exec(text)?.[1];
+              }
+            }
+            for (const q of Object.keys(queues) as QueueKey[]) {
+              if (mentions(resource, logicalId(stateful.queues[q].queue))) grant.queue = q;
+              if (mentions(resource, logicalId(stateful.queues[q].dlq))) grant.dlq = q;
+            }
+            for (const t of Object.keys(topics) as TopicKey[]) {
+              if (mentions(resource, logicalId(stateful.topics[t]))) grant.topic = t;
+            }
+            grants.push(grant);
+          }
+        }
+      }
+    }
+    return grants;
+  };
+});
+
+describe('least privilege (wiring access → IAM)', () => {
+  it.each(fnEntries)('%s: DynamoDB actions per table are exactly the wiring list', (key, spec) => {
+    const grants = grantsOf(key).filter((g) => g.action.startsWith('dynamodb:'));
+    const wired = (spec.access.tables ?? {}) as Partial<Record<TableKey, DynamoAction[]>>;
+    for (const t of Object.keys(tables) as TableKey[]) {
+      const onTable = grants.filter((g) => g.table === t && g.index === undefined).map((g) => g.action);
+      expect(new Set(onTable), `${key} on ${t}`).toEqual(
+        new Set((wired[t] ?? []).map((a) => `dynamodb:${a}`)),
+      );
+    }
+    // Every DynamoDB grant names one of the wiring's tables: no "*".
+    for (const grant of grants) expect(grant.table, JSON.stringify(grant)).toBeDefined();
+  });
+
+  it.each(fnEntries)('%s: index ARNs only for Query, each index named (no index/*)', (key, spec) => {
+    const indexGrants = grantsOf(key).filter((g) => g.index !== undefined);
+    const expected = (Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]).flatMap(
+      ([t, actions]) => (actions.includes('Query') ? tables[t].indexes.map((i) => `${t}/${i.name}`) : []),
+    );
+    expect(new Set(indexGrants.map((g) => `${g.table}/${g.index}`))).toEqual(new Set(expected));
+    for (const grant of indexGrants) expect(grant.action).toBe('dynamodb:Query');
+  });
+
+  it.each(fnEntries)(
+    '%s: sqs:SendMessage only to its sendTo queues, sns:Publish only to its topics',
+    (key, spec) => {
+      const grants = grantsOf(key);
+      const sends = grants.filter((g) => g.action === 'sqs:SendMessage');
+      expect(new Set(sends.map((g) => g.queue))).toEqual(new Set(spec.access.sendTo ?? []));
+      for (const g of sends) expect(g.dlq).toBeUndefined();
+      const publishes = grants.filter((g) => g.action === 'sns:Publish');
+      expect(new Set(publishes.map((g) => g.topic))).toEqual(new Set(spec.access.publishTo ?? []));
+    },
+  );
+
+  it.each(fnEntries)('%s: receives/deletes only from the queue it consumes', (key, spec) => {
+    const consumerGrants = grantsOf(key).filter((g) => CONSUMER_ACTIONS.includes(g.action));
+    if (!spec.consumes) {
+      expect(consumerGrants).toEqual([]);
+      return;
+    }
+    expect(new Set(consumerGrants.map((g) => g.action))).toEqual(new Set(CONSUMER_ACTIONS));
+    for (const g of consumerGrants) expect(g.queue).toBe(spec.consumes.queue);
+  });
+
+  it.each(fnEntries)('%s: nothing else but X-Ray and writing to its own log group', (key, spec) => {
+    const logGroupId = logicalId(s.built.stateless.functions.logGroups[key]);
+    for (const grant of grantsOf(key)) {
+      if (grant.action.startsWith('dynamodb:')) continue;
+      if (grant.action === 'sqs:SendMessage' || grant.action === 'sns:Publish') continue;
+      if (CONSUMER_ACTIONS.includes(grant.action) && spec.consumes) continue;
+      if (XRAY_ACTIONS.includes(grant.action)) {
+        expect(grant.resource).toBe('*');
+        continue;
+      }
+      if (LOG_ACTIONS.includes(grant.action)) {
+        expect(mentions(grant.resource, logGroupId), `${key} logs`).toBe(true);
+        continue;
+      }
+      throw new Error(`${key} has an unexpected grant ${JSON.stringify(grant)}`);
+    }
+  });
+
+  it('uses no AWS managed policies on function roles', () => {
+    for (const [key] of fnEntries) {
+      const role = s.stateless.toJSON().Resources[
+        logicalId(s.built.stateless.functions.functions[key].role as never)
+      ] as Json;
+      expect(props(role).ManagedPolicyArns, key).toBeUndefined();
+    }
+  });
+
+  it('placeOrder: no DeleteItem anywhere and no access to the payments table', () => {
+    const grants = grantsOf('placeOrder');
+    expect(grants.some((g) => g.action === 'dynamodb:DeleteItem')).toBe(false);
+    expect(grants.some((g) => g.table === 'payments')).toBe(false);
+    expect(grants.some((g) => g.action === 'dynamodb:Query' || g.action === 'dynamodb:Scan')).toBe(false);
+  });
+
+  it('consumers and the reconciler: no PutItem on sales, no Scan anywhere', () => {
+    for (const key of ['processOrder', 'processPayment', 'reconcile'] as const) {
+      const grants = grantsOf(key);
+      expect(
+        grants.some((g) => g.table === 'sales' && g.action === 'dynamodb:PutItem'),
+        key,
+      ).toBe(false);
+      expect(
+        grants.some((g) => g.action === 'dynamodb:Scan'),
+        key,
+      ).toBe(false);
+    }
+  });
+
+  it('public read routes cannot write', () => {
+    for (const key of ['health', 'getSale', 'getOrder', 'listMyOrders', 'authorizer'] as const) {
+      const writes = grantsOf(key).filter((g) =>
+        [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'sqs:SendMessage',
+          'sns:Publish',
+        ].includes(g.action),
+      );
+      expect(writes, key).toEqual([]);
+    }
+  });
+});
