@@ -11,6 +11,7 @@ const config = loadConfig('cancelOrder');
 const deps = {
   orders: stores(config).orders(),
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
+  observe: countPipeline,
 };
 
 export const handler = route({ auth: 'buyer', metrics: true }, async (event) =>

@@ -89,7 +89,11 @@ describe('settlePayment', () => {
     const counted: string[] = [];
     const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const broken = { publish: async () => Promise.reject(new Error('SNS down')) };
-    await settlePayment({ orders: orders.store, queue: noQueue, events: broken, gateway: g, observe: (e) => counted.push(e) }, 'o1', Date.now());
+    await settlePayment(
+      { orders: orders.store, queue: noQueue, events: broken, gateway: g, observe: (e) => counted.push(e) },
+      'o1',
+      Date.now(),
+    );
     expect(orders.current().status).toBe('CONFIRMED');
     expect(counted).toEqual(['confirmed', 'eventPublishFailed']);
   });
