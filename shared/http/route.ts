@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
+import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -34,6 +35,9 @@ export function route(options: { auth: Auth; jsonBody?: boolean; metrics?: boole
   // Only routes that record metrics flush them: an empty flush logs a warning on every request.
   if (options.metrics) stack.use(logMetrics(metrics));
   stack
+    // Browsers read responses (errors included) only with CORS headers; preflight is API Gateway's.
+    // Any origin: callers authenticate with bearer tokens, never cookies.
+    .use(httpCors({ origin: '*', exposeHeaders: 'Location,Retry-After' }))
     .use(httpErrorHandler({ logger: false }))
     .use(contractErrors())
     .use(httpHeaderNormalizer())

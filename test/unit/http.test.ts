@@ -108,3 +108,13 @@ describe('configuration', () => {
     ).toThrow(/PAYMENT_GATEWAY/);
   });
 });
+
+describe('CORS', () => {
+  it('lets browsers read successes and errors', async () => {
+    const ok = await echo(event(), context);
+    expect(ok.headers?.['Access-Control-Allow-Origin']).toBe('*');
+    const bad = await echo(event({ body: '{"quantity":0}' }), context);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers?.['Access-Control-Allow-Origin']).toBe('*');
+  });
+});
