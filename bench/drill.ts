@@ -1,0 +1,233 @@
+/**
+ * The benchmark's drill: N buyers for U units through the full local stack (HTTP → authorizer →
+ * checkout, consumers and payment running, declines off), then "last request → every order
+ * terminal", then the invariant audit.
+ */
+import { join } from 'node:path';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
+import type { ClientProcess } from '../load/lib/generator-process.ts';
+import { countOpenOrders, createSaleVia, readStock, sampleStock, waitUntilZero } from '../load/lib/local.ts';
+import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
+import type { Runtime } from '../local/runtime.ts';
+import { saleKey } from '../shared/adapters/dynamo/keys.ts';
+import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
+
+export interface DrillOptions {
+  buyers: number;
+  units: number;
+  concurrency: number;
+  perUserLimit: number;
+  settleTimeoutMs: number;
+  tag: string;
+  /** The runtime's data dir (where the dev issuer key lives). */
+  dataDir: string;
+}
+
+export interface PhaseStats {
+  requests: number;
+  seconds: number;
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpu: CpuShares;
+}
+
+export interface DrillOutcome {
+  saleId: string;
+  accepted: number;
+  soldOut: number;
+  errors: number;
+  otherOutcomes: Record<string, number>;
+  throughputPerSec: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  durationSeconds: number;
+  settleSeconds: number | null;
+  auditOk: boolean;
+  unitsSold: number;
+  /** Percent of one core per process while the buyers were running. */
+  cpu: CpuShares;
+  /** Until the last 202, then after it: where the latency comes from. */
+  phases: { selling: PhaseStats; soldOut: PhaseStats };
+  audit: AuditReport;
+  auditText: string;
+  startedAt: number;
+  lastRequestAt: number;
+  settledAt: number | null;
+  samples: RequestSample[];
+  stock: StockSample[];
+}
+
+/** Warm-up on a separate sale, then waits until the pipeline has settled it (bounded). */
+export async function warmUp(
+  runtime: Runtime,
+  db: DynamoDBDocumentClient,
+  client: ClientProcess,
+  o: { seconds: number; concurrency: number; dataDir: string; tag: string },
+): Promise<{ checkouts: number; drainSeconds: number | null }> {
+  const admin = await runtime.issuer.sign('bench-admin', true);
+  const sale = await createSaleVia(runtime.url, admin, {
+    saleId: `${o.tag}-warmup`,
+    totalStock: 1_000_000,
+    perUserLimit: 1000,
+    shards: 8,
+  });
+  const warm = await client.run(
+    {
+      url: runtime.url,
+      saleId: sale.saleId,
+      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
+      userPrefix: `${o.tag}-warm`,
+      buyers: o.seconds * 600,
+      concurrency: o.concurrency,
+      maxDurationMs: o.seconds * 1000,
+      requestTimeoutMs: 10_000,
+    },
+    o.seconds * 1000 + 60_000,
+  );
+  const end = Date.now();
+  const drained = await waitUntilZero(
+    () => countOpenOrders(db, runtime.resources.tableNames.orders, sale.saleId),
+    180_000,
+    250,
+  );
+  return {
+    checkouts: warm.orderIds.length,
+    drainSeconds: drained.at === undefined ? null : round((drained.at - end) / 1000, 1),
+  };
+}
+
+export async function runDrill(
+  runtime: Runtime,
+  db: DynamoDBDocumentClient,
+  client: ClientProcess,
+  cpuSeries: () => { t: number; shares: CpuShares }[],
+  o: DrillOptions,
+): Promise<DrillOutcome> {
+  const tables = runtime.resources.tableNames;
+  const admin = await runtime.issuer.sign('bench-admin', true);
+  const sale = await createSaleVia(runtime.url, admin, {
+    saleId: `${o.tag}`,
+    totalStock: o.units,
+    perUserLimit: o.perUserLimit,
+  });
+  const { Item } = await db.send(
+    new GetCommand({ TableName: tables.sales, Key: { pk: saleKey(sale.saleId) }, ConsistentRead: true }),
+  );
+  const shards = Number(Item?.shards ?? 1);
+  const sampler = sampleStock(
+    async () => ({
+      available: await readStock(db, tables.sales, sale.saleId, shards),
+      open: await countOpenOrders(db, tables.orders, sale.saleId),
+    }),
+    200,
+  );
+  const result = await client.run(
+    {
+      url: runtime.url,
+      saleId: sale.saleId,
+      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
+      userPrefix: `${o.tag}-buyer`,
+      buyers: o.buyers,
+      concurrency: o.concurrency,
+      maxDurationMs: 300_000,
+      requestTimeoutMs: 10_000,
+    },
+    400_000,
+  );
+  const lastRequestAt = result.endedAt;
+  // Sampled every 500 ms; give the meter one more interval to cover the end of the run.
+  await new Promise((r) => setTimeout(r, 600));
+  const cpu = averageBetween(cpuSeries(), result.startedAt, lastRequestAt + 500);
+  const settled = await waitUntilZero(
+    () => countOpenOrders(db, tables.orders, sale.saleId),
+    o.settleTimeoutMs,
+    100,
+  );
+  await new Promise((r) => setTimeout(r, 600));
+  await sampler.stop();
+
+  const audit = await auditSale(db, tables, sale.saleId, {
+    acceptedOrderIds: result.orderIds,
+    expectSettled: true,
+    expectSoldOut: o.buyers > o.units,
+  });
+  const samples = result.samples;
+  const latencies = samples.map((s) => s.ms);
+  const outcomes: Record<string, number> = {};
+  for (const s of samples) {
+    const key =
+      s.status === 202 || s.status === 200 ? 'accepted' : s.code ? `${s.status} ${s.code}` : String(s.status);
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+  }
+  const errors = samples.filter((s) => s.status === 0 || s.status >= 500).length;
+  const { accepted = 0, '409 SOLD_OUT': soldOut = 0, ...otherOutcomes } = outcomes;
+  const durationSeconds = (lastRequestAt - result.startedAt) / 1000;
+  const lastAcceptedAt = Math.max(
+    result.startedAt,
+    ...samples.filter((s) => s.status === 202).map((s) => s.end),
+  );
+  const series = cpuSeries();
+  const phase = (list: RequestSample[], from: number, to: number): PhaseStats => {
+    const seconds = Math.max(0.001, (to - from) / 1000);
+    return {
+      requests: list.length,
+      seconds: round(seconds, 2),
+      perSec: round(list.length / seconds, 1),
+      p50Ms: round(
+        percentile(
+          list.map((s) => s.ms),
+          50,
+        ),
+        1,
+      ),
+      p99Ms: round(
+        percentile(
+          list.map((s) => s.ms),
+          99,
+        ),
+        1,
+      ),
+      cpu: averageBetween(series, from, to),
+    };
+  };
+  return {
+    saleId: sale.saleId,
+    accepted,
+    soldOut,
+    errors,
+    otherOutcomes,
+    throughputPerSec: round(samples.length / durationSeconds, 1),
+    p50Ms: round(percentile(latencies, 50), 1),
+    p95Ms: round(percentile(latencies, 95), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    maxMs: round(Math.max(...latencies), 1),
+    durationSeconds: round(durationSeconds, 2),
+    settleSeconds: settled.at === undefined ? null : round((settled.at - lastRequestAt) / 1000, 2),
+    auditOk: audit.ok,
+    unitsSold: audit.stock.sold,
+    cpu,
+    phases: {
+      selling: phase(
+        samples.filter((s) => s.end <= lastAcceptedAt),
+        result.startedAt,
+        lastAcceptedAt,
+      ),
+      soldOut: phase(
+        samples.filter((s) => s.end > lastAcceptedAt),
+        lastAcceptedAt,
+        lastRequestAt,
+      ),
+    },
+    audit,
+    auditText: formatReport(audit),
+    startedAt: result.startedAt,
+    lastRequestAt,
+    settledAt: settled.at ?? null,
+    samples,
+    stock: sampler.samples,
+  };
+}

@@ -1,0 +1,40 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { ClientJob, ClientResult } from './generator.ts';
+
+/** The load generator in its own process (its own core share and event loop), driven job by job. */
+export class ClientProcess {
+  private readonly child: ChildProcess;
+
+  constructor() {
+    this.child = fork(resolve(import.meta.dirname, 'generator.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  run(job: ClientJob, timeoutMs: number): Promise<ClientResult> {
+    return new Promise((done, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`load generator did not finish in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.child.once('message', (message: { result?: ClientResult; error?: string }) => {
+        clearTimeout(timer);
+        if (message.result) done(message.result);
+        else fail(new Error(message.error ?? 'load generator failed'));
+      });
+      this.child.send({ job });
+    });
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+  }
+}

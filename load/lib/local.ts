@@ -1,0 +1,185 @@
+/**
+ * Helpers shared by the drill runner and the benchmark for runs against the in-process local
+ * runtime: create a sale through the admin route, watch stock and open orders straight from
+ * DynamoDB, wait for a sale to settle.
+ */
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { shardKey } from '../../shared/adapters/dynamo/keys.ts';
+import { DUE_BUCKETS } from '../../shared/domain/order.ts';
+import type { StockSample } from './stats.ts';
+import { joinUrl } from './url.ts';
+
+export { joinUrl };
+
+export interface SaleInput {
+  saleId: string;
+  totalStock: number;
+  perUserLimit: number;
+  shards?: number;
+  price?: number;
+  currency?: string;
+  holdSeconds?: number;
+  name?: string;
+}
+
+export interface CreatedSale {
+  saleId: string;
+  totalStock: number;
+  perUserLimit: number;
+  price: number;
+  currency: string;
+  available: number;
+}
+
+/** POST /sales with an admin token; throws with the API's answer on anything but 201. */
+export async function createSaleVia(
+  baseUrl: string,
+  adminToken: string,
+  input: SaleInput,
+): Promise<CreatedSale> {
+  const now = Date.now();
+  const res = await fetch(joinUrl(baseUrl, '/sales'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: input.name ?? `Drill ${input.saleId}`,
+      price: input.price ?? 4900,
+      currency: input.currency ?? 'EUR',
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: new Date(now + 6 * 3600_000).toISOString(),
+      ...input,
+    }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = await res.text();
+  if (res.status !== 201) throw new Error(`POST /sales answered ${res.status}: ${body}`);
+  return JSON.parse(body) as CreatedSale;
+}
+
+/** Units left in every shard, read strongly consistent. */
+export async function readStock(
+  db: DynamoDBDocumentClient,
+  salesTable: string,
+  saleId: string,
+  shards: number,
+): Promise<number> {
+  let total = 0;
+  for (let start = 0; start < shards; start += 100) {
+    let keys: Record<string, unknown>[] = Array.from({ length: Math.min(100, shards - start) }, (_, i) => ({
+      pk: shardKey(saleId, start + i),
+    }));
+    for (let attempt = 0; keys.length > 0 && attempt < 10; attempt++) {
+      const out = await db.send(
+        new BatchGetCommand({ RequestItems: { [salesTable]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[salesTable] ?? []) total += Number(item.available);
+      keys = (out.UnprocessedKeys?.[salesTable]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+  return total;
+}
+
+/**
+ * Non-terminal orders of a sale, from the orders table's sparse `byDue` index (only open orders
+ * carry its keys), so counting costs a few small queries however large the table is.
+ */
+export async function countOpenOrders(
+  db: DynamoDBDocumentClient,
+  ordersTable: string,
+  saleId: string,
+): Promise<number> {
+  const counts = await Promise.all(
+    Array.from({ length: DUE_BUCKETS }, async (_, bucket) => {
+      let count = 0;
+      let start: Record<string, unknown> | undefined;
+      let pages = 0;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: ordersTable,
+            IndexName: 'byDue',
+            KeyConditionExpression: 'dueBucket = :b',
+            FilterExpression: 'saleId = :s',
+            ExpressionAttributeValues: { ':b': String(bucket), ':s': saleId },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+          }),
+        );
+        count += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start && ++pages < 1000);
+      return count;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Samples stock (and open orders) every `everyMs` until stopped; bounded by `maxSamples`. */
+export function sampleStock(
+  probe: () => Promise<{ available: number; open?: number }>,
+  everyMs: number,
+  maxSamples = 20_000,
+): { samples: StockSample[]; stop(): Promise<void> } {
+  const samples: StockSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running && samples.length < maxSamples) {
+      const t = Date.now();
+      try {
+        samples.push({ t, ...(await probe()) });
+      } catch {
+        // A missed sample only leaves a gap in the chart.
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/**
+ * When every order had become terminal, from a sampler's open-order counts: the first sample
+ * from which the count stays 0 to the end. Undefined when it never did (or nothing was sampled).
+ */
+export function settledAtFrom(samples: readonly StockSample[]): number | undefined {
+  const withOpen = samples.filter((s) => s.open !== undefined);
+  let at: number | undefined;
+  for (const s of withOpen) {
+    if (s.open === 0) at ??= s.t;
+    else at = undefined;
+  }
+  return at;
+}
+
+/** Polls until `probe` returns 0 or the deadline passes; returns when it got there, or undefined. */
+export async function waitUntilZero(
+  probe: () => Promise<number>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<{ at: number; last: number } | { at: undefined; last: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = Number.NaN;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last === 0) return { at: Date.now(), last };
+    } catch {
+      // transient read failure: try again
+    }
+    if (Date.now() > deadline) return { at: undefined, last };
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Drops one known-noisy line from this process's stderr (see docs/LOAD.md, "Known noise"). */
+export function muteMetricsWarning(): void {
+  const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
+  const patched = (chunk: unknown, ...rest: unknown[]): boolean =>
+    String(chunk).includes('No application metrics to publish') ? true : write(chunk, ...rest);
+  process.stderr.write = patched as typeof process.stderr.write;
+}

@@ -1,0 +1,291 @@
+/**
+ * Artillery processor for load/flash-sale.yml: who each virtual buyer is and what it checks.
+ *
+ * Artillery bundles this file to CommonJS (load/dist/, gitignored) with esbuild, so it only uses
+ * Node built-ins and knows nothing of the server's code: it speaks the HTTP contract of DESIGN.md.
+ *
+ * Settings (environment; `npm run load` sets them):
+ *   LOAD_SALE_ID            sale to buy from (required)
+ *   LOAD_TOKENS_FILE        one buyer per line, `userId,token` or just `token` (a deployed stack's
+ *                           Cognito ID tokens); without it each buyer mints its token through the
+ *                           local runtime's `POST /dev/tokens`
+ *   LOAD_RUN_ID             prefix of minted user ids and of Idempotency-Keys (default: random)
+ *   LOAD_PAYMENT_TOKEN      payment token every buyer pays with (default tok_ok)
+ *   LOAD_RETRY_SHARE        share of buyers who repeat their checkout with the same key (0.1)
+ *   LOAD_OVER_LIMIT_SHARE   share who buy their limit, then try one more unit (0.05)
+ *   LOAD_POLL_INTERVAL_MS   order status polling interval (500)
+ *   LOAD_POLL_TIMEOUT_S     give up polling an order after this long (90)
+ *   LOAD_EVENTS_FILE        append one JSON line per request (for the chart)
+ *   LOAD_ORDERS_FILE        append every accepted order id (for the audit)
+ *
+ * Tokens from a file are handed out in file order by a per-process counter, so run Artillery with
+ * one local worker (`WORKERS=1`, as `npm run load` does) or give each worker its own file.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+
+type Vars = Record<string, unknown>;
+interface Context {
+  vars: Vars;
+}
+interface Events {
+  emit(type: 'counter' | 'histogram' | 'rate', name: string, value?: number): void;
+}
+interface Req {
+  url: string;
+  name?: string;
+  json?: unknown;
+}
+interface Res {
+  statusCode: number;
+  body?: unknown;
+  timings?: { phases?: { total?: number } };
+}
+
+const num = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(value) ? value : fallback;
+};
+
+const settings = {
+  saleId: process.env.LOAD_SALE_ID ?? '',
+  tokensFile: process.env.LOAD_TOKENS_FILE,
+  runId: process.env.LOAD_RUN_ID ?? `drill-${randomUUID().slice(0, 8)}`,
+  paymentToken: process.env.LOAD_PAYMENT_TOKEN ?? 'tok_ok',
+  retryShare: num('LOAD_RETRY_SHARE', 0.1),
+  overLimitShare: num('LOAD_OVER_LIMIT_SHARE', 0.05),
+  pollIntervalMs: num('LOAD_POLL_INTERVAL_MS', 500),
+  pollTimeoutMs: num('LOAD_POLL_TIMEOUT_S', 90) * 1000,
+  eventsFile: process.env.LOAD_EVENTS_FILE,
+  ordersFile: process.env.LOAD_ORDERS_FILE,
+};
+
+/** Counters the `ensure` conditions read: emitted as 0 so they always exist in the report. */
+const ALWAYS = [
+  'checkout.accepted',
+  'checkout.server_errors',
+  'idempotency.same_order',
+  'idempotency.mismatch',
+  'limit.refused',
+  'limit.breached',
+  'orders.unsettled',
+  'buyers.without_token',
+];
+
+const TERMINAL = new Set(['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED']);
+
+/** Keeps a deployed API's stage path (`…/v1`) that `new URL('/x', base)` would drop. */
+const joinUrl = (base: string, path: string) => `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+
+let nextBuyer = 0;
+let tokenRows: { userId?: string; token: string }[] | undefined;
+let saleInfo: Promise<{ perUserLimit: number }> | undefined;
+
+function tokensFromFile(): { userId?: string; token: string }[] {
+  if (!tokenRows) {
+    tokenRows = readFileSync(settings.tokensFile as string, 'utf8')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && line !== 'userId,token')
+      .map((line) => {
+        const comma = line.indexOf(',');
+        return comma < 0 ? { token: line } : { userId: line.slice(0, comma), token: line.slice(comma + 1) };
+      });
+  }
+  return tokenRows;
+}
+
+async function perUserLimit(target: string): Promise<number> {
+  saleInfo ??= fetch(joinUrl(target, `/sales/${encodeURIComponent(settings.saleId)}`), {
+    signal: AbortSignal.timeout(10_000),
+  }).then(async (res) => {
+    if (res.status !== 200) throw new Error(`GET /sales/${settings.saleId} answered ${res.status}`);
+    return (await res.json()) as { perUserLimit: number };
+  });
+  return (await saleInfo).perUserLimit;
+}
+
+async function mint(target: string, userId: string): Promise<string> {
+  const res = await fetch(joinUrl(target, '/dev/tokens'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status !== 200)
+    throw new Error(`POST /dev/tokens answered ${res.status} (is the target a local runtime?)`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Deterministic spread: buyer i has the role when the running share crosses an integer at i. */
+const picks = (i: number, share: number, offset: number) =>
+  share > 0 && Math.floor((i + 1 + offset) * share) > Math.floor((i + offset) * share);
+
+/** Scenario start: one buyer, its token, its key, its role. */
+export async function pickBuyer(context: Context, events: Events): Promise<void> {
+  for (const name of ALWAYS) events.emit('counter', name, 0);
+  if (!settings.saleId) throw new Error('Set LOAD_SALE_ID to the sale the drill buys from');
+  const target = String(context.vars.target);
+  const i = nextBuyer++;
+  let userId = `${settings.runId}-buyer-${i}`;
+  let token: string;
+  if (settings.tokensFile) {
+    const row = tokensFromFile()[i];
+    if (!row) {
+      events.emit('counter', 'buyers.without_token', 1);
+      context.vars.skip = true;
+      return;
+    }
+    token = row.token;
+    if (row.userId) userId = row.userId;
+  } else {
+    token = await mint(target, userId);
+  }
+  const limit = await perUserLimit(target);
+  const overLimit = picks(i, settings.overLimitShare, 0.5);
+  context.vars.skip = false;
+  context.vars.saleId = settings.saleId;
+  context.vars.buyer = i;
+  context.vars.userId = userId;
+  context.vars.token = token;
+  context.vars.idemKey = `${settings.runId}-${i}`;
+  context.vars.quantity = overLimit ? limit : 1;
+  context.vars.retries = picks(i, settings.retryShare, 0) && !overLimit;
+  context.vars.overLimit = overLimit;
+  context.vars.accepted = false;
+  context.vars.orderId = '';
+  context.vars.orderStatus = '';
+  context.vars.pollDeadline = 0;
+  if (overLimit) events.emit('counter', 'buyers.over_limit', 1);
+  if (context.vars.retries) events.emit('counter', 'buyers.retrying', 1);
+}
+
+// ifTrue conditions (called with the scenario's variables)
+export const shouldBuy = (vars: Vars) => vars.skip !== true;
+export const shouldRetry = (vars: Vars) => vars.retries === true && vars.accepted === true;
+export const shouldExceed = (vars: Vars) => vars.overLimit === true && vars.accepted === true;
+export const shouldPoll = (vars: Vars) => vars.accepted === true && !TERMINAL.has(String(vars.orderStatus));
+
+// beforeRequest: bodies with numbers (templates would turn them into strings)
+export function checkoutBody(req: Req, context: Context, _events: Events, done: () => void): void {
+  req.json = { quantity: context.vars.quantity, paymentToken: settings.paymentToken };
+  done();
+}
+export function oneMoreBody(req: Req, _context: Context, _events: Events, done: () => void): void {
+  req.json = { quantity: 1, paymentToken: settings.paymentToken };
+  done();
+}
+
+function bodyOf(res: Res): Record<string, unknown> {
+  if (typeof res.body === 'object' && res.body !== null) return res.body as Record<string, unknown>;
+  try {
+    return JSON.parse(String(res.body ?? '')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+const errorCode = (body: Record<string, unknown>) =>
+  String((body.error as { code?: unknown } | undefined)?.code ?? 'NO_CODE');
+
+function record(name: string, res: Res, code?: string): void {
+  if (!settings.eventsFile) return;
+  const line = {
+    end: Date.now(),
+    ms: Math.round((res.timings?.phases?.total ?? 0) * 10) / 10,
+    name,
+    status: res.statusCode,
+    ...(code ? { code } : {}),
+  };
+  appendFileSync(settings.eventsFile, `${JSON.stringify(line)}\n`);
+}
+
+function serverError(res: Res, events: Events): boolean {
+  if (res.statusCode < 500) return false;
+  events.emit('counter', 'checkout.server_errors', 1);
+  return true;
+}
+
+// afterResponse hooks
+export function afterCheckout(_req: Req, res: Res, context: Context, events: Events, done: () => void): void {
+  const body = bodyOf(res);
+  if (res.statusCode === 202 || res.statusCode === 200) {
+    context.vars.accepted = true;
+    context.vars.orderId = String(body.orderId ?? '');
+    context.vars.orderStatus = String(body.status ?? '');
+    context.vars.pollDeadline = Date.now() + settings.pollTimeoutMs;
+    events.emit('counter', 'checkout.accepted', 1);
+    if (res.statusCode === 200) events.emit('counter', 'checkout.replayed_first_time', 1);
+    if (settings.ordersFile) appendFileSync(settings.ordersFile, `${context.vars.orderId}\n`);
+    record('checkout', res);
+  } else {
+    const code = res.statusCode >= 500 ? `HTTP_${res.statusCode}` : errorCode(body);
+    if (!serverError(res, events)) events.emit('counter', `checkout.refused.${code}`, 1);
+    record('checkout', res, code);
+  }
+  done();
+}
+
+export function afterRetry(_req: Req, res: Res, context: Context, events: Events, done: () => void): void {
+  const body = bodyOf(res);
+  const same = (res.statusCode === 200 || res.statusCode === 202) && body.orderId === context.vars.orderId;
+  events.emit('counter', same ? 'idempotency.same_order' : 'idempotency.mismatch', 1);
+  serverError(res, events);
+  record('checkout-retry', res, same ? undefined : res.statusCode >= 400 ? errorCode(body) : 'OTHER_ORDER');
+  done();
+}
+
+export function afterOverLimit(
+  _req: Req,
+  res: Res,
+  _context: Context,
+  events: Events,
+  done: () => void,
+): void {
+  const body = bodyOf(res);
+  const code = res.statusCode >= 400 ? errorCode(body) : undefined;
+  if (res.statusCode === 409 && code === 'PURCHASE_LIMIT_EXCEEDED')
+    events.emit('counter', 'limit.refused', 1);
+  // Sold out before the limit was even looked at: also a refusal, counted apart.
+  else if (res.statusCode === 409 && code === 'SOLD_OUT') events.emit('counter', 'limit.sold_out_first', 1);
+  else if (res.statusCode < 300) events.emit('counter', 'limit.breached', 1);
+  else if (!serverError(res, events)) events.emit('counter', `limit.unexpected.${code}`, 1);
+  record('checkout-over-limit', res, code);
+  done();
+}
+
+export function afterPoll(_req: Req, res: Res, context: Context, events: Events, done: () => void): void {
+  const body = bodyOf(res);
+  if (res.statusCode === 200) {
+    context.vars.orderStatus = String(body.status ?? '');
+    if (TERMINAL.has(String(body.status))) events.emit('counter', `orders.terminal.${body.status}`, 1);
+  } else serverError(res, events);
+  record('order-status', res, res.statusCode === 200 ? undefined : errorCode(body));
+  done();
+}
+
+/** Loop step: wait before the next poll, only while there will be one. */
+export async function pollPause(context: Context): Promise<void> {
+  if (shouldPoll(context.vars) && Date.now() < Number(context.vars.pollDeadline)) {
+    await new Promise((r) => setTimeout(r, settings.pollIntervalMs));
+  }
+}
+
+/** Loop condition: poll until terminal, bounded by LOAD_POLL_TIMEOUT_S. */
+export function keepPolling(context: Context, next: (again: boolean) => void): void {
+  if (!shouldPoll(context.vars)) {
+    next(false);
+  } else if (Date.now() >= Number(context.vars.pollDeadline)) {
+    context.vars.pollGaveUp = true;
+    next(false);
+  } else {
+    next(true);
+  }
+}
+
+/** Scenario end: an accepted order that never turned terminal is a failure of the drill. */
+export async function finishBuyer(context: Context, events: Events): Promise<void> {
+  if (context.vars.accepted === true && !TERMINAL.has(String(context.vars.orderStatus))) {
+    events.emit('counter', 'orders.unsettled', 1);
+  }
+}
