@@ -158,6 +158,13 @@ export class StatefulStack extends Stack {
     for (const [key, pair] of Object.entries(this.queues)) {
       new CfnOutput(this, `${pascal(key)}DlqUrl`, { value: pair.dlq.queueUrl });
     }
+    // The audit (npm run audit) and the DLQ tool read tables and queues directly.
+    for (const [key, table] of Object.entries(this.tables)) {
+      new CfnOutput(this, `${pascal(key)}TableName`, { value: table.tableName });
+    }
+    for (const [key, pair] of Object.entries(this.queues)) {
+      new CfnOutput(this, `${pascal(key)}QueueUrl`, { value: pair.queue.queueUrl });
+    }
   }
 }
 

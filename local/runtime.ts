@@ -81,7 +81,14 @@ const AUTHORIZER_CACHE_MS = 300_000;
  * proxy events for the very handler modules the cloud runs (through the authorizer), pollers that
  * play the SQS event source, and a timer that plays the schedule.
  */
+let runtimeStarted = false;
+
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  // Handler modules read their configuration once, at import, like a Lambda cold start: a second
+  // runtime in this process would silently run with the first one's endpoints.
+  if (runtimeStarted)
+    throw new Error('startRuntime runs once per process; start another process for a second stack');
+  runtimeStarted = true;
   // Node 20 here, nodejs22.x in Lambda: the SDK's reminder about that is noise locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dataDir = resolve(options.dataDir ?? '.local');

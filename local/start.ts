@@ -74,6 +74,7 @@ if (values.seed) {
 const token = await runtime.issuer.sign('alice');
 console.log(`
 Flash-sale checkout running at ${runtime.url}
+Endpoints: DynamoDB ${runtime.endpoints.dynamodb}, SQS/SNS ${runtime.endpoints.sqs} (also in .local/runtime.json)
 Data: ${runtime.dataLocations.join('; ')}
 Reconciler every ${interval}s. Ctrl-C stops everything.
 

@@ -52,7 +52,8 @@ export function fifoConsumer(queue: QueueKey, work: (message: OrderMessage) => P
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .handler((event, context) =>
-      processPartialResponse(event, recordHandler, processor, { context, skipGroupOnError: true }),
-    );
+    .handler((event, context) => {
+      metrics.addMetric('recordsReceived', MetricUnit.Count, event.Records.length);
+      return processPartialResponse(event, recordHandler, processor, { context, skipGroupOnError: true });
+    });
 }

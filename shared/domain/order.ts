@@ -115,8 +115,12 @@ export function bodyHashOf(body: { quantity: number; paymentToken: string }): st
     .digest('base64url');
 }
 
-/** Non-terminal orders spread over this many index partitions so the reconciler's index has no hot key. */
-export const DUE_BUCKETS = 8;
+/**
+ * Non-terminal orders spread over this many index partitions so the reconciler's index has no hot
+ * key: each order writes the index about four times, so 32 buckets keep a 5,000 orders/s sale
+ * well under a partition's 1,000 writes/s.
+ */
+export const DUE_BUCKETS = 32;
 
 export function dueBucketOf(orderId: string): string {
   let h = 0;
