@@ -18,7 +18,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
-import { muteMetricsWarning } from '../load/lib/local.ts';
 import { round } from '../load/lib/stats.ts';
 import { type ApiThrottle, capacityTable, formatCapacity } from './capacity.ts';
 import { measureColdStart } from './cold-start.ts';
@@ -92,7 +91,6 @@ async function main(): Promise<number> {
     max: 9,
     integer: true,
   }) as number;
-  muteMetricsWarning();
 
   if (v.part) {
     if (!v.out) throw new UsageError('--part needs --out');

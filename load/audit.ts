@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDynamoDbLocal } from '../local/emulators.ts';
+import { readRuntimeState } from '../local/state.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
 import { tables as tableSpecs } from '../shared/wiring.ts';
@@ -84,6 +85,10 @@ async function main(): Promise<number> {
     stopLocal = dynamo.stop;
   }
 
+  // A running `npm start` leaves its endpoints and table names in .local/runtime.json.
+  const running = endpoint || v['local-data'] !== undefined ? undefined : readRuntimeState();
+  if (running) endpoint = running.endpoints.dynamodb;
+
   const prefix = v.prefix ?? 'flash';
   const named = {
     sales: stringOption(v['sales-table'], tableSpecs.sales.envVar),
@@ -93,6 +98,11 @@ async function main(): Promise<number> {
   let tables: AuditTables;
   if (named.sales && named.orders && named.payments) {
     tables = named as AuditTables;
+  } else if (running) {
+    tables = {
+      ...running.tableNames,
+      ...Object.fromEntries(Object.entries(named).filter(([, n]) => n)),
+    } as AuditTables;
   } else if (endpoint) {
     // An emulator the local runtime created: its names are `${prefix}-${logical name}`.
     tables = {

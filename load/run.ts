@@ -38,7 +38,6 @@ import {
   countOpenOrders,
   createSaleVia,
   joinUrl,
-  muteMetricsWarning,
   readStock,
   sampleStock,
   settledAtFrom,
@@ -249,7 +248,6 @@ async function main(): Promise<number> {
   try {
     let baseUrl: string;
     if (local) {
-      muteMetricsWarning();
       dataDir = mkdtempSync(join(tmpdir(), 'flash-load-'));
       console.log('Starting the local runtime (DynamoDB Local, fauxqs, HTTP, consumers, reconciler)…');
       runtime = await startRuntime({

@@ -175,11 +175,3 @@ export async function waitUntilZero(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
-
-/** Drops one known-noisy line from this process's stderr (see docs/LOAD.md, "Known noise"). */
-export function muteMetricsWarning(): void {
-  const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
-  const patched = (chunk: unknown, ...rest: unknown[]): boolean =>
-    String(chunk).includes('No application metrics to publish') ? true : write(chunk, ...rest);
-  process.stderr.write = patched as typeof process.stderr.write;
-}

@@ -177,7 +177,9 @@ describe('outputs', () => {
   it('names every table and queue for the audit and DLQ tools', () => {
     const pascal = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
     for (const [key] of tableEntries) {
-      dev.stateful.hasOutput(`${pascal(key)}TableName`, { Value: { Ref: logicalId(dev.built.stateful.tables[key]) } });
+      dev.stateful.hasOutput(`${pascal(key)}TableName`, {
+        Value: { Ref: logicalId(dev.built.stateful.tables[key]) },
+      });
     }
     for (const [key] of queueEntries) {
       dev.stateful.hasOutput(`${pascal(key)}QueueUrl`, Match.objectLike({}));
