@@ -3,11 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parse } from '@aws-lambda-powertools/parser';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, metrics } from './observability.ts';
+import { traced } from './tracing.ts';
 import { type QueueKey, queues } from './wiring.ts';
 
 export const orderMessage = z.object({
@@ -49,7 +49,7 @@ export function fifoConsumer(queue: QueueKey, work: (message: OrderMessage) => P
     }
   };
   return middy<SQSEvent, SQSBatchResponse>()
-    .use(captureLambdaHandler(tracer))
+    .use(traced())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler((event, context) => {

@@ -5,6 +5,7 @@ import { pathId } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
 import { countPipeline, logger } from '../../shared/observability.ts';
+import { traced } from '../../shared/tracing.ts';
 import { cancelOrder } from '../../shared/usecases/orders.ts';
 
 const config = loadConfig('cancelOrder');
@@ -14,7 +15,7 @@ const deps = {
   observe: countPipeline,
 };
 
-export const handler = route({ auth: 'buyer', metrics: true }, async (event) =>
+export const handler = route({ auth: 'buyer', tracing: traced(), metrics: true }, async (event) =>
   json(
     200,
     viewOfOrder(

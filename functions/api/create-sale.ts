@@ -2,11 +2,12 @@ import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createSaleBody } from '../../shared/contract.ts';
 import { json, route } from '../../shared/http/route.ts';
+import { traced } from '../../shared/tracing.ts';
 import { createSale } from '../../shared/usecases/sales.ts';
 
 const sales = stores(loadConfig('createSale')).sales();
 
-export const handler = route({ auth: 'admin', jsonBody: true }, async (event) => {
+export const handler = route({ auth: 'admin', tracing: traced(), jsonBody: true }, async (event) => {
   const sale = await createSale(sales, createSaleBody.parse(event.body), Date.now());
   return json(201, sale, { Location: `/sales/${sale.saleId}` });
 });

@@ -3,11 +3,12 @@ import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
+import { traced } from '../../shared/tracing.ts';
 import { getOrderFor } from '../../shared/usecases/orders.ts';
 
 const orders = stores(loadConfig('getOrder')).orders();
 
-export const handler = route({ auth: 'buyer' }, async (event) =>
+export const handler = route({ auth: 'buyer', tracing: traced() }, async (event) =>
   json(
     200,
     viewOfOrder(await getOrderFor(orders, caller(event), pathId.parse(event.pathParameters?.orderId))),

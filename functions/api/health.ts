@@ -1,3 +1,4 @@
 import { json, route } from '../../shared/http/route.ts';
+import { traced } from '../../shared/tracing.ts';
 
-export const handler = route({ auth: 'public' }, async () => json(200, { status: 'ok' }));
+export const handler = route({ auth: 'public', tracing: traced() }, async () => json(200, { status: 'ok' }));

@@ -3,11 +3,12 @@ import { loadConfig } from '../../shared/config.ts';
 import { listOrdersQuery } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
+import { traced } from '../../shared/tracing.ts';
 import { listOrdersOf } from '../../shared/usecases/orders.ts';
 
 const orders = stores(loadConfig('listMyOrders')).orders();
 
-export const handler = route({ auth: 'buyer' }, async (event) => {
+export const handler = route({ auth: 'buyer', tracing: traced() }, async (event) => {
   const query = listOrdersQuery.parse(event.queryStringParameters ?? {});
   const page = await listOrdersOf(orders, caller(event).userId, query.limit ?? 20, query.nextToken);
   return json(200, {

@@ -1,12 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { countPipeline, logger, metrics, tracer } from '../../shared/observability.ts';
+import { countPipeline, logger, metrics } from '../../shared/observability.ts';
+import { traced } from '../../shared/tracing.ts';
 import { type ReconcileReport, reconcile } from '../../shared/usecases/pipeline.ts';
 
 const config = loadConfig('reconcile');
@@ -22,7 +22,7 @@ const asOf = (event: { time?: string } | undefined) =>
   Math.max(Date.now(), Date.parse(event?.time ?? '') || 0);
 
 export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
-  .use(captureLambdaHandler(tracer))
+  .use(traced())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(async (event) => {

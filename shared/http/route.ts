@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
@@ -10,7 +9,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DomainError } from '../domain/errors.ts';
-import { logger, metrics, tracer } from '../observability.ts';
+import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
 import { contractErrors } from './errors.ts';
 
@@ -25,14 +24,23 @@ export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown; ra
 
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
+export interface RouteOptions {
+  auth: Auth;
+  jsonBody?: boolean;
+  metrics?: boolean;
+  /** `traced()` from shared/tracing.ts; passed in so a route without it bundles no X-Ray SDK. */
+  tracing?: MiddlewareObj;
+}
+
 /**
- * The middleware stack every route shares: tracer → logger → metrics (when used) → header/event
- * normalisation → size limit → JSON body (routes with a body) → auth check → contract errors.
+ * The middleware stack every route shares: tracer (when given) → logger → metrics (when used) →
+ * header/event normalisation → size limit → JSON body (routes with a body) → auth check →
+ * contract errors.
  */
-export function route(options: { auth: Auth; jsonBody?: boolean; metrics?: boolean }, handler: Handler) {
-  const stack = middy<HttpEvent, APIGatewayProxyResult>()
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }));
+export function route(options: RouteOptions, handler: Handler) {
+  const stack = middy<HttpEvent, APIGatewayProxyResult>();
+  if (options.tracing) stack.use(options.tracing as MiddlewareObj<HttpEvent, APIGatewayProxyResult>);
+  stack.use(injectLambdaContext(logger, { resetKeys: true }));
   // Only routes that record metrics flush them, and those count every request, so no flush is
   // empty (Powertools warns on each empty one) and the dashboard gets the request rate.
   if (options.metrics) {
