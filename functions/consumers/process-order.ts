@@ -9,7 +9,6 @@ const config = loadConfig('processOrder');
 const deps = {
   orders: stores(config).orders(),
   queue: new SqsOrderQueue(sqsClient(config), { payments: config.queueUrl('payments') }),
-  events: { publish: async () => {} },
   observe: countPipeline,
 };
 

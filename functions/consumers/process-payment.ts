@@ -10,7 +10,6 @@ const config = loadConfig('processPayment');
 const { db, orders } = stores(config);
 const deps = {
   orders: orders(),
-  queue: { enqueueOrder: unused, enqueuePayment: unused },
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
   gateway: new SimulatedPaymentGateway(db, config.tableName('payments'), {
     latencyMs: config.payment.PAYMENT_LATENCY_MS,
@@ -23,7 +22,3 @@ const deps = {
 export const handler = fifoConsumer('payments', (message) =>
   settlePayment(deps, message.orderId, Date.now()),
 );
-
-async function unused(): Promise<never> {
-  throw new Error('the payment consumer sends no messages');
-}

@@ -55,7 +55,11 @@ function publishTerminal(events: OrderEvents, order: Order): Promise<void> {
  * order already PAYMENT_PENDING sends the job again (deduplicated by SQS), so a crash between the
  * two steps loses nothing; any other status means there is nothing left to do.
  */
-export async function requestPayment(deps: PipelineDeps, orderId: string, now: number): Promise<void> {
+export async function requestPayment(
+  deps: Pick<PipelineDeps, 'orders' | 'queue' | 'observe'>,
+  orderId: string,
+  now: number,
+): Promise<void> {
   let order = await deps.orders.get(orderId, true);
   if (!order) {
     deps.observe?.('skipped');
@@ -82,7 +86,7 @@ export async function requestPayment(deps: PipelineDeps, orderId: string, now: n
  * PAYMENT_FAILED with the units returned. A TransientPaymentError propagates so the queue retries.
  */
 export async function settlePayment(
-  deps: PipelineDeps & { gateway: PaymentGateway },
+  deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'> & { gateway: PaymentGateway },
   orderId: string,
   now: number,
 ): Promise<void> {

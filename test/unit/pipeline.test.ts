@@ -74,11 +74,7 @@ describe('settlePayment', () => {
     const orders = memoryOrders(base);
     const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const e = events();
-    await settlePayment(
-      { orders: orders.store, queue: noQueue, events: e.port, gateway: g },
-      'o1',
-      Date.now(),
-    );
+    await settlePayment({ orders: orders.store, events: e.port, gateway: g }, 'o1', Date.now());
     expect(orders.current().status).toBe('CONFIRMED');
     expect(orders.changes[0]?.chargeId).toBe('ch_o1');
     expect(e.published.map((x) => x.status)).toEqual(['CONFIRMED']);
@@ -90,7 +86,7 @@ describe('settlePayment', () => {
     const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const broken = { publish: async () => Promise.reject(new Error('SNS down')) };
     await settlePayment(
-      { orders: orders.store, queue: noQueue, events: broken, gateway: g, observe: (e) => counted.push(e) },
+      { orders: orders.store, events: broken, gateway: g, observe: (e) => counted.push(e) },
       'o1',
       Date.now(),
     );
@@ -103,11 +99,7 @@ describe('settlePayment', () => {
       o.status = 'EXPIRED';
     });
     const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
-    await settlePayment(
-      { orders: orders.store, queue: noQueue, events: events().port, gateway: g },
-      'o1',
-      Date.now(),
-    );
+    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(orders.current().status).toBe('EXPIRED');
     expect(calls.refunds).toEqual(['o1']);
   });
@@ -115,11 +107,7 @@ describe('settlePayment', () => {
   it('does not charge an order that is no longer PAYMENT_PENDING', async () => {
     const orders = memoryOrders({ ...base, status: 'CANCELLED' });
     const { g, calls } = gateway({ status: 'approved', chargeId: 'x' });
-    await settlePayment(
-      { orders: orders.store, queue: noQueue, events: events().port, gateway: g },
-      'o1',
-      Date.now(),
-    );
+    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(calls.charge).toBe(0);
   });
 
@@ -130,7 +118,6 @@ describe('settlePayment', () => {
     await settlePayment(
       {
         orders: orders.store,
-        queue: noQueue,
         events: events().port,
         gateway: g,
         observe: (e) => counted.push(e),
@@ -151,7 +138,6 @@ describe('requestPayment', () => {
       {
         orders: orders.store,
         queue: { ...noQueue, enqueuePayment: async (o) => void sent.push(o.orderId) },
-        events: events().port,
       },
       'o1',
       Date.now(),
