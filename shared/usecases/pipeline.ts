@@ -22,16 +22,23 @@ export interface PipelineDeps {
 }
 
 /**
- * Publishes a terminal transition. The transition has already committed, so a failed publish must
- * not fail the request or the message (a redelivery would find nothing left to do): it is counted
- * (metric eventPublishFailed, alarmed in the cloud) and logged by the adapter.
+ * Publishes a terminal transition that has already committed. With `retry`, a failed publish is
+ * rethrown so the queue redelivers the message and settlePayment announces again (events are
+ * at-least-once: subscribers deduplicate on orderId + status). Without it (an HTTP cancel, an
+ * expiry the reconciler will not see again) the failure is counted (eventPublishFailed, alarmed
+ * in the cloud) and logged by the adapter, and the committed change still stands.
  */
-export async function announce(deps: Pick<PipelineDeps, 'events' | 'observe'>, order: Order): Promise<void> {
+export async function announce(
+  deps: Pick<PipelineDeps, 'events' | 'observe'>,
+  order: Order,
+  options: { retry?: boolean } = {},
+): Promise<void> {
   if (!isTerminal(order.status)) return;
   try {
     await publishTerminal(deps.events, order);
-  } catch {
+  } catch (error) {
     deps.observe?.('eventPublishFailed');
+    if (options.retry) throw error;
   }
 }
 
@@ -91,6 +98,11 @@ export async function settlePayment(
   now: number,
 ): Promise<void> {
   const order = await deps.orders.get(orderId, true);
+  if (order?.status === 'CONFIRMED' || order?.status === 'PAYMENT_FAILED') {
+    // Settled by an earlier delivery that may have died, or failed to publish, before announcing.
+    await announce(deps, order, { retry: true });
+    return;
+  }
   if (order?.status !== 'PAYMENT_PENDING') {
     deps.observe?.('skipped');
     return;
@@ -109,7 +121,7 @@ export async function settlePayment(
     });
     if (confirmed) {
       deps.observe?.('confirmed');
-      await announce(deps, confirmed);
+      await announce(deps, confirmed, { retry: true });
       return;
     }
     // The order left PAYMENT_PENDING while we charged (the hold expired): the buyer keeps no
@@ -132,7 +144,7 @@ export async function settlePayment(
   if (failed) {
     deps.observe?.('paymentFailed');
     deps.observe?.('unitsReleased', failed.quantity);
-    await announce(deps, failed);
+    await announce(deps, failed, { retry: true });
   }
 }
 

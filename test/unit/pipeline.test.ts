@@ -80,18 +80,24 @@ describe('settlePayment', () => {
     expect(e.published.map((x) => x.status)).toEqual(['CONFIRMED']);
   });
 
-  it('keeps a committed confirmation when the event cannot be published', async () => {
+  it('keeps a committed confirmation when the event cannot be published, and announces on redelivery', async () => {
     const orders = memoryOrders(base);
     const counted: string[] = [];
-    const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
-    const broken = { publish: async () => Promise.reject(new Error('SNS down')) };
-    await settlePayment(
-      { orders: orders.store, events: broken, gateway: g, observe: (e) => counted.push(e) },
-      'o1',
-      Date.now(),
-    );
+    const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    const e = events();
+    let snsUp = false;
+    const flaky = {
+      publish: async (event: OrderEvent) =>
+        snsUp ? e.port.publish(event) : Promise.reject(new Error('SNS down')),
+    };
+    const deps = { orders: orders.store, events: flaky, gateway: g, observe: (x: string) => counted.push(x) };
+    await expect(settlePayment(deps, 'o1', Date.now())).rejects.toThrow('SNS down');
     expect(orders.current().status).toBe('CONFIRMED');
     expect(counted).toEqual(['confirmed', 'eventPublishFailed']);
+    snsUp = true;
+    await settlePayment(deps, 'o1', Date.now());
+    expect(e.published.map((x) => [x.orderId, x.status])).toEqual([['o1', 'CONFIRMED']]);
+    expect(calls.charge).toBe(1);
   });
 
   it('refunds a charge that settled after the hold expired', async () => {
