@@ -90,6 +90,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
     );
   }
   const values = result.data as Record<string, unknown>;
+  const spec = functionSpecs[fn];
   const pick = <G extends keyof typeof groups>(group: G) =>
     (spec.env ?? []).includes(group)
       ? (Object.fromEntries(Object.keys(groups[group]).map((k) => [k, values[k]])) as GroupValues<G>)
@@ -97,7 +98,6 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
           {},
           { get: () => misuse(`${fn} did not declare the ${group} settings in the wiring table`) },
         ) as GroupValues<G>);
-  const spec = functionSpecs[fn];
   const resource = (envVar: string, what: string) => {
     const value = values[envVar];
     if (typeof value !== 'string') return misuse(`${fn} has no access to ${what} in the wiring table`);

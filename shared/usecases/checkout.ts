@@ -83,7 +83,7 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
   // window closed gets its order back. One read, and only on the refusal path.
   const refuse = async (error: DomainError): Promise<CheckoutResult> => {
     const existing = await deps.orders.get(orderId, true);
-    if (existing) return replayOrThrow(existing, bodyHash);
+    if (existing) return replayOrThrow(existing, bodyHash, deps.observe);
     throw error;
   };
   const soldOut = () => {
@@ -148,7 +148,7 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
     switch (result.kind) {
       case 'duplicate': {
         if (!result.existing) throw new Error(`Order ${orderId} exists but DynamoDB did not return it`);
-        return replayOrThrow(result.existing as unknown as Order, bodyHash);
+        return replayOrThrow(result.existing as unknown as Order, bodyHash, deps.observe);
       }
       case 'limit':
         throw new DomainError(
@@ -171,7 +171,7 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
   throw retryLater();
 }
 
-function replayOrThrow(existing: Order, bodyHash: string): CheckoutResult {
+function replayOrThrow(existing: Order, bodyHash: string, observe: CheckoutDeps['observe']): CheckoutResult {
   if (existing.bodyHash !== bodyHash) {
     throw new DomainError(
       'IDEMPOTENCY_KEY_REUSED',
@@ -179,6 +179,7 @@ function replayOrThrow(existing: Order, bodyHash: string): CheckoutResult {
       [{ path: 'Idempotency-Key', message: `already used for order ${existing.orderId}` }],
     );
   }
+  observe?.('replayed');
   return { order: existing, replayed: true };
 }
 

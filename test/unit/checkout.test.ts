@@ -161,6 +161,7 @@ describe('placeOrder', () => {
       replayed: true,
       order: { orderId: 'o' } as Partial<Order>,
     });
+    expect(same.events).toEqual(['replayed']);
     const other = fakes({ reserve: () => existing('another') });
     await expect(placeOrder(other.deps, request)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
   });
