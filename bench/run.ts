@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { round } from '../load/lib/stats.ts';
+import { apiThrottle } from '../shared/wiring.ts';
 import { type ApiThrottle, capacityTable, formatCapacity } from './capacity.ts';
 import { measureColdStart } from './cold-start.ts';
 import type { OverheadResult } from './overhead.ts';
@@ -188,7 +189,7 @@ async function main(): Promise<number> {
 
   // 4. Capacity (arithmetic).
   if (parts.has('capacity')) {
-    const capacity = capacityTable([1, 2, 4, 8, 16, 32, 50], await stackThrottle());
+    const capacity = capacityTable([1, 2, 4, 8, 16, 32, 50], stackThrottle());
     results.capacity = {
       ...capacity,
       target: null,
@@ -213,21 +214,13 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** The CDK app's API throttle (infra/settings.ts), when that module is there. */
-async function stackThrottle(): Promise<ApiThrottle | undefined> {
-  const file = join(ROOT, 'infra', 'settings.ts');
-  if (!existsSync(file)) return undefined;
-  // A computed specifier: the benchmark must type-check and run whether or not infra/ has it.
-  const mod = (await import(pathToFileURL(file).href)) as {
-    apiThrottle?: { stage?: { rateLimit?: number }; methods?: { placeOrder?: { rateLimit?: number } } };
-  };
-  const checkout = mod.apiThrottle?.methods?.placeOrder?.rateLimit;
-  const stage = mod.apiThrottle?.stage?.rateLimit;
-  if (typeof checkout !== 'number' && typeof stage !== 'number') return undefined;
+/** The API throttle from the wiring table, which the CDK app and the local runtime both apply. */
+function stackThrottle(): ApiThrottle {
+  const checkout = apiThrottle.methods.placeOrder?.rateLimit ?? Number.POSITIVE_INFINITY;
   return {
-    checkoutRps: Math.min(checkout ?? Number.POSITIVE_INFINITY, stage ?? Number.POSITIVE_INFINITY),
-    stageRps: stage ?? Number.POSITIVE_INFINITY,
-    source: 'infra/settings.ts apiThrottle',
+    checkoutRps: Math.min(checkout, apiThrottle.stage.rateLimit),
+    stageRps: apiThrottle.stage.rateLimit,
+    source: 'shared/wiring.ts apiThrottle',
   };
 }
 

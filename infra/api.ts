@@ -4,8 +4,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
-import { type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
-import { API_STAGE, apiThrottle, isProd, type Settings } from './settings.ts';
+import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
+import { API_STAGE, isProd, type Settings } from './settings.ts';
 
 export interface ApiProps {
   settings: Settings;

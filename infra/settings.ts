@@ -35,14 +35,6 @@ export const METRICS_NAMESPACE = 'FlashSale';
 /** Stage name of the REST API (the URL ends in `/v1/`). */
 export const API_STAGE = 'v1';
 
-/** API Gateway throttling. Stage-wide, then tighter limits per method (keyed by wiring function). */
-export const apiThrottle = {
-  stage: { rateLimit: 5_000, burstLimit: 2_500 },
-  methods: {
-    placeOrder: { rateLimit: 3_000, burstLimit: 1_500 },
-  } satisfies Partial<Record<FunctionKey, { rateLimit: number; burstLimit: number }>>,
-} as const;
-
 /** The checkout route, by wiring key; the dashboard's headline graphs follow it. */
 export const CHECKOUT_FUNCTION: FunctionKey = 'placeOrder';
 

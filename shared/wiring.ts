@@ -114,6 +114,12 @@ export interface FunctionSpec {
   entry: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /**
+   * Lambda reserved concurrency: the most instances that may run at once. Work beyond it is refused
+   * at once (API Gateway answers 429 RETRY through its gateway responses); the local runtime plays
+   * the same limit. Unset = the account's unreserved pool.
+   */
+  reservedConcurrency?: number;
   access: Access;
   /** Extra environment groups the function's config schema reads. */
   env?: ('auth' | 'payment' | 'checkout' | 'reconcile')[];
@@ -127,6 +133,7 @@ export const functions = {
     entry: 'functions/auth/authorizer.ts',
     timeoutSeconds: 5,
     memoryMb: 256,
+    reservedConcurrency: 100,
     access: {},
     env: ['auth'],
   },
@@ -155,6 +162,7 @@ export const functions = {
     entry: 'functions/api/place-order.ts',
     timeoutSeconds: 10,
     memoryMb: 1024,
+    reservedConcurrency: 400,
     access: {
       tables: { sales: ['GetItem', 'BatchGetItem', 'UpdateItem'], orders: ['GetItem', 'PutItem'] },
       sendTo: ['orders'],
@@ -223,6 +231,27 @@ export const functions = {
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionKey = keyof typeof functions;
+
+export interface ThrottleSpec {
+  /** Steady requests per second. */
+  rateLimit: number;
+  /** Token-bucket size: requests that may arrive at once. */
+  burstLimit: number;
+}
+
+/**
+ * API Gateway throttling: stage-wide, then tighter limits per method (keyed by wiring function).
+ * The CDK app sets these on the stage; the local runtime plays the same token buckets. Requests
+ * beyond them get 429 RETRY + Retry-After.
+ */
+export const apiThrottle = {
+  stage: { rateLimit: 5_000, burstLimit: 2_500 },
+  methods: {
+    placeOrder: { rateLimit: 3_000, burstLimit: 1_500 },
+  } satisfies Partial<Record<FunctionKey, ThrottleSpec>> as Partial<Record<FunctionKey, ThrottleSpec>> & {
+    placeOrder: ThrottleSpec;
+  },
+} satisfies { stage: ThrottleSpec; methods: Partial<Record<FunctionKey, ThrottleSpec>> };
 
 export const functionSpecs = functions as Record<FunctionKey, FunctionSpec>;
 

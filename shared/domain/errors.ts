@@ -4,9 +4,11 @@ export const errorStatus = {
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  ADMISSION_REQUIRED: 403,
   NOT_FOUND: 404,
   SALE_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   SALE_EXISTS: 409,
   SOLD_OUT: 409,
   SALE_NOT_ACTIVE: 409,
@@ -15,8 +17,10 @@ export const errorStatus = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
+  // One rule for every "come back shortly": throttle, concurrency limit, contention, an exhausted
+  // time budget or an outcome not yet known. 429 + Retry-After, never a 5xx, so a 5xx always means a bug.
+  RETRY: 429,
   INTERNAL: 500,
-  RETRY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,9 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gatewayResponses } from '../../infra/api.ts';
-import { apiThrottle } from '../../infra/settings.ts';
 import { AUTHORIZER_FUNCTION } from '../../infra/stateless-stack.ts';
-import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
+import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
 import {
   type Json,
   logicalId,

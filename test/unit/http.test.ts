@@ -67,7 +67,7 @@ describe('the route middleware stack', () => {
 
   it('adds Retry-After to RETRY and hides internals of unexpected errors', async () => {
     const retry = await failing(new DomainError('RETRY', 'busy', [], 1))(event(), context);
-    expect(retry.statusCode).toBe(503);
+    expect(retry.statusCode).toBe(429);
     expect(retry.headers?.['Retry-After']).toBe('1');
     const boom = await failing(new Error('secret table name'))(event(), context);
     expect(boom.statusCode).toBe(500);
