@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
+
+export { DEV_ISSUER };
 
 /** The local runtime's stand-in for Cognito: a key kept on disk, so `npm run token` and the server agree. */
-export const DEV_ISSUER = 'flash-sale-local-dev';
 /** RS256, as Cognito signs; it is also the cheapest to verify (~160 µs here against ~250 µs for ES256). */
 const ALG = 'RS256';
 

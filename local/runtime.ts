@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -116,6 +116,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       maxReceiveCount: options.maxReceiveCount,
     });
     const issuer = await devIssuer(join(dataDir, 'dev-issuer-key.json'));
+    const signingKey = localSecret(join(dataDir, 'token-signing-key'));
 
     const handlers = new Map<FunctionKey, LambdaHandler>();
     let ready: () => void = () => {};
@@ -217,6 +218,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       JWT_ISSUER: DEV_ISSUER,
       JWKS_URL: `${url}/.well-known/jwks.json`,
       PAYMENT_GATEWAY: 'simulated',
+      TOKEN_SIGNING_KEY: signingKey,
       POWERTOOLS_SERVICE_NAME: 'flash-sale',
       POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -454,6 +456,15 @@ function proxyEvent(
       stage: 'local',
     },
   };
+}
+
+/** A random key kept beside the data, so tokens the API signed stay valid across restarts. */
+function localSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64url');
+  mkdirSync(resolve(file, '..'), { recursive: true });
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
 }
 
 function lambdaContext(fn: string, timeoutSeconds: number): Context {

@@ -41,6 +41,11 @@ const groups = {
     CHECKOUT_MAX_ATTEMPTS: number(8, 1, 20),
     REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
+  // HMAC key for tokens this API issues and later reads back (pagination tokens, admission tokens):
+  // a Secrets Manager secret in AWS, a per-data-dir random key locally.
+  signing: {
+    TOKEN_SIGNING_KEY: z.string().check(z.minLength(32)),
+  },
   reconcile: {
     RECONCILE_BATCH_LIMIT: number(500, 1, 10_000),
     REENQUEUE_GRACE_SECONDS: reenqueueGrace,
@@ -67,6 +72,7 @@ export interface Config {
   payment: GroupValues<'payment'>;
   checkout: GroupValues<'checkout'>;
   reconcile: GroupValues<'reconcile'>;
+  signing: GroupValues<'signing'>;
 }
 
 /** Environment variables a function needs: resource names from its wiring entry plus its groups. */
@@ -117,6 +123,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
     payment: pick('payment'),
     checkout: pick('checkout'),
     reconcile: pick('reconcile'),
+    signing: pick('signing'),
   };
 }
 

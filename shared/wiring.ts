@@ -122,7 +122,7 @@ export interface FunctionSpec {
   reservedConcurrency?: number;
   access: Access;
   /** Extra environment groups the function's config schema reads. */
-  env?: ('auth' | 'payment' | 'checkout' | 'reconcile')[];
+  env?: ('auth' | 'payment' | 'checkout' | 'reconcile' | 'signing')[];
   http?: { method: 'GET' | 'POST' | 'DELETE'; path: string; auth: Auth };
   consumes?: { queue: QueueKey; batchSize: number; maxConcurrency: number };
   schedule?: { everySeconds: number };

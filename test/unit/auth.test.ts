@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { DEV_ISSUER, devIssuer } from '../../local/dev-issuer.ts';
+import { devIssuer } from '../../local/dev-issuer.ts';
+import { DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
 import { principalOf } from '../../shared/auth/verify.ts';
 
 describe('the local dev issuer', () => {
