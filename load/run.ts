@@ -271,9 +271,19 @@ async function main(): Promise<number> {
     } else {
       // No trailing slash: Artillery appends each request's path ("/sales/…") to the target.
       baseUrl = (s.target as string).replace(/\/+$/, '');
-      const names = [process.env.SALES_TABLE, process.env.ORDERS_TABLE, process.env.PAYMENTS_TABLE];
+      const names = [
+        process.env.SALES_TABLE,
+        process.env.ORDERS_TABLE,
+        process.env.PAYMENTS_TABLE,
+        process.env.CLAIMS_TABLE,
+      ];
       if (names.every(Boolean)) {
-        tables = { sales: names[0] as string, orders: names[1] as string, payments: names[2] as string };
+        tables = {
+          sales: names[0] as string,
+          orders: names[1] as string,
+          payments: names[2] as string,
+          claims: names[3] as string,
+        };
         db = documentClient({
           region: process.env.AWS_REGION ?? 'us-east-1',
           endpoints: { dynamodb: process.env.DYNAMODB_ENDPOINT },

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type ChargeOutcome, type PaymentGateway, TransientPaymentError } from '../../ports.ts';
-import { isConditionFailure } from '../dynamo/sale-store.ts';
+import { isConditionFailure } from '../dynamo/errors.ts';
 
 export interface SimulatedGatewayOptions {
   latencyMs: number;
