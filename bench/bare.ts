@@ -91,7 +91,12 @@ export async function runBare(job: BareJob): Promise<BareResult> {
         bodyHash,
         paymentToken: body.paymentToken,
       };
-      const result = await orders.claim({ order, perUserLimit: job.perUserLimit, dueAt: now + 30_000, attempt });
+      const result = await orders.claim({
+        order,
+        perUserLimit: job.perUserLimit,
+        dueAt: now + 30_000,
+        attempt,
+      });
       if (result.ok) {
         await queue.enqueueOrder(order);
         return { end: Date.now(), ms: performance.now() - t0, name: 'reserve', status: 202 };

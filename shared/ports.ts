@@ -35,7 +35,13 @@ export type TakeResult =
 /** The dispensers: the only items every buyer shares, and they only see plain conditional updates. */
 export interface StockStore {
   /** One conditional update: `issued += quantity` if it stays within cap and the sale window. */
-  take(saleId: string, dispenser: number, quantity: number, now: number, signal?: AbortSignal): Promise<TakeResult>;
+  take(
+    saleId: string,
+    dispenser: number,
+    quantity: number,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<TakeResult>;
   /**
    * Gives numbers taken but never claimed back: a `returned` marker per number (put only if the
    * number has no unit item, so a late claim and a return can never both win) and the cap raised

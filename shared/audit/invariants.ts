@@ -79,7 +79,9 @@ export async function auditSale(
       const d = { issued: Number(item.issued), cap: Number(item.cap) };
       dispensers[Number(item.dispenser)] = d;
       if (Number(item.available) !== d.cap - d.issued)
-        violations.push(`dispenser ${item.dispenser} offers ${item.available} ≠ cap ${d.cap} − issued ${d.issued}`);
+        violations.push(
+          `dispenser ${item.dispenser} offers ${item.available} ≠ cap ${d.cap} − issued ${d.issued}`,
+        );
     }
     if (item.kind === 'counter') counters.set(String(item.userId), Number(item.units));
   }
@@ -142,11 +144,14 @@ export async function auditSale(
       listed.add(key);
       const owner = claimedBy.get(key);
       if (owner !== order.orderId)
-        violations.push(`order ${order.orderId} lists number ${key} but its unit item is ${owner ?? 'absent or returned'}`);
+        violations.push(
+          `order ${order.orderId} lists number ${key} but its unit item is ${owner ?? 'absent or returned'}`,
+        );
     }
   }
   for (const key of claimedBy.keys()) {
-    if (!listed.has(key)) violations.push(`unit ${key} is claimed by ${claimedBy.get(key)}, which does not list it`);
+    if (!listed.has(key))
+      violations.push(`unit ${key} is claimed by ${claimedBy.get(key)}, which does not list it`);
   }
 
   // 3. one order per (buyer, sale, key); every accepted order exists

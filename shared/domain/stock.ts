@@ -30,7 +30,9 @@ export const MAX_UNITS_PER_ORDER = 98;
 
 /** Every number of some ranges, in order. */
 export function numbersOf(ranges: readonly NumberRange[]): { dispenser: number; number: number }[] {
-  return ranges.flatMap((r) => Array.from({ length: r.count }, (_, i) => ({ dispenser: r.dispenser, number: r.first + i })));
+  return ranges.flatMap((r) =>
+    Array.from({ length: r.count }, (_, i) => ({ dispenser: r.dispenser, number: r.first + i })),
+  );
 }
 
 /** Same numbers, whatever the order the ranges were listed in. */

@@ -3,9 +3,16 @@ import { Budget } from '../domain/budget.ts';
 import { DomainError, invalid, saleNotFound } from '../domain/errors.ts';
 import { bodyHashOf, type Order, orderIdFor, releaseDispenserOf } from '../domain/order.ts';
 import { isOpen, type Sale } from '../domain/sale.ts';
-import { MAX_UNITS_PER_ORDER, sameRanges, StockBeliefs } from '../domain/stock.ts';
+import { MAX_UNITS_PER_ORDER, StockBeliefs, sameRanges } from '../domain/stock.ts';
 import { type Claim, type OrderQueue, type OrderStore, type SaleStore, StoreBusyError } from '../ports.ts';
-import { defaultSleep, jitter, retryLater, returnNumbers, type TakeDeps, takeNumbers } from './take-numbers.ts';
+import {
+  defaultSleep,
+  jitter,
+  retryLater,
+  returnNumbers,
+  type TakeDeps,
+  takeNumbers,
+} from './take-numbers.ts';
 
 export type CheckoutEvent =
   | 'reserved'
@@ -88,7 +95,11 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
   }
 }
 
-async function checkout(deps: CheckoutDeps, request: CheckoutRequest, budget: Budget): Promise<CheckoutResult> {
+async function checkout(
+  deps: CheckoutDeps,
+  request: CheckoutRequest,
+  budget: Budget,
+): Promise<CheckoutResult> {
   const { userId, saleId, idempotencyKey, body, now } = request;
   const found = await deps.catalog.get(saleId, now);
   if (!found) throw saleNotFound(saleId);
@@ -108,22 +119,29 @@ async function checkout(deps: CheckoutDeps, request: CheckoutRequest, budget: Bu
   if (existing) return replayOrThrow(existing, bodyHash, deps.observe);
 
   if (!isOpen(sale, now)) {
-    throw new DomainError('SALE_NOT_ACTIVE', `Sale ${saleId} is open from ${sale.startsAt} to ${sale.endsAt}`);
+    throw new DomainError(
+      'SALE_NOT_ACTIVE',
+      `Sale ${saleId} is open from ${sale.startsAt} to ${sale.endsAt}`,
+    );
   }
   if (stock.knownSoldOut(now)) {
     deps.observe?.('soldOut');
     throw new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${body.quantity} units left`);
   }
 
-  const claimed = await takeNumbers(deps, { sale, beliefs: stock, quantity: body.quantity, now, budget }).catch(
-    async (error: unknown) => {
-      // A refusal must not hide an order a concurrent copy of this request placed meanwhile.
-      if (!(error instanceof DomainError)) throw error;
-      const placed = await deps.orders.get(orderId, true, budget.closingSignal()).catch(() => undefined);
-      if (placed) return replayOrThrow(placed, bodyHash, deps.observe);
-      throw error;
-    },
-  );
+  const claimed = await takeNumbers(deps, {
+    sale,
+    beliefs: stock,
+    quantity: body.quantity,
+    now,
+    budget,
+  }).catch(async (error: unknown) => {
+    // A refusal must not hide an order a concurrent copy of this request placed meanwhile.
+    if (!(error instanceof DomainError)) throw error;
+    const placed = await deps.orders.get(orderId, true, budget.closingSignal()).catch(() => undefined);
+    if (placed) return replayOrThrow(placed, bodyHash, deps.observe);
+    throw error;
+  });
   if (!Array.isArray(claimed)) return claimed;
   const createdAt = new Date(now).toISOString();
   const expiresAt = now + sale.holdSeconds * 1000;
@@ -161,9 +179,9 @@ async function claimNumbers(deps: CheckoutDeps, claim: Claim, budget: Budget): P
   const { order } = claim;
   const sleep = deps.sleep ?? defaultSleep;
   let result = await deps.orders.claim(claim, budget.signal());
-  for (let resend = 1; !result.ok && budget.canTry(); resend++) {
+  for (let resend = 1; !result.ok && budget.canTry() && resend < deps.maxAttempts; resend++) {
     if (result.kind === 'unknown') deps.observe?.('outcomeUnknown');
-    else if (result.kind === 'busy' && resend < deps.maxAttempts) {
+    else if (result.kind === 'busy') {
       deps.observe?.('contention');
       // Known not applied: a fresh attempt (a new token), not a resend.
       claim.attempt++;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Budget } from '../../shared/domain/budget.ts';
 import { decodeCancellation } from '../../shared/domain/cancellation.ts';
 import {
   bodyHashOf,
@@ -11,7 +12,6 @@ import {
   releaseDispenserOf,
   releasesStock,
 } from '../../shared/domain/order.ts';
-import { Budget } from '../../shared/domain/budget.ts';
 import { deriveDispenserCount, saleStatus, splitStock } from '../../shared/domain/sale.ts';
 import {
   type NumberRange,

@@ -8,7 +8,8 @@ export const dispenserKey = (saleId: string, dispenser: number) => `SALE#${saleI
 export const sweepKey = (saleId: string, dispenser: number) => `SALE#${saleId}#SWEEP#${dispenser}`;
 export const counterKey = (saleId: string, userId: string) => `SALE#${saleId}#BUYER#${userId}`;
 /** One number of one dispenser, on the claims table: claimed by an order, or marked returned. */
-export const unitKey = (saleId: string, dispenser: number, number: number) => `${saleId}#${dispenser}#${number}`;
+export const unitKey = (saleId: string, dispenser: number, number: number) =>
+  `${saleId}#${dispenser}#${number}`;
 
 /** Sparse index of the sales table: only sale items carry it, so the sweep finds the live sales. */
 export const LIVE_BUCKET = 'live';

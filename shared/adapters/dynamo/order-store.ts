@@ -56,7 +56,11 @@ export class DynamoOrderStore implements OrderStore {
 
   async claim({ order, perUserLimit, dueAt, attempt }: Claim, signal?: AbortSignal): Promise<ClaimResult> {
     const units = numbersOf(order.claimed);
-    const layout: ClaimItem[] = [{ kind: 'order' }, { kind: 'counter' }, ...units.map(() => ({ kind: 'unit' as const }))];
+    const layout: ClaimItem[] = [
+      { kind: 'order' },
+      { kind: 'counter' },
+      ...units.map(() => ({ kind: 'unit' as const })),
+    ];
     const items: TransactItem[] = [
       {
         Put: {
@@ -101,7 +105,9 @@ export class DynamoOrderStore implements OrderStore {
     // The same token for the same order, numbers and attempt: a resend after an unknown outcome
     // (ours or the SDK's) is applied at most once.
     const token = createHash('sha256')
-      .update(`${order.orderId}|${order.claimed.map((r) => `${r.dispenser}:${r.first}:${r.count}`).join(';')}|${attempt}`)
+      .update(
+        `${order.orderId}|${order.claimed.map((r) => `${r.dispenser}:${r.first}:${r.count}`).join(';')}|${attempt}`,
+      )
       .digest('hex')
       .slice(0, 36);
     try {

@@ -106,7 +106,9 @@ export class DynamoSaleStore implements SaleStore {
         );
         for (const item of out.Responses?.[this.table] ?? [])
           states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
-        keys.push(...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []));
+        keys.push(
+          ...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []),
+        );
       }
     } catch (error) {
       if (isTransient(error)) throw new StoreBusyError('dispensers unreadable now', { cause: error });

@@ -46,7 +46,9 @@ export class DynamoStockStore implements StockStore {
         if (!old) return { ok: false, kind: 'short', remaining: 0 };
         const remaining = Number(old.available) || 0;
         // Enough numbers but the condition failed: the dispenser's sale window is what refused.
-        return remaining >= quantity ? { ok: false, kind: 'closed' } : { ok: false, kind: 'short', remaining };
+        return remaining >= quantity
+          ? { ok: false, kind: 'closed' }
+          : { ok: false, kind: 'short', remaining };
       }
       // Whether or not DynamoDB applied it, this take's numbers are unknown to us: if it did, the
       // sweep finds them unclaimed after its grace and gives them back.
@@ -83,7 +85,14 @@ export class DynamoStockStore implements StockStore {
               ...pending.map((number) => ({
                 Put: {
                   TableName: this.claimsTable,
-                  Item: { pk: unitKey(saleId, dispenser, number), saleId, dispenser, number, state: 'returned', returnedAt },
+                  Item: {
+                    pk: unitKey(saleId, dispenser, number),
+                    saleId,
+                    dispenser,
+                    number,
+                    state: 'returned',
+                    returnedAt,
+                  },
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               })),
@@ -105,9 +114,7 @@ export class DynamoStockStore implements StockStore {
         const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
         if (reasons) {
           // A number with a unit item already is claimed (or returned): it is not ours to give back.
-          const held = new Set(
-            pending.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed'),
-          );
+          const held = new Set(pending.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed'));
           if (held.size > 0) {
             pending = pending.filter((n) => !held.has(n));
             continue;
