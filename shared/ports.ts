@@ -50,6 +50,26 @@ export interface StockStore {
   giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number>;
 }
 
+/**
+ * The reconciler's place in one dispenser: numbers up to `checkedTo` were checked; numbers up to
+ * `pendingIssued` were issued by `pendingSince` and are checked once the grace has passed.
+ */
+export interface SweepWatermark {
+  checkedTo: number;
+  pendingIssued: number;
+  pendingSince: number;
+}
+
+export interface SweepStore {
+  /** Sales whose dispensers may hold numbers taken but never claimed (open, or closed within the hour). */
+  liveSales(now: number): Promise<{ saleId: string; dispensers: number }[]>;
+  /** One per dispenser, index = dispenser number; a dispenser never swept starts at zero. */
+  watermarks(saleId: string, dispensers: number): Promise<SweepWatermark[]>;
+  saveWatermark(saleId: string, dispenser: number, watermark: SweepWatermark): Promise<void>;
+  /** The numbers in `from … to` of one dispenser that have a unit item (claimed or returned). */
+  unitsPresent(saleId: string, dispenser: number, from: number, to: number): Promise<Set<number>>;
+}
+
 export interface Claim {
   /** The order to put (its `claimed` ranges name the unit items to put). */
   order: Order;

@@ -245,7 +245,7 @@ export const functions = {
     access: {
       tables: {
         orders: ['GetItem', 'Query', 'UpdateItem'],
-        sales: ['Query', 'BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
+        sales: ['Query', 'BatchGetItem', 'PutItem', 'UpdateItem'],
         claims: ['BatchGetItem', 'PutItem'],
       },
       sendTo: ['orders'],

@@ -8,20 +8,23 @@ import { loadConfig } from '../../shared/config.ts';
 import { countPipeline, logger, metrics } from '../../shared/observability.ts';
 import { traced } from '../../shared/tracing.ts';
 import { type ReconcileReport, reconcile } from '../../shared/usecases/pipeline.ts';
+import { type SweepReport, sweep } from '../../shared/usecases/sweep.ts';
 
 const config = loadConfig('reconcile');
+const dynamo = stores(config);
 const deps = {
-  orders: stores(config).orders(),
+  orders: dynamo.orders(),
   queue: new SqsOrderQueue(sqsClient(config), { orders: config.queueUrl('orders') }),
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
   observe: countPipeline,
 };
+const sweepDeps = { sales: dynamo.sales(), stock: dynamo.stock(), sweep: dynamo.sweep() };
 
 /** EventBridge scheduled events carry the scheduled time; a late invocation still reconciles as of now. */
 const asOf = (event: { time?: string } | undefined) =>
   Math.max(Date.now(), Date.parse(event?.time ?? '') || 0);
 
-export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
+export const handler = middy<{ time?: string } | undefined, ReconcileReport & { sweep: SweepReport }>()
   .use(traced())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
@@ -31,5 +34,11 @@ export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
       reenqueueGraceMs: config.reconcile.REENQUEUE_GRACE_SECONDS * 1000,
     });
     if (report.expired + report.reenqueued > 0) logger.info('reconciled', { ...report });
-    return report;
+    // Numbers taken but never claimed (a checkout that died between its two steps) go back.
+    const swept = await sweep(sweepDeps, asOf(event), {
+      graceMs: config.reconcile.SWEEP_GRACE_SECONDS * 1000,
+      maxNumbersPerDispenser: config.reconcile.RECONCILE_BATCH_LIMIT,
+    });
+    if (swept.returned > 0) logger.info('swept numbers taken but never claimed', { ...swept });
+    return { ...report, sweep: swept };
   });

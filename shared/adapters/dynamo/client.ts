@@ -5,6 +5,7 @@ import { emulatorCredentials } from '../aws.ts';
 import { DynamoOrderStore } from './order-store.ts';
 import { DynamoSaleStore } from './sale-store.ts';
 import { DynamoStockStore } from './stock-store.ts';
+import { DynamoSweepStore } from './sweep-store.ts';
 
 export interface ClientTimeouts {
   /** Per attempt: a socket that does not connect in time is dropped and the SDK retries. */
@@ -50,5 +51,6 @@ export function stores(
     sales: () => new DynamoSaleStore(db, config.tableName('sales')),
     stock: () => new DynamoStockStore(db, config.tableName('sales'), config.tableName('claims')),
     orders: () => new DynamoOrderStore(db, config.tableName('orders'), table('sales'), table('claims')),
+    sweep: () => new DynamoSweepStore(db, config.tableName('sales'), config.tableName('claims')),
   };
 }

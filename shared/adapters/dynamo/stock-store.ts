@@ -64,7 +64,10 @@ export class DynamoStockStore implements StockStore {
     }
     let returned = 0;
     for (const [dispenser, numbers] of byDispenser) {
-      returned += await this.giveBackTo(saleId, dispenser, numbers, signal);
+      // A transaction holds 100 items: the markers and the one dispenser update.
+      for (let i = 0; i < numbers.length; i += 99) {
+        returned += await this.giveBackTo(saleId, dispenser, numbers.slice(i, i + 99), signal);
+      }
     }
     return returned;
   }
