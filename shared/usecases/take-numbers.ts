@@ -97,12 +97,17 @@ export async function returnNumbers(
 ): Promise<void> {
   if (ranges.length === 0) return;
   try {
-    const returned = await deps.stock.giveBack(saleId, ranges, budget.closingSignal());
+    // Worth a little time past the budget: numbers given back now sell now, not after the sweep.
+    const signal = AbortSignal.timeout(Math.max(budget.left(), RETURN_TIMEOUT_MS));
+    const returned = await deps.stock.giveBack(saleId, ranges, signal);
     deps.observe?.('numbersReturned', returned);
   } catch (error) {
     deps.observe?.('returnFailed', error);
   }
 }
+
+/** The least time a give-back gets, even when the budget is spent. */
+const RETURN_TIMEOUT_MS = 1_000;
 
 export const retryLater = (
   message = 'The sale is very busy; retry with the same Idempotency-Key',

@@ -25,7 +25,10 @@ function world(dispensers: DispenserState[]) {
     sweep: {
       liveSales: async () => [{ saleId: 's1', dispensers: dispensers.length }],
       watermarks: async (_saleId: string, n: number) =>
-        Array.from({ length: n }, (_, d) => marks.get(d) ?? { checkedTo: 0, pendingIssued: 0, pendingSince: 0 }),
+        Array.from(
+          { length: n },
+          (_, d) => marks.get(d) ?? { checkedTo: 0, pendingIssued: 0, pendingSince: 0 },
+        ),
       saveWatermark: async (_saleId: string, d: number, mark: SweepWatermark) => void marks.set(d, mark),
       unitsPresent: async (_saleId: string, d: number, from: number, to: number) => {
         checks.push([d, from, to]);
