@@ -89,13 +89,22 @@ describe('configuration', () => {
   });
 
   it('rejects nonsense tuning values and accepts a complete environment', () => {
-    const env = { SALES_TABLE: 's', ORDERS_TABLE: 'o', ORDERS_QUEUE_URL: 'http://q/orders.fifo' };
+    const env = {
+      SALES_TABLE: 's',
+      ORDERS_TABLE: 'o',
+      CLAIMS_TABLE: 'c',
+      ORDERS_QUEUE_URL: 'http://q/orders.fifo',
+    };
     expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(
       /CHECKOUT_MAX_ATTEMPTS/,
     );
     const config = loadConfig('placeOrder', env);
     expect(config.tableName('sales')).toBe('s');
     expect(config.checkout.CHECKOUT_MAX_ATTEMPTS).toBe(8);
+    expect(config.checkout.CHECKOUT_BUDGET_MS).toBe(3_000);
+    expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_BUDGET_MS: '50' })).toThrow(
+      /CHECKOUT_BUDGET_MS/,
+    );
     expect(() => config.tableName('payments')).toThrow(/no access/);
     expect(() =>
       loadConfig('processPayment', {
