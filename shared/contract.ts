@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { PAYMENT_RETRY_WINDOW_SECONDS, queues } from './wiring.ts';
 
 /** Request shapes of the HTTP contract (DESIGN.md). zod/mini keeps the checkout bundle small. */
 
@@ -17,7 +18,14 @@ export const createSaleBody = z
     startsAt: isoInstant,
     endsAt: isoInstant,
     shards: z.optional(int(1, 50)),
-    holdSeconds: z.optional(int(30, 86_400)),
+    holdSeconds: z.optional(
+      z.int().check(
+        z.gte(PAYMENT_RETRY_WINDOW_SECONDS, {
+          message: `must be at least ${PAYMENT_RETRY_WINDOW_SECONDS}: a hold must outlive the payment retry window (payments queue visibility ${queues.payments.visibilityTimeoutSeconds} s × ${queues.payments.maxReceiveCount} attempts)`,
+        }),
+        z.lte(86_400),
+      ),
+    ),
   })
   .check(
     z.refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
