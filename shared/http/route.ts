@@ -8,6 +8,7 @@ import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { BearerVerifier } from '../auth/verify.ts';
 import { DomainError } from '../domain/errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
@@ -26,6 +27,11 @@ type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyRe
 
 export interface RouteOptions {
   auth: Auth;
+  /**
+   * AUTH_MODE=verify: checks the bearer token in the route when no authorizer put a caller into
+   * the request context (LocalStack Community has no Lambda authorizers). `inRouteVerifier(config)`.
+   */
+  verifier?: BearerVerifier;
   jsonBody?: boolean;
   metrics?: boolean;
   /** `traced()` from shared/tracing.ts; passed in so a route without it bundles no X-Ray SDK. */
@@ -60,7 +66,7 @@ export function route(options: RouteOptions, handler: Handler) {
     .use(httpEventNormalizer())
     .use(bodyLimit(MAX_BODY_BYTES));
   if (options.jsonBody) stack.use(jsonObjectBody());
-  stack.use(requireRole(options.auth));
+  stack.use(requireRole(options.auth, options.verifier));
   return stack.handler(handler);
 }
 
@@ -94,11 +100,22 @@ function jsonObjectBody(): MiddlewareObj<HttpEvent> {
   };
 }
 
-/** The authorizer proved who is calling; this checks what they may do here. */
-function requireRole(auth: Auth): MiddlewareObj<HttpEvent> {
+/**
+ * The authorizer proved who is calling (or, with a verifier and no authorizer context, the same
+ * verifier does it here); this checks what they may do.
+ */
+function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpEvent> {
   return {
     before: async ({ event }) => {
       if (auth === 'public') return;
+      if (verifier && !identityOf(event)) {
+        const principal = await verifier(event.headers?.authorization);
+        if (!principal) throw new DomainError('UNAUTHORIZED', 'A valid bearer token is required');
+        event.requestContext = {
+          ...event.requestContext,
+          authorizer: { userId: principal.userId, admin: String(principal.admin), exp: principal.exp },
+        };
+      }
       const who = identityOf(event);
       if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
       if (auth === 'admin' && !who.admin) throw new DomainError('FORBIDDEN', 'This needs an admin');
