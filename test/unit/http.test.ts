@@ -1,9 +1,11 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { jwtVerifier } from '../../shared/auth/verify.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
-import { json, route } from '../../shared/http/route.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
 
 const context = {
   functionName: 'test',
@@ -116,5 +118,63 @@ describe('CORS', () => {
     const bad = await echo(event({ body: '{"quantity":0}' }), context);
     expect(bad.statusCode).toBe(400);
     expect(bad.headers?.['Access-Control-Allow-Origin']).toBe('*');
+  });
+});
+
+describe('in-route verification (AUTH_MODE=verify, no authorizer)', () => {
+  const issuer = 'https://issuer.example.test';
+  const setup = async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' }] };
+    const verifier = jwtVerifier({ issuer, keys: { jwks }, adminClaim: 'cognito:groups' });
+    const token = (sub: string, expSeconds: number, groups: string[] = []) =>
+      new SignJWT({ 'cognito:groups': groups })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+        .setIssuer(issuer)
+        .setSubject(sub)
+        .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
+        .sign(privateKey);
+    const whoAmI = route({ auth: 'buyer', verifier }, async (e) => json(200, caller(e)));
+    const adminRoute = route({ auth: 'admin', verifier }, async () => json(200, { ok: true }));
+    const bare = (authorization?: string) =>
+      event({
+        body: null,
+        headers: authorization ? { Authorization: authorization } : {},
+        requestContext: {} as APIGatewayProxyEvent['requestContext'],
+      });
+    return { token, whoAmI, adminRoute, bare };
+  };
+
+  it('serves a valid bearer token as its caller', async () => {
+    const { token, whoAmI, adminRoute, bare } = await setup();
+    const res = await whoAmI(bare(`Bearer ${await token('erin', 600)}`), context);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ userId: 'erin', admin: false });
+    expect((await adminRoute(bare(`Bearer ${await token('erin', 600)}`), context)).statusCode).toBe(403);
+    expect((await adminRoute(bare(`Bearer ${await token('ops', 600, ['admin'])}`), context)).statusCode).toBe(
+      200,
+    );
+  });
+
+  it('answers 401 in the contract shape for a missing, bad or expired token', async () => {
+    const { token, whoAmI, bare } = await setup();
+    const good = await token('erin', 600);
+    const tampered = `${good.slice(0, -4)}AAAA`;
+    for (const header of [
+      undefined,
+      'Bearer not-a-jwt',
+      `Bearer ${tampered}`,
+      `Bearer ${await token('erin', -60)}`,
+    ]) {
+      const res = await whoAmI(bare(header), context);
+      expect(res.statusCode, String(header)).toBe(401);
+      expect(JSON.parse(res.body).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('trusts an authorizer context when there is one', async () => {
+    const { whoAmI } = await setup();
+    const res = await whoAmI(event({ body: null }), context);
+    expect(JSON.parse(res.body)).toEqual({ userId: 'u1', admin: false });
   });
 });
