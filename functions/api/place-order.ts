@@ -6,7 +6,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { idempotencyKey, pathId, placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
-import { caller, json, route } from '../../shared/http/route.ts';
+import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
 
@@ -33,7 +33,7 @@ const deps: CheckoutDeps = {
 export const handler = route(
   { auth: 'buyer', verifier: inRouteVerifier(config), jsonBody: true, metrics: true },
   async (event) => {
-    const key = event.headers['idempotency-key'];
+    const key = singleHeader(event, 'Idempotency-Key');
     if (key === undefined)
       throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
     const { order, replayed } = await placeOrder(deps, {

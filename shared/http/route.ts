@@ -6,13 +6,13 @@ import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { BearerVerifier } from '../auth/verify.ts';
 import { DomainError } from '../domain/errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
 import { contractErrors } from './errors.ts';
+import { firstDuplicateKey, isJsonMediaType } from './strict-json.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -21,7 +21,7 @@ export interface Identity {
   admin: boolean;
 }
 
-export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown; rawBody?: string };
+export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };
 
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -81,23 +81,53 @@ function bodyLimit(maxBytes: number): MiddlewareObj<HttpEvent> {
   };
 }
 
-/** middy's JSON parser, plus the contract's rule that a body is an object (not null, 7 or "x"). */
+/**
+ * The JSON body rules: the media type is application/json in any case (UTF-8 if a charset is
+ * named; middy's parser matches it case-sensitively), the body parses, is an object (not null, 7
+ * or "x"), and repeats no key.
+ */
 function jsonObjectBody(): MiddlewareObj<HttpEvent> {
-  const parser = httpJsonBodyParser({
-    disableContentTypeError: false,
-  }) as unknown as MiddlewareObj<HttpEvent>;
   return {
-    before: async (request) => {
-      if (request.event.body === null || request.event.body === undefined || request.event.body === '') {
+    before: async ({ event }) => {
+      const raw = event.body;
+      if (typeof raw !== 'string' || raw === '') {
         throw new DomainError('VALIDATION_ERROR', 'A JSON object body is required');
       }
-      await parser.before?.(request);
-      const body = request.event.body;
+      if (!isJsonMediaType(event.headers?.['content-type']))
+        throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+      const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new DomainError('INVALID_JSON', 'The body is not valid JSON');
+      }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new DomainError('VALIDATION_ERROR', 'The body must be a JSON object');
       }
+      const repeated = firstDuplicateKey(text);
+      if (repeated !== undefined)
+        throw new DomainError('INVALID_JSON', `The body names "${repeated.slice(0, 64)}" more than once`);
+      event.body = body;
     },
   };
+}
+
+/**
+ * A header that must be sent exactly once: two copies (or one copy holding a comma-joined list)
+ * are refused rather than one being picked.
+ */
+export function singleHeader(event: HttpEvent, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  const values = Object.entries(event.multiValueHeaders ?? {})
+    .filter(([key]) => key.toLowerCase() === lower)
+    .flatMap(([, list]) => list ?? []);
+  const value = event.headers?.[lower];
+  if (values.length > 1 || (value !== undefined && value.includes(',')))
+    throw new DomainError('VALIDATION_ERROR', `Send exactly one ${name} header`, [
+      { path: name, message: 'sent more than once' },
+    ]);
+  return value;
 }
 
 /**

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
 import { sqsEventOf } from '../../local/runtime.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
+import { PAYMENT_RETRY_WINDOW_SECONDS } from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const MAX_RECEIVES = 3;
@@ -248,14 +249,16 @@ describe('order → payment pipeline, with faults injected', () => {
   });
 
   it('expires holds past their deadline, returns the stock, and never charges an expired order', async () => {
-    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: 30 });
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const reserved = (await h.buy('slow-1', saleId)).body.orderId as string;
     const pending = (await h.buy('slow-2', saleId)).body.orderId as string;
     await deliver('processOrder', [await receiveFor(queues().orders, pending)]);
     expect((await order(pending)).status).toBe('PAYMENT_PENDING');
     await h.drain(queues().orders);
 
-    const report = (await h.runtime.runReconciler(new Date(Date.now() + 31_000))) as { expired: number };
+    const report = (await h.runtime.runReconciler(
+      new Date(Date.now() + (PAYMENT_RETRY_WINDOW_SECONDS + 1) * 1000),
+    )) as { expired: number };
     expect(report.expired).toBeGreaterThanOrEqual(2);
     expect(await order(reserved)).toMatchObject({ status: 'EXPIRED', failureReason: 'hold expired' });
     expect((await order(pending)).status).toBe('EXPIRED');

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
+import { firstDuplicateKey, isJsonMediaType } from '../../shared/http/strict-json.ts';
 
 const context = {
   functionName: 'test',
@@ -176,5 +177,30 @@ describe('in-route verification (AUTH_MODE=verify, no authorizer)', () => {
     const { whoAmI } = await setup();
     const res = await whoAmI(event({ body: null }), context);
     expect(JSON.parse(res.body)).toEqual({ userId: 'u1', admin: false });
+  });
+});
+
+describe('strict JSON bodies', () => {
+  it('finds repeated keys at any depth, decoded, and ignores strings that are values', () => {
+    expect(firstDuplicateKey('{"a":1,"b":2}')).toBeUndefined();
+    expect(firstDuplicateKey('{"a":1,"a":2}')).toBe('a');
+    expect(firstDuplicateKey('{"a":1,"\\u0061":2}')).toBe('a');
+    expect(firstDuplicateKey('{"x":{"a":1,"a" : 2}}')).toBe('a');
+    expect(firstDuplicateKey('[{"a":1},{"a":2}]')).toBeUndefined();
+    expect(firstDuplicateKey('{"a":"a","b":["a","a"],"c":{"a":1}}')).toBeUndefined();
+    expect(firstDuplicateKey('{"a\\"":1,"a":2,"q":"\\\\"}')).toBeUndefined();
+  });
+
+  it('refuses a repeated key and accepts the JSON media type in any case', async () => {
+    const dup = await echo(event({ body: '{"quantity":1,"quantity":5,"paymentToken":"tok_ok"}' }), context);
+    expect(dup.statusCode).toBe(400);
+    expect(JSON.parse(dup.body).error.code).toBe('INVALID_JSON');
+    const upper = await echo(
+      event({ headers: { 'Content-Type': 'Application/JSON; charset=UTF-8' } }),
+      context,
+    );
+    expect(upper.statusCode).toBe(200);
+    for (const type of ['text/json', 'application/json; charset=latin1', 'application/jsonx'])
+      expect(isJsonMediaType(type), type).toBe(false);
   });
 });
