@@ -72,11 +72,23 @@ export interface OrderStore {
   refundChecked(order: Order, status: OrderStatus): Promise<void>;
 }
 
+export interface EnqueueOptions {
+  /**
+   * Set by the reconciler when it sends a job again: a fresh deduplication id (order id + this),
+   * since the first send may still be inside SQS's five-minute deduplication window, which would
+   * silently drop the re-send of a job that was lost.
+   */
+  resend?: string;
+}
+
 export interface OrderQueue {
   /** orders.fifo; deduplicated by order id. */
-  enqueueOrder(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>): Promise<void>;
+  enqueueOrder(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>, options?: EnqueueOptions): Promise<void>;
   /** payments.fifo; deduplicated by order id. */
-  enqueuePayment(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>): Promise<void>;
+  enqueuePayment(
+    order: Pick<Order, 'orderId' | 'saleId' | 'userId'>,
+    options?: EnqueueOptions,
+  ): Promise<void>;
 }
 
 export type ChargeOutcome = { status: 'approved'; chargeId: string } | { status: 'declined'; reason: string };

@@ -138,7 +138,7 @@ async function reconcileOne(
     if (
       await deps.orders.reschedule(order, 'RESERVED', Math.min(now + options.reenqueueGraceMs, expiresAt))
     ) {
-      await deps.queue.enqueueOrder(order);
+      await deps.queue.enqueueOrder(order, { resend: String(now) });
       report.reenqueued++;
       deps.observe?.('reenqueued');
     }
@@ -148,7 +148,7 @@ async function reconcileOne(
   if (
     await deps.orders.reschedule(order, 'PAYMENT_PENDING', Math.min(now + options.paymentGraceMs, expiresAt))
   ) {
-    await deps.queue.enqueuePayment(order);
+    await deps.queue.enqueuePayment(order, { resend: String(now) });
     report.paymentsResent++;
     deps.observe?.('paymentResent');
   }
