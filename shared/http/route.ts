@@ -123,7 +123,7 @@ export function singleHeader(event: HttpEvent, name: string): string | undefined
     .filter(([key]) => key.toLowerCase() === lower)
     .flatMap(([, list]) => list ?? []);
   const value = event.headers?.[lower];
-  if (values.length > 1 || (value !== undefined && value.includes(',')))
+  if (values.length > 1 || value?.includes(','))
     throw new DomainError('VALIDATION_ERROR', `Send exactly one ${name} header`, [
       { path: name, message: 'sent more than once' },
     ]);
