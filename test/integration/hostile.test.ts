@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedTokens } from '../../shared/auth/signed-token.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
@@ -20,7 +21,8 @@ let issued: string;
 const BUYER = 'hostile-buyer';
 
 beforeAll(async () => {
-  h = await startHarness({ consumers: false });
+  // AUTH_MODE=verify: routes also verify bearers themselves when no authorizer context is present.
+  h = await startHarness({ consumers: false, env: { AUTH_MODE: 'verify' } });
   ({ saleId } = await h.createSale({ totalStock: 20, perUserLimit: 3, shards: 2 }));
   admin = await h.token('admin', true);
   buyer = await h.token(BUYER);
@@ -425,5 +427,40 @@ describe('what the table refuses, done right, is accepted', () => {
       body: { ...goodSale(), saleId: 'hostile-ok', name: 'Drop — émoji 👟', holdSeconds: 600 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+  });
+});
+
+describe('in-route verification (AUTH_MODE=verify), the real handlers with no authorizer context', () => {
+  const direct = (path: string, orderId: string, authorization?: string): APIGatewayProxyEvent =>
+    ({
+      resource: '/orders/{orderId}',
+      path,
+      httpMethod: 'GET',
+      headers: authorization ? { Authorization: authorization } : {},
+      multiValueHeaders: authorization ? { Authorization: [authorization] } : {},
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      pathParameters: { orderId },
+      stageVariables: null,
+      body: null,
+      isBase64Encoded: false,
+      requestContext: { authorizer: null, requestId: 'direct' },
+    }) as unknown as APIGatewayProxyEvent;
+
+  it('serves a valid token, and answers 401 to a bad or expired one', async () => {
+    const listed = await h.call('GET', '/me/orders', { token: buyer });
+    const orderId = (listed.body.orders as { orderId: string }[])[0]?.orderId as string;
+    const path = `/orders/${orderId}`;
+    const ok = await h.runtime.invokeHttp('getOrder', direct(path, orderId, `Bearer ${buyer}`));
+    expect(ok.statusCode).toBe(200);
+    expect(JSON.parse(ok.body)).toMatchObject({ orderId, userId: BUYER });
+
+    const short = await h.runtime.issuer.sign(BUYER, false, 1);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    for (const authorization of [undefined, 'Bearer not.a.jwt', `Bearer ${flip(buyer)}`, `Bearer ${short}`]) {
+      const denied = await h.runtime.invokeHttp('getOrder', direct(path, orderId, authorization));
+      expect(denied.statusCode, String(authorization)).toBe(401);
+      expect(JSON.parse(denied.body).error.code).toBe('UNAUTHORIZED');
+    }
   });
 });
