@@ -108,6 +108,8 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
     k: RECOMMENDED_K,
     windowsMs: SWEEP.windowsMs,
     dispensersWorstWindow: worst(newAtK, 'checkoutsPerSecond'),
+    dispensersBestWindow: Math.max(...newAtK.map((r) => r.checkoutsPerSecond)),
+    dispensersLimitedBy: [...new Set(newAtK.map((r) => r.limitedBy))].join('; '),
     dispensersBackendWorstWindow: worst(newAtK, 'backendPerSecond'),
     todayWorstWindow: worst(todayAtK, 'checkoutsPerSecond'),
     todayBestWindow: Math.max(...todayAtK.map((r) => r.checkoutsPerSecond)),
@@ -118,6 +120,18 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
     (r) => r.limitedBy === 'API Gateway account quota' && r.backendPerSecond >= TARGET_PER_SECOND,
   );
   const whatIfs = scenarios(tweak);
+  const recommended = recommend(whatIfs[0] as Scenario);
+  // The recommended warm throughput, checked by running the stack on exactly those table capacities.
+  const warmed = tweak({
+    ...stackSettings('dispensers', RECOMMENDED_K, SCENARIO_WINDOW_MS),
+    tableWcu: recommended.warmThroughputWriteUnitsPerSecond,
+    ordersRcu: recommended.warmThroughputReadUnitsPerSecond.orders,
+  });
+  whatIfs.push({
+    name: 'tables warmed to the recommended throughput only',
+    endToEnd: simulate(warmed),
+    backend: simulate(withoutApiLimits(warmed)),
+  });
   return {
     unit: 'successful checkouts per second for one sale, sustained (discrete-event simulation)',
     sweep: SWEEP,
@@ -127,7 +141,7 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
     assumptions: describeSettings(tweak(stackSettings('dispensers', RECOMMENDED_K, SCENARIO_WINDOW_MS))),
     todayDesign: describeDesign(stackSettings('today', RECOMMENDED_K, SCENARIO_WINDOW_MS)),
     rows,
-    recommended: recommend(whatIfs[0] as Scenario),
+    recommended,
     scenarios: whatIfs.map((s) => ({
       name: s.name,
       checkoutsPerSecond: s.endToEnd.checkoutsPerSecond,
@@ -162,6 +176,11 @@ function recommend(stack: Scenario) {
       orders: warm(used['orders table'] ?? 0, AWS.tableQuotaWcu),
     },
     warmThroughputReadUnitsPerSecond: { orders: warm(used['orders reads'] ?? 0, AWS.tableQuotaRcu) },
+    /** Reservations plus the 100 AWS keeps unreserved: must fit the account's concurrency quota. */
+    lambdaAccountConcurrencyNeeded:
+      functions.placeOrder.reservedConcurrency +
+      functions.authorizer.reservedConcurrency +
+      AWS.lambdaUnreserved,
     tableUnitsPerSecondAtApiQuota: used,
   };
 }
@@ -196,7 +215,7 @@ export function formatCapacity(m: CapacityModel): string {
   const t = (x: { rateLimit: number; burstLimit: number }) => `${num(x.rateLimit)}/${num(x.burstLimit)}`;
   const w = r.warmThroughputWriteUnitsPerSecond;
   lines.push(
-    `  Recommended: K = ${r.dispensers} dispensers for a large sale; API throttle stage ${t(r.apiThrottle.stage)}, checkout ${t(r.apiThrottle.methods.placeOrder)} (rate/burst); reserved concurrency placeOrder ${r.reservedConcurrency.placeOrder}, authorizer ${r.reservedConcurrency.authorizer}; warm throughput (write units/s) sales ${num(w.sales)}, claims ${num(w.claims)}, orders ${num(w.orders)}, orders reads ${num(r.warmThroughputReadUnitsPerSecond.orders)} RCU/s.`,
+    `  Recommended: K = ${r.dispensers} dispensers for a large sale; API throttle stage ${t(r.apiThrottle.stage)}, checkout ${t(r.apiThrottle.methods.placeOrder)} (rate/burst); reserved concurrency placeOrder ${r.reservedConcurrency.placeOrder}, authorizer ${r.reservedConcurrency.authorizer}; warm throughput (write units/s) sales ${num(w.sales)}, claims ${num(w.claims)}, orders ${num(w.orders)}, orders reads ${num(r.warmThroughputReadUnitsPerSecond.orders)} RCU/s; Lambda account concurrency needed ${num(r.lambdaAccountConcurrencyNeeded)} (default quota ${num(AWS.lambdaAccountConcurrency)}).`,
     `  Target: ${m.target}: ${m.met ? 'met' : 'NOT met'} (worst window ${num(m.headline.dispensersWorstWindow)}/s, backend ${num(m.headline.dispensersBackendWorstWindow)}/s; today ${num(m.headline.todayWorstWindow)}–${num(m.headline.todayBestWindow)}/s)`,
     '  Assumptions:',
     ...m.assumptions.map((a) => `   - ${a}`),
@@ -212,5 +231,6 @@ export function capacitySection(m: CapacityModel) {
 
 export function capacitySummary(m: CapacityModel): string {
   const h = m.headline;
-  return `capacity (model): dispensers at K = ${h.k} take ${h.dispensersWorstWindow.toLocaleString('en-US')}/s end to end for every window ${h.windowsMs.join('/')} ms (backend alone ≥ ${h.dispensersBackendWorstWindow.toLocaleString('en-US')}/s); today's design ${h.todayWorstWindow.toLocaleString('en-US')}–${h.todayBestWindow.toLocaleString('en-US')}/s at K = ${h.k} (${m.met ? 'target met' : 'target NOT met'})`;
+  const num = (v: number) => v.toLocaleString('en-US');
+  return `capacity (model): dispensers at K = ${h.k} take ${num(h.dispensersWorstWindow)}–${num(h.dispensersBestWindow)}/s end to end over windows ${h.windowsMs.join('/')} ms (${h.dispensersLimitedBy}; without API limits ≥ ${num(h.dispensersBackendWorstWindow)}/s); today's design ${num(h.todayWorstWindow)}–${num(h.todayBestWindow)}/s at K = ${h.k} (${m.met ? 'target met' : 'target NOT met'})`;
 }
