@@ -1,11 +1,12 @@
 /**
  * `npm run capacity` — the capacity model on its own: prints the table and its assumptions and replaces
- * only the `capacity` section (and its summary line) of bench/results.json; `--no-write` only prints.
+ * only the `capacity` section (and its summary line) of bench/results.json. `--no-write` only prints;
+ * `--seed N` runs another seed (the written section records which).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runMain } from '../../load/lib/args.ts';
+import { numberOption, runMain } from '../../load/lib/args.ts';
 import {
   type CapacityModel,
   capacityModel,
@@ -29,10 +30,15 @@ function writeSection(m: CapacityModel): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { 'no-write': { type: 'boolean', default: false } },
+    options: { 'no-write': { type: 'boolean', default: false }, seed: { type: 'string' } },
     strict: true,
   });
-  const model = capacityModel();
+  const seed = numberOption('seed', values.seed, undefined, undefined, {
+    min: 0,
+    max: 2 ** 31,
+    integer: true,
+  });
+  const model = capacityModel((s) => (seed === undefined ? s : { ...s, seed }));
   console.log(`== capacity: checkouts/s one sale could take on AWS (model) ==\n${formatCapacity(model)}`);
   console.log(`\n${capacitySummary(model)}`);
   if (!values['no-write']) {

@@ -135,6 +135,7 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
   return {
     unit: 'successful checkouts per second for one sale, sustained (discrete-event simulation)',
     sweep: SWEEP,
+    seed: tweak(stackSettings('dispensers', RECOMMENDED_K, SCENARIO_WINDOW_MS)).seed,
     headline,
     target: `dispensers at K = ${RECOMMENDED_K}, every window: DynamoDB and Lambda take ≥ ${TARGET_PER_SECOND.toLocaleString('en-US')} checkouts/s and end to end only the account's API quota (${AWS.apiAccountRps.toLocaleString('en-US')} rps) binds`,
     met,
