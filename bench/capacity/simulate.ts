@@ -95,7 +95,7 @@ export function simulate(s: Settings): RunResult {
     if (holdMs > 0)
       for (const item of shared) {
         item.inFlightUntil = now + holdMs;
-        if (inWindow()) stockInFlightMs += holdMs;
+        if (inWindow()) stockInFlightMs += Math.min(holdMs, to - now);
       }
     return 'ok';
   }
@@ -107,7 +107,7 @@ export function simulate(s: Settings): RunResult {
     [item.partition, units, 'stock items'],
     [tables[stockTable], units, `${stockTable} table`],
   ];
-  const orderCharges = (): Charge[] => {
+  const orderAndCounterCharges = (): Charge[] => {
     const due = pick(dueBuckets);
     return [
       [tables.orders, tx, 'orders table'],
@@ -163,14 +163,14 @@ export function simulate(s: Settings): RunResult {
     if (s.design === 'today') {
       const transaction = () => {
         const shard = pick(stock);
-        return write([shard], [...stockCharge(shard, tx), ...orderCharges()], s.windowMs);
+        return write([shard], [...stockCharge(shard, tx), ...orderAndCounterCharges()], s.windowMs);
       };
       withRetry(transaction, txLatency, deadline, enqueue, giveUp);
       return;
     }
     let dispenser: HotItem = stock[0] as HotItem;
     const claims = (): Charge[] => [[tables[s.tableOf.claim], tx * s.quantity, `${s.tableOf.claim} table`]];
-    const claim = () => write([], [...claims(), ...orderCharges()], s.windowMs);
+    const claim = () => write([], [...claims(), ...orderAndCounterCharges()], s.windowMs);
     const returnNumbers = () => {
       // Best effort, as in the design: what fails here the reconciler returns later.
       write([dispenser], stockCharge(dispenser, plain), 0);
@@ -221,7 +221,7 @@ export function simulate(s: Settings): RunResult {
   function release(): void {
     const item = pick(stock);
     const deadline = q.now + s.retry.budgetMs;
-    const op = () => write([item], [...stockCharge(item, tx), ...orderCharges()], s.windowMs);
+    const op = () => write([item], [...stockCharge(item, tx), ...orderAndCounterCharges()], s.windowMs);
     const nothing = () => {};
     withRetry(op, txLatency, deadline, nothing, nothing);
     const next = q.now - Math.log(1 - random()) * (1000 / s.releasesPerSecond);
