@@ -103,6 +103,8 @@ export type DynamoAction =
 /** What a function may touch; the CDK app turns this into IAM statements, nothing more. */
 export interface Access {
   tables?: Partial<Record<TableKey, DynamoAction[]>>;
+  /** Indexes the function Queries, per table; its `Query` is then granted on these indexes only. */
+  indexes?: Partial<Record<TableKey, string[]>>;
   sendTo?: QueueKey[];
   publishTo?: TopicKey[];
 }
@@ -181,7 +183,7 @@ export const functions = {
     entry: 'functions/api/list-my-orders.ts',
     timeoutSeconds: 5,
     memoryMb: 256,
-    access: { tables: { orders: ['Query'] } },
+    access: { tables: { orders: ['Query'] }, indexes: { orders: ['byBuyer'] } },
     http: { method: 'GET', path: '/me/orders', auth: 'buyer' },
   },
   cancelOrder: {
@@ -209,7 +211,7 @@ export const functions = {
       tables: {
         orders: ['GetItem', 'UpdateItem'],
         sales: ['UpdateItem'],
-        payments: ['GetItem', 'PutItem', 'UpdateItem'],
+        payments: ['GetItem', 'UpdateItem'],
       },
       publishTo: ['orderEvents'],
     },
@@ -222,6 +224,7 @@ export const functions = {
     memoryMb: 512,
     access: {
       tables: { orders: ['GetItem', 'Query', 'UpdateItem'], sales: ['UpdateItem'] },
+      indexes: { orders: ['byDue'] },
       sendTo: ['orders'],
       publishTo: ['orderEvents'],
     },

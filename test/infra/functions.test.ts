@@ -94,7 +94,7 @@ describe('functions', () => {
     const issuer = JSON.stringify(env.JWT_ISSUER);
     expect(issuer).toContain('https://cognito-idp.');
     expect(issuer).toContain('.amazonaws.com/');
-    expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool))).toBe(true);
+    expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool as never))).toBe(true);
     expect(JSON.stringify(env.JWKS_URL)).toContain('/.well-known/jwks.json');
     expect(env.JWT_AUDIENCE).toBeUndefined();
     for (const [key, spec] of fnEntries) {
