@@ -7,7 +7,7 @@ import { Api } from './api.ts';
 import { Functions } from './functions.ts';
 import { Observability } from './observability.ts';
 import { AUTHORIZER_FUNCTION, type Settings } from './settings.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import { pascal, type StatefulStack } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
   settings: Settings;
@@ -68,6 +68,12 @@ export class StatelessStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });
+    // `npm run capacity:raise|lower` finds the functions whose live alias takes provisioned concurrency.
+    for (const key of Object.keys(this.functions.aliases)) {
+      new CfnOutput(this, `${pascal(key)}FunctionName`, {
+        value: this.functions.functions[key as FunctionKey].functionName,
+      });
+    }
     if (this.observability.dashboard) {
       new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
     }

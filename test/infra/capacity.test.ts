@@ -66,6 +66,15 @@ describe('provisioned concurrency on the live alias', () => {
     });
   });
 
+  it('names the aliased functions in the outputs, for npm run capacity:raise', () => {
+    base.stateless.hasOutput('PlaceOrderFunctionName', {
+      Value: { Ref: logicalId(base.built.stateless.functions.functions.placeOrder) },
+    });
+    base.stateless.hasOutput('AuthorizerFunctionName', {
+      Value: { Ref: logicalId(base.built.stateless.functions.functions.authorizer) },
+    });
+  });
+
   it('refuses provisioned concurrency above the reserved concurrency, or malformed', () => {
     const reserved = functionSpecs.placeOrder.reservedConcurrency as number;
     expect(() => synth({ context: { provisionedCheckout: String(reserved + 1) } })).toThrow(
