@@ -260,10 +260,13 @@ describe('emulatorCredentials', () => {
         AWS_SESSION_TOKEN: 't',
       }),
     ).toBeUndefined();
-    expect(emulatorCredentials({ AWS_PROFILE: 'ops' })).toBeUndefined();
   });
 
   it('uses fixed dummies when the environment has no AWS credentials', () => {
     expect(emulatorCredentials({})).toEqual({ accessKeyId: 'local', secretAccessKey: 'local' });
+    expect(emulatorCredentials({ AWS_PROFILE: 'sso-profile' })).toEqual({
+      accessKeyId: 'local',
+      secretAccessKey: 'local',
+    });
   });
 });
