@@ -10,6 +10,3 @@ export const counterKey = (saleId: string, userId: string) => `SALE#${saleId}#BU
 /** One number of one dispenser, on the claims table: claimed by an order, or marked returned. */
 export const unitKey = (saleId: string, dispenser: number, number: number) =>
   `${saleId}#${dispenser}#${number}`;
-
-/** Sparse index of the sales table: only sale items carry it, so the sweep finds the live sales. */
-export const LIVE_BUCKET = 'live';

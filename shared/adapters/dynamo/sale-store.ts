@@ -8,7 +8,10 @@ import type { Sale } from '../../domain/sale.ts';
 import type { DispenserState } from '../../domain/stock.ts';
 import { type SaleStore, StoreBusyError } from '../../ports.ts';
 import { isConditionFailure, isTransient } from './errors.ts';
-import { dispenserKey, LIVE_BUCKET, saleKey } from './keys.ts';
+import { dispenserKey, saleKey } from './keys.ts';
+
+/** The sparse byLive index's one partition: only sale items carry it, so the sweep finds live sales. */
+export const LIVE_BUCKET = 'live';
 
 /** How long after its end the sweep still looks at a sale: numbers taken in its last seconds. */
 export const SWEEP_AFTER_END_MS = 3_600_000;

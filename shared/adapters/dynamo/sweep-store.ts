@@ -5,7 +5,8 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SweepStore, SweepWatermark } from '../../ports.ts';
-import { LIVE_BUCKET, sweepKey, unitKey } from './keys.ts';
+import { sweepKey, unitKey } from './keys.ts';
+import { LIVE_BUCKET } from './sale-store.ts';
 
 /** Sweep watermarks on the sales table, unit items on the claims table, live sales from byLive. */
 export class DynamoSweepStore implements SweepStore {
