@@ -125,7 +125,7 @@ describe('checkout faults against DynamoDB Local', () => {
   });
 
   it('resells units released by a cancel and by an expiry, never more than the stock', async () => {
-    const { saleId } = await h.createSale({ totalStock: 1, shards: 1, holdSeconds: 30 });
+    const { saleId } = await h.createSale({ totalStock: 1, shards: 1, holdSeconds: 450 });
     const buyer = await h.token('canceller');
     const first = await h.buy('canceller', saleId);
     expect(first.status).toBe(202);
@@ -140,7 +140,7 @@ describe('checkout faults against DynamoDB Local', () => {
     expect((await h.buy('third', saleId)).body.error).toMatchObject({ code: 'SOLD_OUT' });
 
     // The second buyer never pays in time: the reconciler expires the hold and the unit sells again.
-    const expired = (await h.runtime.runReconciler(new Date(Date.now() + 31_000))) as { expired: number };
+    const expired = (await h.runtime.runReconciler(new Date(Date.now() + 451_000))) as { expired: number };
     expect(expired.expired).toBeGreaterThanOrEqual(1);
     const last = await h.waitFor(async () => {
       const reply = await h.buy('last', saleId);
