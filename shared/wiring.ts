@@ -270,7 +270,7 @@ export const functions = {
       tables: {
         orders: ['GetItem', 'Query', 'UpdateItem'],
         // The sweep: live sales (byLive), dispensers and watermarks, returns (markers + cap).
-        sales: ['Query', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+        sales: ['Query', 'BatchGetItem', 'UpdateItem'],
         claims: ['BatchGetItem', 'PutItem'],
         // Reads the ledger and refunds charges kept by orders that did not end CONFIRMED.
         payments: ['GetItem', 'UpdateItem'],

@@ -115,10 +115,10 @@ describe('least privilege (wiring access → IAM)', () => {
     for (const grant of indexGrants) expect(grant.action).toBe('dynamodb:Query');
   });
 
-  it('listMyOrders reads byBuyer only, the reconciler byDue only', () => {
+  it('listMyOrders reads byBuyer only, the reconciler byDue and byLive (the sweep) only', () => {
     const indexes = (key: FunctionKey) => grantsOf(key).flatMap((g) => (g.index ? [g.index] : []));
     expect(indexes('listMyOrders')).toEqual(['byBuyer']);
-    expect(indexes('reconcile')).toEqual(['byDue']);
+    expect(indexes('reconcile').sort()).toEqual(['byDue', 'byLive']);
     expect(grantsOf('listMyOrders').filter((g) => g.action === 'dynamodb:Query' && !g.index)).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
-  PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SweepStore, SweepWatermark } from '../../ports.ts';
 import { sweepKey, unitKey } from './keys.ts';
@@ -58,10 +58,21 @@ export class DynamoSweepStore implements SweepStore {
   }
 
   async saveWatermark(saleId: string, dispenser: number, watermark: SweepWatermark): Promise<void> {
+    // An update, not a put: the reconciler only ever updates items on the sales table.
     await this.db.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.salesTable,
-        Item: { pk: sweepKey(saleId, dispenser), kind: 'sweep', saleId, dispenser, ...watermark },
+        Key: { pk: sweepKey(saleId, dispenser) },
+        UpdateExpression:
+          'SET kind = :kind, saleId = :sale, dispenser = :d, checkedTo = :checked, pendingIssued = :pending, pendingSince = :since',
+        ExpressionAttributeValues: {
+          ':kind': 'sweep',
+          ':sale': saleId,
+          ':d': dispenser,
+          ':checked': watermark.checkedTo,
+          ':pending': watermark.pendingIssued,
+          ':since': watermark.pendingSince,
+        },
       }),
     );
   }
