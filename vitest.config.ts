@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The artifact test synthesizes and runs every bundle (~1.5-2 min): `npm run test:artifacts`, a CI step of its own.
+    exclude: [...configDefaults.exclude, 'test/artifacts/**'],
     // Integration files each start DynamoDB Local (Java) and fauxqs; on two cores they run one at a time.
     fileParallelism: false,
     pool: 'forks',

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
 import { tables as tableSpecs } from '../shared/wiring.ts';
-import { type ApiClient, apiClient } from './lib/api-client.ts';
+import { type ApiClient, ApiUnreachable, apiClient } from './lib/api-client.ts';
 import { numberOption, runMain, stringOption, UsageError } from './lib/args.ts';
 import { runSmoke, type SmokeTokens } from './lib/smoke-scenario.ts';
 
@@ -166,4 +166,9 @@ async function smokeTokens(api: ApiClient, v: Record<string, unknown>, saleId: s
   };
 }
 
-runMain(main);
+runMain(() =>
+  main().catch((error: unknown) => {
+    if (error instanceof ApiUnreachable) throw new UsageError(`Cannot reach the API: ${error.message}`);
+    throw error;
+  }),
+);

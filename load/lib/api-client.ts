@@ -40,12 +40,16 @@ export function apiClient(baseUrl: string, options: ApiClientOptions = {}): ApiC
       headers['content-type'] ??= 'application/json';
     }
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(joinUrl(baseUrl, path), {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const url = joinUrl(baseUrl, path);
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new ApiUnreachable(
+          `${method} ${url} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        );
+      }
       const text = await res.text();
       if (res.status === 429 && attempt < retries) {
         const seconds = Number(res.headers.get('retry-after'));
@@ -55,6 +59,11 @@ export function apiClient(baseUrl: string, options: ApiClientOptions = {}): ApiC
       return { status: res.status, body: parseJson(text), headers: res.headers };
     }
   };
+}
+
+/** No HTTP answer at all (refused, reset, DNS, timeout). */
+export class ApiUnreachable extends Error {
+  override name = 'ApiUnreachable';
 }
 
 /** The contract's error code, when the body has the contract's error shape. */
