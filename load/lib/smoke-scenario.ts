@@ -46,6 +46,8 @@ interface Purchase {
   expect: 'CONFIRMED' | 'PAYMENT_FAILED';
   orderId?: string;
   status?: string;
+  /** As GET /orders/{id} shows it. */
+  quantity?: number;
 }
 
 type OrderView = { orderId?: unknown; status?: unknown; quantity?: unknown; saleId?: unknown };
@@ -166,8 +168,10 @@ export async function runSmoke(
       if (p.status && TERMINAL.has(p.status)) continue;
       const reply = await api('GET', `/orders/${p.orderId}`, { token: buyerToken(p.buyer) });
       const view = reply.body as OrderView | undefined;
-      if (reply.status === 200 && typeof view?.status === 'string') p.status = view.status;
-      else if (reply.status === 404) p.status = 'MISSING';
+      if (reply.status === 200 && typeof view?.status === 'string') {
+        p.status = view.status;
+        p.quantity = typeof view.quantity === 'number' ? view.quantity : undefined;
+      } else if (reply.status === 404) p.status = 'MISSING';
     }
     const open = accepted.filter((p) => !p.status || !TERMINAL.has(p.status));
     if (open.length === 0 || open.some((p) => p.status === 'MISSING') || Date.now() > deadline) break;
@@ -185,11 +189,17 @@ export async function runSmoke(
     ok: accepted.every((p) => p.status && TERMINAL.has(p.status)),
     what: `settlement: ${accepted.length} accepted orders terminal after ${settledIn} ms (limit ${options.settleTimeoutMs} ms)`,
   });
-  result.confirmedUnits = accepted.filter((p) => p.status === 'CONFIRMED').length;
+  const units = (status: string[]) =>
+    accepted.filter((p) => p.status && status.includes(p.status)).reduce((n, p) => n + (p.quantity ?? 0), 0);
+  result.confirmedUnits = units(['CONFIRMED']);
+  check(
+    accepted.every((p) => p.quantity === 1),
+    `orders show the quantity bought: ${accepted.map((p) => p.quantity).join(', ')} (want 1 each)`,
+  );
 
   // confirmed + available + held = total, from GET /sales/{id}. Declined orders returned their
   // units, so available is total − confirmed. A read may lag a write briefly in AWS: try a few times.
-  const held = accepted.filter((p) => p.status === 'RESERVED' || p.status === 'PAYMENT_PENDING').length;
+  const held = units(['RESERVED', 'PAYMENT_PENDING']);
   let available: unknown;
   let total: unknown;
   for (let attempt = 0; attempt < 6; attempt++) {

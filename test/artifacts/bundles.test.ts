@@ -6,8 +6,11 @@
  * resolved to DynamoDB Local and fauxqs, plus what Lambda adds. Then the bundles are invoked with
  * the events API Gateway, the SQS event source and EventBridge send.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -17,9 +20,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettings } from '../../infra/settings.ts';
+import { type DevIssuer, devIssuer } from '../../local/dev-issuer.ts';
 import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../../local/emulators.ts';
 import { ensureResources, type LocalResources } from '../../local/resources.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
@@ -44,7 +48,10 @@ let sqs: SQSClient;
 let jwksServer: Server;
 let jwksUrl: string;
 let publicJwks: { keys: JWK[] };
-let sign: (userId: string, admin?: boolean, issuer?: string) => Promise<string>;
+let scratch: string;
+let issuer: DevIssuer;
+/** Same issuer name, another key: what a forger would have. */
+let stranger: DevIssuer;
 const assemblies: Assembly[] = [];
 const processes: LambdaProcess[] = [];
 let fns: Record<FunctionKey, LambdaProcess>;
@@ -108,17 +115,11 @@ beforeAll(async () => {
   node = lambdaNode();
   console.log(`artifact test: bundles run on Node ${node.version}${node.caveat ? ` (${node.caveat})` : ''}`);
 
-  // The dev issuer's stand-in: an RS256 key and its JWKS served over HTTP (jwksUrl of the app).
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  publicJwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'artifacts', alg: 'RS256', use: 'sig' }] };
-  sign = (userId, admin = false, issuer = DEV_ISSUER) =>
-    new SignJWT({ groups: admin ? ['admin'] : [] })
-      .setProtectedHeader({ alg: 'RS256', kid: 'artifacts' })
-      .setIssuer(issuer)
-      .setSubject(userId)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(privateKey);
+  // The project's dev issuer (the key `npm run token` signs with), its JWKS served over HTTP as the app's jwksUrl.
+  scratch = mkdtempSync(path.join(tmpdir(), 'flash-sale-artifacts-issuer-'));
+  issuer = await devIssuer(path.join(scratch, 'dev-issuer-key.json'));
+  stranger = await devIssuer(path.join(scratch, 'another-key.json'));
+  publicJwks = issuer.jwks;
   jwksServer = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(publicJwks));
@@ -150,6 +151,7 @@ afterAll(async () => {
   sqs?.destroy();
   await Promise.all([dynamo?.stop(), sqsEmulator?.stop()]);
   await new Promise<void>((done) => (jwksServer ? jwksServer.close(() => done()) : done()));
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 async function http(
@@ -250,8 +252,8 @@ describe('the bundles cdk deploy uploads', () => {
   });
 
   it('authorizer: allows a valid bearer with its identity, refuses a bad one as Unauthorized', async () => {
-    admin = await authorize(await sign('ops', true));
-    buyer = await authorize(await sign('alice'));
+    admin = await authorize(await issuer.sign('ops', true));
+    buyer = await authorize(await issuer.sign('alice'));
     expect(admin).toMatchObject({ userId: 'ops', admin: 'true', principalId: 'ops' });
     expect(buyer).toMatchObject({ userId: 'alice', admin: 'false' });
     const event = (token: string) => ({
@@ -260,9 +262,9 @@ describe('the bundles cdk deploy uploads', () => {
       methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:abc123/v1/GET/me/orders`,
     });
     await expect(fns.authorizer.invoke(event('not-a-jwt'))).rejects.toThrow('Unauthorized');
-    await expect(
-      fns.authorizer.invoke(event(await sign('mallory', true, 'https://elsewhere.example'))),
-    ).rejects.toThrow('Unauthorized');
+    await expect(fns.authorizer.invoke(event(await stranger.sign('mallory', true)))).rejects.toThrow(
+      'Unauthorized',
+    );
   });
 
   it('health, create sale, read sale', async () => {
@@ -443,7 +445,7 @@ describe('the LocalStack target (-c target=localstack)', () => {
       (key) => functionSpecs[key].http && functionSpecs[key].http?.auth !== 'public',
     );
     const local = startFunctions(assembly, routes);
-    const token = await sign('lara');
+    const token = await issuer.sign('lara');
     const list = (authorization?: string) =>
       http(local, 'listMyOrders', { headers: authorization ? { Authorization: authorization } : {} });
     expect((await list(`Bearer ${token}`)).status).toBe(200);

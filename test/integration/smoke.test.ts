@@ -5,10 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/functions.ts';
-import { shardKey } from '../../shared/adapters/dynamo/keys.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 let h: Harness;
@@ -66,21 +65,36 @@ describe('npm run smoke', () => {
     expect(run.code).toBe(0);
   });
 
-  it('exits 1 and names the broken invariant when a stock item is corrupted before the check', async () => {
+  it('exits 1 and names the broken invariant when an order is corrupted before the check', async () => {
     const saleId = `smoke-corrupt-${Date.now().toString(36)}`;
     // Hold settlement back so the corruption lands before the smoke command checks anything.
     await h.runtime.stopConsumers();
     const running = smoke(['--sale-id', saleId, '--settle-timeout', '60']);
     const { tableNames } = h.runtime.resources;
-    const shard = { TableName: tableNames.sales, Key: { pk: shardKey(saleId, 0) } };
-    await h.waitFor(async () => (await h.db.send(new GetCommand(shard))).Item, `sale ${saleId}'s shard 0`);
-    // One unit appears from nowhere.
+    const approved = await h.waitFor(async () => {
+      const { Items = [] } = await h.db.send(
+        new ScanCommand({
+          TableName: tableNames.orders,
+          FilterExpression: 'saleId = :s',
+          ExpressionAttributeValues: { ':s': saleId },
+          ConsistentRead: true,
+        }),
+      );
+      return Items.length === 3 ? Items.find((item) => item.paymentToken === 'tok_ok') : undefined;
+    }, `the smoke command's three orders of ${saleId}`);
+    // The order now claims two units where one was taken: a unit sold that stock never gave.
     await h.db.send(
-      new UpdateCommand({ ...shard, UpdateExpression: 'ADD available :one', ExpressionAttributeValues: { ':one': 1 } }),
+      new UpdateCommand({
+        TableName: tableNames.orders,
+        Key: { orderId: approved.orderId },
+        UpdateExpression: 'SET quantity = :two',
+        ExpressionAttributeValues: { ':two': 2 },
+      }),
     );
     h.runtime.startConsumers();
     const run = await running;
-    expect(run.stdout).toMatch(/✗ stock: confirmed 2 \+ available 9 \+ held 0 = total 10/);
+    expect(run.stdout).toMatch(/✗ orders show the quantity bought: .*2/);
+    expect(run.stdout).toMatch(/✗ stock: confirmed 3 \+ available 8 \+ held 0 = total 10/);
     expect(run.stdout).toMatch(/✗ stock does not balance/);
     expect(run.stdout).toContain('Smoke test FAILED');
     expect(run.code).toBe(1);
