@@ -96,12 +96,16 @@ function startFunctions(
  * functions' own *_ENDPOINT settings stay unset, as in a deployment).
  */
 function lambdaRuntimeEnvironment(): Record<string, string> {
+  // DynamoDB Local keeps one database per access key and region: the key the resources were made with.
+  const credentials = emulatorCredentials() ?? {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+  };
   return {
     AWS_REGION: REGION,
     AWS_DEFAULT_REGION: REGION,
-    // DynamoDB Local keeps one database per access key and region: the same as the resources'.
-    AWS_ACCESS_KEY_ID: emulatorCredentials().accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulatorCredentials().secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_SESSION_TOKEN: 'artifacts',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,

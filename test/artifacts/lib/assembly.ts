@@ -136,7 +136,21 @@ export function standIns(
       attributes: { TopicArn: arn, TopicName: arn.slice(arn.lastIndexOf(':') + 1) },
     };
   }
-  return { [assembly.stacks.stateful]: physical, [assembly.stacks.stateless]: {} };
+  // Secrets: Ref is the ARN; the value reaches a function through a dynamic reference, which the
+  // resolver turns into a random secret.
+  const stacks: Record<string, Record<string, Physical>> = {
+    [assembly.stacks.stateful]: physical,
+    [assembly.stacks.stateless]: {},
+  };
+  for (const [stack, template] of Object.entries(assembly.templates)) {
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (resource.Type === 'AWS::SecretsManager::Secret')
+        (stacks[stack] as Record<string, Physical>)[id] = {
+          ref: `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${id}-AbCdEf`,
+        };
+    }
+  }
+  return stacks;
 }
 
 function logicalIdOf(construct: IConstruct): string {
