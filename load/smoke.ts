@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   for (const c of result.checks) console.log(`  ${c.ok ? '✓' : '✗'} ${c.what}`);
   let ok = result.checks.every((c) => c.ok);
 
-  if (tables && result.checks.some((c) => c.what.startsWith('POST /sales') && c.ok)) {
+  if (tables && result.saleCreated) {
     const region = stringOption(v.region, 'AWS_REGION') ?? 'us-east-1';
     const endpoint = stringOption(v['dynamodb-endpoint'], 'DYNAMODB_ENDPOINT');
     const db = documentClient({ region, endpoints: { dynamodb: endpoint } });

@@ -26,6 +26,8 @@ export interface Check {
 
 export interface SmokeResult {
   saleId: string;
+  /** The sale exists (created by this run), so the table audit has something to read. */
+  saleCreated: boolean;
   checks: Check[];
   /** Orders the API accepted (202/200), for the table audit. */
   acceptedOrderIds: string[];
@@ -63,7 +65,7 @@ export async function runSmoke(
     return ok;
   };
   const { saleId } = options;
-  const result: SmokeResult = { saleId, checks, acceptedOrderIds: [], confirmedUnits: 0 };
+  const result: SmokeResult = { saleId, saleCreated: false, checks, acceptedOrderIds: [], confirmedUnits: 0 };
   const buyerToken = (i: number) => tokens.buyers[i % tokens.buyers.length] as string;
   const buy = (buyer: number, key: string | undefined, body: unknown) =>
     api('POST', `/sales/${saleId}/orders`, {
@@ -90,7 +92,8 @@ export async function runSmoke(
       endsAt: new Date(now + 3_600_000).toISOString(),
     },
   });
-  if (!check(created.status === 201, `POST /sales ${saleId} → ${describe(created)}`)) return result;
+  result.saleCreated = check(created.status === 201, `POST /sales ${saleId} → ${describe(created)}`);
+  if (!result.saleCreated) return result;
 
   // Refusals first: each must be a 4xx in the contract's shape, and (checked by the stock balance
   // and the audit at the end) write nothing.
