@@ -118,6 +118,8 @@ export type DynamoAction =
 /** What a function may touch; the CDK app turns this into IAM statements, nothing more. */
 export interface Access {
   tables?: Partial<Record<TableKey, DynamoAction[]>>;
+  /** Indexes the function Queries, per table; its `Query` is then granted on these indexes only. */
+  indexes?: Partial<Record<TableKey, string[]>>;
   sendTo?: QueueKey[];
   publishTo?: TopicKey[];
 }
@@ -202,7 +204,7 @@ export const functions = {
     entry: 'functions/api/list-my-orders.ts',
     timeoutSeconds: 5,
     memoryMb: 256,
-    access: { tables: { orders: ['Query'] } },
+    access: { tables: { orders: ['Query'] }, indexes: { orders: ['byBuyer'] } },
     env: ['signing'],
     http: { method: 'GET', path: '/me/orders', auth: 'buyer' },
   },
@@ -231,7 +233,7 @@ export const functions = {
       tables: {
         orders: ['GetItem', 'UpdateItem'],
         sales: ['UpdateItem'],
-        payments: ['GetItem', 'PutItem', 'UpdateItem'],
+        payments: ['GetItem', 'UpdateItem'],
       },
       publishTo: ['orderEvents'],
     },
@@ -249,6 +251,7 @@ export const functions = {
         // Reads the ledger and refunds charges kept by orders that did not end CONFIRMED.
         payments: ['GetItem', 'UpdateItem'],
       },
+      indexes: { orders: ['byDue'] },
       sendTo: ['orders', 'payments'],
       publishTo: ['orderEvents'],
     },
