@@ -10,7 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { devIssuer } from '../local/dev-issuer.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
 import { tables as tableSpecs } from '../shared/wiring.ts';
@@ -25,7 +27,9 @@ const HELP = `npm run smoke -- --target URL [options]
   --tokens FILE           buyer tokens, one per line: "userId,token" or "token" (LOAD_TOKENS)
   --buyer-token T         a buyer token (repeatable), instead of --tokens
   --admin-token T         an admin token, to create the smoke sale (SMOKE_ADMIN_TOKEN)
-                          Without tokens, they are minted through POST /dev/tokens (npm start only).
+                          Without tokens: POST /dev/tokens (npm start), else the dev issuer's key in
+                          --data-dir (default .local; trusted by npm start and the LocalStack target)
+  --data-dir DIR          where npm run token / npm start keep the dev issuer key
   --sale-id ID            the sale to create (default smoke-<time>-<random>; it must not exist)
   --settle-timeout S      seconds for every order to become terminal (default 120)
 
@@ -46,6 +50,7 @@ async function main(): Promise<number> {
       'admin-token': { type: 'string' },
       'sale-id': { type: 'string' },
       'settle-timeout': { type: 'string' },
+      'data-dir': { type: 'string' },
       'sales-table': { type: 'string' },
       'orders-table': { type: 'string' },
       'payments-table': { type: 'string' },
@@ -151,18 +156,29 @@ async function smokeTokens(api: ApiClient, v: Record<string, unknown>, saleId: s
       'Give both an admin token (--admin-token) and buyer tokens (--tokens or --buyer-token)',
     );
 
-  const mint = async (userId: string, isAdmin: boolean) => {
-    const reply = await api('POST', '/dev/tokens', { body: { userId, admin: isAdmin } });
-    const token = (reply.body as { token?: unknown } | undefined)?.token;
-    if (reply.status !== 200 || typeof token !== 'string')
-      throw new UsageError(
-        `POST /dev/tokens answered ${reply.status}: only the local runtime mints tokens; for a deployed stack give --admin-token and --tokens/--buyer-token`,
-      );
-    return token;
-  };
+  const users = [1, 2, 3].map((i) => `${saleId}-buyer-${i}`);
+  const probe = await api('POST', '/dev/tokens', { body: { userId: `${saleId}-admin`, admin: true } });
+  if (probe.status === 200) {
+    const mint = async (userId: string) => {
+      const reply = await api('POST', '/dev/tokens', { body: { userId, admin: false } });
+      const token = (reply.body as { token?: unknown } | undefined)?.token;
+      if (reply.status !== 200 || typeof token !== 'string')
+        throw new Error(`POST /dev/tokens answered ${reply.status}`);
+      return token;
+    };
+    return { admin: (probe.body as { token: string }).token, buyers: await Promise.all(users.map(mint)) };
+  }
+  // A deployed stack mints nothing; the LocalStack target trusts the dev issuer `npm run token` uses.
+  const keyFile = join(resolve((v['data-dir'] as string | undefined) ?? '.local'), 'dev-issuer-key.json');
+  if (!existsSync(keyFile))
+    throw new UsageError(
+      `No tokens: give --admin-token and --tokens/--buyer-token (POST /dev/tokens answered ${probe.status}, and there is no dev issuer key at ${keyFile})`,
+    );
+  const issuer = await devIssuer(keyFile);
+  console.log(`  (tokens signed with the dev issuer key ${keyFile})`);
   return {
-    admin: await mint(`${saleId}-admin`, true),
-    buyers: await Promise.all([1, 2, 3].map((i) => mint(`${saleId}-buyer-${i}`, false))),
+    admin: await issuer.sign(`${saleId}-admin`, true, 3600),
+    buyers: await Promise.all(users.map((user) => issuer.sign(user, false, 3600))),
   };
 }
 
