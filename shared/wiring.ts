@@ -43,7 +43,8 @@ export const tables: Record<TableKey, TableSpec> = {
         partitionKey: { name: 'userId', type: 'S' },
         sortKey: { name: 'createdAt', type: 'S' },
       },
-      // Sparse: only non-terminal orders carry dueBucket/dueAt, so the reconciler reads open work only.
+      // Sparse: only open orders (and ended ones awaiting a refund check) carry dueBucket/dueAt,
+      // so the reconciler reads open work only.
       {
         name: 'byDue',
         partitionKey: { name: 'dueBucket', type: 'S' },
@@ -86,6 +87,20 @@ export const queues: Record<QueueKey, QueueSpec> = {
   },
 };
 
+/**
+ * How long the payment queue may keep retrying one job: each receive that fails waits out the
+ * visibility timeout, until maxReceiveCount moves it to the DLQ. A hold must outlive it, or a
+ * charge still being retried meets an expired order.
+ */
+export const PAYMENT_RETRY_WINDOW_SECONDS =
+  queues.payments.visibilityTimeoutSeconds * queues.payments.maxReceiveCount;
+
+/**
+ * A PAYMENT_PENDING order not settled one payments visibility timeout after its job was sent is
+ * looked at by the reconciler (job re-sent; after an expiry, the ledger checked for a refund).
+ */
+export const PAYMENT_GRACE_MS = queues.payments.visibilityTimeoutSeconds * 1000;
+
 export const topics: Record<TopicKey, { name: string; envVar: string }> = {
   orderEvents: { name: 'order-events', envVar: 'ORDER_EVENTS_TOPIC_ARN' },
 };
@@ -103,6 +118,8 @@ export type DynamoAction =
 /** What a function may touch; the CDK app turns this into IAM statements, nothing more. */
 export interface Access {
   tables?: Partial<Record<TableKey, DynamoAction[]>>;
+  /** Indexes the function Queries, per table; its `Query` is then granted on these indexes only. */
+  indexes?: Partial<Record<TableKey, string[]>>;
   sendTo?: QueueKey[];
   publishTo?: TopicKey[];
 }
@@ -187,7 +204,8 @@ export const functions = {
     entry: 'functions/api/list-my-orders.ts',
     timeoutSeconds: 5,
     memoryMb: 256,
-    access: { tables: { orders: ['Query'] } },
+    access: { tables: { orders: ['Query'] }, indexes: { orders: ['byBuyer'] } },
+    env: ['signing'],
     http: { method: 'GET', path: '/me/orders', auth: 'buyer' },
   },
   cancelOrder: {
@@ -215,7 +233,7 @@ export const functions = {
       tables: {
         orders: ['GetItem', 'UpdateItem'],
         sales: ['UpdateItem'],
-        payments: ['GetItem', 'PutItem', 'UpdateItem'],
+        payments: ['GetItem', 'UpdateItem'],
       },
       publishTo: ['orderEvents'],
     },
@@ -227,11 +245,17 @@ export const functions = {
     timeoutSeconds: 60,
     memoryMb: 512,
     access: {
-      tables: { orders: ['GetItem', 'Query', 'UpdateItem'], sales: ['UpdateItem'] },
-      sendTo: ['orders'],
+      tables: {
+        orders: ['GetItem', 'Query', 'UpdateItem'],
+        sales: ['UpdateItem'],
+        // Reads the ledger and refunds charges kept by orders that did not end CONFIRMED.
+        payments: ['GetItem', 'UpdateItem'],
+      },
+      indexes: { orders: ['byDue'] },
+      sendTo: ['orders', 'payments'],
       publishTo: ['orderEvents'],
     },
-    env: ['reconcile'],
+    env: ['reconcile', 'payment'],
     schedule: { everySeconds: 60 },
   },
 } satisfies Record<string, FunctionSpec>;
