@@ -10,7 +10,7 @@ import { renderChartSvg } from '../load/lib/chart.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { median, round, timeline } from '../load/lib/stats.ts';
-import { startRuntime } from '../local/runtime.ts';
+import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { type DrillOutcome, runDrill, warmUp } from './drill.ts';
 import { measureOverhead, type OverheadResult } from './overhead.ts';

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Runtime, startRuntime } from '../local/runtime.ts';
+import { type Runtime, startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { startRuntime } from './runtime.ts';
+import { startRuntime } from './runtime/index.ts';
 
 /** `npm start [-- --seed] [--in-memory] [--port N]`: the whole system on this machine. */
 const { values } = parseArgs({

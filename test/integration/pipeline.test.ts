@@ -9,7 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
-import { sqsEventOf } from '../../local/runtime.ts';
+import { sqsEventOf } from '../../local/runtime/index.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 

@@ -7,7 +7,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime.ts';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime/index.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
 import { type AuditOptions, auditSale, formatReport } from '../../shared/audit/invariants.ts';
