@@ -99,7 +99,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   // runtime in this process would silently run with the first one's endpoints.
   if (runtimeStarted)
     throw new Error('startRuntime runs once per process; start another process for a second stack');
-  runtimeStarted = true;
   // Node 20 here, nodejs22.x in Lambda: the SDK's reminder about that is noise locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dataDir = resolve(options.dataDir ?? '.local');
@@ -109,21 +108,22 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const limits = effectiveLimits(options);
   const dynamoDataDir = options.dynamodbEndpoint || options.inMemory ? undefined : join(dataDir, 'dynamodb');
   const stateFile = join(dataDir, STATE_FILE);
+  if (
+    !isDevIssuer &&
+    !(process.env.JWT_ISSUER && process.env.JWKS_URL) &&
+    !(options.env?.JWT_ISSUER && options.env.JWKS_URL)
+  )
+    throw new Error(
+      'With external endpoints the runtime is not a dev issuer: set JWT_ISSUER and JWKS_URL for your issuer, or ask for the dev issuer explicitly (npm start -- --dev-issuer)',
+    );
   const notices = await clearStaleRuntime(dataDir, dynamoDataDir);
+  runtimeStarted = true;
   const started: Emulator[] = [];
   const stopEmulators = async () => {
     for (const emulator of started.reverse()) await emulator.stop().catch(() => undefined);
   };
   let server: Server | undefined;
   try {
-    if (
-      !isDevIssuer &&
-      !(process.env.JWT_ISSUER && process.env.JWKS_URL) &&
-      !(options.env?.JWT_ISSUER && options.env.JWKS_URL)
-    )
-      throw new Error(
-        'With external endpoints the runtime is not a dev issuer: set JWT_ISSUER and JWKS_URL for your issuer, or ask for the dev issuer explicitly (npm start -- --dev-issuer)',
-      );
     const dynamo = options.dynamodbEndpoint
       ? undefined
       : await startDynamoDbLocal({ dataDir: dynamoDataDir });
