@@ -191,7 +191,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const listening = server;
     await new Promise<void>((done, fail) => {
       listening.once('error', fail);
-      listening.listen(options.port ?? 3000, '127.0.0.1', () => done());
+      // A flash crowd opens many connections at once: a deeper accept queue than Node's 511.
+      listening.listen({ port: options.port ?? 3000, host: '127.0.0.1', backlog: 4096 }, () => done());
     });
     const port = (server.address() as AddressInfo).port;
     const url = `http://127.0.0.1:${port}`;
