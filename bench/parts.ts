@@ -4,8 +4,9 @@
  * process can host only one runtime.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type BurstFigures, formatBurst, runBurstDrill } from '../load/lib/burst-drill.ts';
 import { renderChartSvg } from '../load/lib/chart.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
@@ -221,6 +222,9 @@ export async function runBurstPart(quick: boolean, inMemory: boolean): Promise<B
   });
   const generator = new ClientProcess();
   const meter = cpuMeter({ generator: generator.pid }, 1000);
+  // How late the runtime's event loop ran (HTTP, authorizer, handlers and fauxqs share it).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   try {
     const { figures, chartSvg } = await runBurstDrill(runtime, db, generator, {
       ...o,
@@ -230,10 +234,19 @@ export async function runBurstPart(quick: boolean, inMemory: boolean): Promise<B
       dataDir,
     });
     const cpu = meter.stop().average;
-    const summary = `${formatBurst(figures, label)}\n  cpu (% of one core): ${fmtShares(cpu)}`;
+    loopDelay.disable();
+    const ms = (ns: number) => round(ns / 1e6, 1);
+    const eventLoopDelayMs = {
+      p50: ms(loopDelay.percentile(50)),
+      p99: ms(loopDelay.percentile(99)),
+      max: ms(loopDelay.max),
+    };
+    const machine = { loadAverageAfter: loadavg().map((x) => round(x, 2)) };
+    const summary = `${formatBurst(figures, label)}\n  cpu (% of one core): ${fmtShares(cpu)}; runtime event-loop delay p50 ${eventLoopDelayMs.p50} / p99 ${eventLoopDelayMs.p99} / max ${eventLoopDelayMs.max} ms; load average ${machine.loadAverageAfter.join(' ')}`;
     log(summary);
-    return { figures: { ...figures, cpu } as BurstFigures, chartSvg, summary };
+    return { figures: { ...figures, cpu, eventLoopDelayMs, machine } as BurstFigures, chartSvg, summary };
   } finally {
+    loopDelay.disable();
     meter.stop();
     generator.stop();
     db.destroy();
