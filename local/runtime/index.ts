@@ -108,13 +108,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const limits = effectiveLimits(options);
   const dynamoDataDir = options.dynamodbEndpoint || options.inMemory ? undefined : join(dataDir, 'dynamodb');
   const stateFile = join(dataDir, STATE_FILE);
-  if (
-    !isDevIssuer &&
-    !(process.env.JWT_ISSUER && process.env.JWKS_URL) &&
-    !(options.env?.JWT_ISSUER && options.env.JWKS_URL)
-  )
+  const env = { ...process.env, ...options.env };
+  if (!isDevIssuer && !(env.JWT_ISSUER && (env.JWKS_URL || env.JWKS_JSON)))
     throw new Error(
-      'With external endpoints the runtime is not a dev issuer: set JWT_ISSUER and JWKS_URL for your issuer, or ask for the dev issuer explicitly (npm start -- --dev-issuer)',
+      'With external endpoints the runtime is not a dev issuer: set JWT_ISSUER and JWKS_URL (or JWKS_JSON) for your issuer, or ask for the dev issuer explicitly (npm start -- --dev-issuer)',
     );
   const notices = await clearStaleRuntime(dataDir, dynamoDataDir);
   runtimeStarted = true;

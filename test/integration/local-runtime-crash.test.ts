@@ -229,7 +229,8 @@ describe('a crashed npm start', () => {
           return r.ok && r.stock.sold === 40 ? r : undefined;
         },
         'every accepted order CONFIRMED with a clean audit',
-        90_000,
+        // A lost payment job is re-sent once it is one payments visibility timeout (90 s) overdue.
+        150_000,
       ).catch(async (error: Error) => {
         const r = await auditSale(db, tables, saleId, { acceptedOrderIds: accepted, expectSettled: true });
         throw new Error(`${error.message}\n${formatReport(r)}`);
