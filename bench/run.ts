@@ -5,7 +5,8 @@
  *   coldStart      bundle bytes and import time per function of the wiring table
  *   overheadRatio  full local stack vs a bare client doing the same DynamoDB + SQS work
  *   drill          10,000 buyers for 1,000 units through the local stack, settled and audited
- *   capacity       what a sale could take on AWS for its shard count (arithmetic, assumptions printed)
+ *   capacity       what one sale could take on AWS against K and the transaction window: a discrete-event
+ *                  model of the documented limits (also `npm run capacity`), assumptions printed
  *   burst          5,000 buyers arriving at 1,000/s (open loop, honouring Retry-After) for 1,000 units,
  *                  on the default on-disk runtime and again in memory
  *
@@ -22,8 +23,7 @@ import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { round } from '../load/lib/stats.ts';
-import { apiThrottle } from '../shared/wiring.ts';
-import { type ApiThrottle, capacityTable, formatCapacity } from './capacity.ts';
+import { capacityModel, capacitySection, capacitySummary, formatCapacity } from './capacity/model.ts';
 import { measureColdStart } from './cold-start.ts';
 import type { OverheadResult } from './overhead.ts';
 import {
@@ -208,20 +208,13 @@ async function main(): Promise<number> {
     summary.push(drill.summary);
   }
 
-  // 4. Capacity (arithmetic).
+  // 4. Capacity (a model of AWS, not a measurement; the same as `npm run capacity`).
   if (parts.has('capacity')) {
-    const capacity = capacityTable([1, 2, 4, 8, 16, 32, 50], stackThrottle());
-    results.capacity = {
-      ...capacity,
-      target: null,
-      met: null,
-      note: 'no target was set for capacity: it is a model for sizing shards, not a measurement',
-    };
-    log('\n== capacity: checkouts/s a sale could take on AWS ==');
+    const capacity = capacityModel();
+    results.capacity = capacitySection(capacity);
+    log('\n== capacity: checkouts/s one sale could take on AWS (model) ==');
     log(formatCapacity(capacity));
-    summary.push(
-      `capacity: ${capacity.perShardCheckoutsPerSecond}/s per shard → ${capacity.rows.map((r) => `${r.shards} shards ${r.warmCeiling}/s`).join(', ')} (warm stack); new on-demand tables cap near ${capacity.rows[0]?.newTableCeiling}/s; byDue index caps the pipeline near ${capacity.byDueIndexCeiling} orders/s`,
-    );
+    summary.push(capacitySummary(capacity));
   }
 
   // 5. Burst: open-loop arrivals on the default on-disk runtime, then in memory (each its own process).
@@ -273,16 +266,6 @@ function mergePartial(
   }
   merged.sectionsMeasuredAt = measuredAt;
   return merged;
-}
-
-/** The API throttle from the wiring table, which the CDK app and the local runtime both apply. */
-function stackThrottle(): ApiThrottle {
-  const checkout = apiThrottle.methods.placeOrder?.rateLimit ?? Number.POSITIVE_INFINITY;
-  return {
-    checkoutRps: Math.min(checkout, apiThrottle.stage.rateLimit),
-    stageRps: apiThrottle.stage.rateLimit,
-    source: 'shared/wiring.ts apiThrottle',
-  };
 }
 
 /** What the stack adds per checkout in the runtime process, by owner, largest first. */
