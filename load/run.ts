@@ -25,10 +25,11 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Runtime, startRuntime } from '../local/runtime.ts';
+import { type Runtime, startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
+import { burstMain } from './burst.ts';
 import { numberOption, runMain, stringOption, UsageError } from './lib/args.ts';
 import { type ArtilleryRun, bundleProcessor, runArtillery } from './lib/artillery.ts';
 import { renderChartSvg, renderReportHtml } from './lib/chart.ts';
@@ -74,6 +75,8 @@ Deployed stack:
   --sale ID            drill an existing sale (LOAD_SALE), or
   --admin-token T      create the sale with this admin token (ADMIN_TOKEN)
   Audit needs SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE (+ AWS_REGION and credentials).
+
+Burst (open loop, buyers honour Retry-After): npm run load -- --burst --help
 
 Reports: load/reports/<run>/ (report.json, chart.svg, report.html, artillery.json, artillery.log).`;
 
@@ -587,4 +590,5 @@ async function main(): Promise<number> {
   }
 }
 
-runMain(main);
+// Modes beyond the Artillery drill live in their own files; the flag picks one.
+runMain(process.argv.includes('--burst') ? () => burstMain(process.argv.slice(2)) : main);
