@@ -34,7 +34,7 @@ import {
   SERVICE_NAME,
   type Settings,
 } from './settings.ts';
-import type { QueuePair } from './stateful-stack.ts';
+import type { JwtTrust, QueuePair } from './stateful-stack.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,7 +48,7 @@ export interface FunctionsProps {
   tables: Record<TableKey, dynamodb.ITable>;
   queues: Record<QueueKey, QueuePair>;
   topics: Record<TopicKey, sns.ITopic>;
-  jwt: { issuer: string; jwksUrl: string; audience?: string };
+  jwt: JwtTrust;
   /** HMAC key of the `signing` env group (TOKEN_SIGNING_KEY). */
   signingSecret: secretsmanager.ISecret;
 }
@@ -178,6 +178,11 @@ export function environmentFor(
         env.JWT_ISSUER = props.jwt.issuer;
         env.JWKS_URL = props.jwt.jwksUrl;
         if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
+        if (props.jwt.cognito) {
+          env.JWT_TOKEN_USE = props.jwt.cognito.tokenUse;
+          env.JWT_CLIENT_ID = props.jwt.cognito.clientId;
+        }
+        if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
         break;
       case 'payment': {
         env.PAYMENT_GATEWAY = 'simulated';
@@ -205,6 +210,7 @@ export function environmentFor(
     env.JWT_ISSUER = DEV_ISSUER;
     env.JWKS_JSON = settings.devJwks ?? '';
     if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
+    if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
   }
   assertEnvironmentComplete(key, env);
   return env;
