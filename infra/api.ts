@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
+import { GATEWAY_RETRY_AFTER_SECONDS, RETRY_MESSAGE } from '../shared/http/gateway-refusals.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
 import type { Functions } from './functions.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
@@ -17,11 +18,6 @@ export interface ApiProps {
 
 /** What the authorizer accepts at all; anything else is 401 without invoking it (or caching). */
 export const BEARER_TOKEN_PATTERN = '^Bearer [-0-9A-Za-z._~+/]+=*$';
-
-/** Seconds a refused caller is told to wait (Retry-After) when API Gateway itself answers RETRY. */
-export const GATEWAY_RETRY_AFTER_SECONDS = 1;
-
-const RETRY_MESSAGE = 'Too many requests right now; retry shortly with the same Idempotency-Key';
 
 /** `/sales/{saleId}/orders` + `POST` → the stage's method-settings key `/sales/{saleId}/orders/POST`. */
 export function methodSettingsKey(http: NonNullable<FunctionSpec['http']>): string {

@@ -240,7 +240,7 @@ describe('gateway responses', () => {
       const body = JSON.parse((p.ResponseTemplates as Record<string, string>)['application/json'] as string);
       expect(body).toEqual({ error: { code: 'RETRY', message: expect.stringContaining('Idempotency-Key') } });
       expect(p.ResponseParameters).toMatchObject({
-        'gatewayresponse.header.Retry-After': "'1'",
+        'gatewayresponse.header.Retry-After': "'2'",
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
       });
     },
