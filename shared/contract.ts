@@ -6,6 +6,15 @@ const id = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-
 const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 const isoInstant = z.iso.datetime({ offset: true });
 
+/** Opt-in waiting room (README "Waiting room"); admitPerSecond is buyers let through per second. */
+const waitingRoomSettings = z.strictObject({
+  admitPerSecond: int(1, 100_000),
+  opensAt: z.optional(isoInstant),
+  tokenSeconds: z.optional(int(10, 3_600)),
+  counterShards: z.optional(int(1, 50)),
+  overAdmit: z.optional(z.number().check(z.gte(1), z.lte(100))),
+});
+
 export const createSaleBody = z
   .strictObject({
     saleId: z.optional(id),
@@ -18,6 +27,7 @@ export const createSaleBody = z
     endsAt: isoInstant,
     shards: z.optional(int(1, 50)),
     holdSeconds: z.optional(int(30, 86_400)),
+    waitingRoom: z.optional(waitingRoomSettings),
   })
   .check(
     z.refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
@@ -27,6 +37,10 @@ export const createSaleBody = z
     z.refine((s) => s.shards === undefined || s.shards <= s.totalStock, {
       message: 'shards must not exceed totalStock',
       path: ['shards'],
+    }),
+    z.refine((s) => !s.waitingRoom?.opensAt || Date.parse(s.waitingRoom.opensAt) <= Date.parse(s.startsAt), {
+      message: 'the waiting room must open no later than the sale starts',
+      path: ['waitingRoom', 'opensAt'],
     }),
   );
 export type CreateSaleBody = z.infer<typeof createSaleBody>;
@@ -45,3 +59,18 @@ export const listOrdersQuery = z.strictObject({
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100))),
   nextToken: z.optional(z.string().check(z.maxLength(2048))),
 });
+
+/** `PATCH /sales/{id}`: an operator changes the admission rate or pauses/resumes admission. */
+export const updateSaleBody = z
+  .strictObject({
+    waitingRoom: z.strictObject({
+      admitPerSecond: z.optional(int(0, 100_000)),
+      paused: z.optional(z.boolean()),
+    }),
+  })
+  .check(
+    z.refine((b) => b.waitingRoom.admitPerSecond !== undefined || b.waitingRoom.paused !== undefined, {
+      message: 'set waitingRoom.admitPerSecond or waitingRoom.paused',
+      path: ['waitingRoom'],
+    }),
+  );

@@ -8,6 +8,7 @@ import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
+import { ADMISSION_HEADER, AdmissionGate } from '../../shared/usecases/waiting-room.ts';
 
 const config = loadConfig('placeOrder');
 const { sales, orders } = stores(config);
@@ -27,14 +28,23 @@ const deps: CheckoutDeps = {
   },
 };
 
+const admission = new AdmissionGate(
+  saleStore,
+  config.signing.TOKEN_SIGNING_KEY,
+  config.checkout.SALE_CACHE_MS,
+  (m) => metrics.addMetric(m, MetricUnit.Count, 1),
+);
+
 // No in-process tracer on the hottest, most cold-start-sensitive function: Lambda's active
 // tracing still records its segment, and the X-Ray SDK would add ~10 ms to every cold start.
 export const handler = route({ auth: 'buyer', jsonBody: true, metrics: true }, async (event) => {
   const key = event.headers['idempotency-key'];
   if (key === undefined) throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
+  const saleId = pathId.parse(event.pathParameters?.saleId);
+  await admission.check(saleId, caller(event).userId, event.headers[ADMISSION_HEADER], Date.now());
   const { order, replayed } = await placeOrder(deps, {
     userId: caller(event).userId,
-    saleId: pathId.parse(event.pathParameters?.saleId),
+    saleId,
     idempotencyKey: idempotencyKey.parse(key),
     body: placeOrderBody.parse(event.body),
     now: Date.now(),
