@@ -5,8 +5,9 @@
  *   u ∈ [0,1); from the start on, a number n from one of K sharded counters.
  * - Line order: every pre-start ticket (by u) before every post-start ticket (by n, then shard).
  *   Position of a lottery ticket = ⌊u·P⌋ + 1 with P = pre-start joiners; of a counter ticket
- *   = P + (n − 1)·K + shard + 1. Counter shards fill unevenly, so a few positions stay empty: the
- *   line skips them, it never stalls on them.
+ *   = P + 1 + (counter tickets ahead of it in (n, shard) order, from the shards' current values).
+ *   Shards fill unevenly, so a later joiner on a lagging shard may step in ahead (by about
+ *   K·√(N/K) places at worst); the line has no holes, so admitPerSecond is buyers per second.
  * - "Now serving" is a function of time, rewritten only by an operator's PATCH:
  *   scheduled(t) = base + admitPerSecond·(t − t0) (frozen while paused), capped so live
  *   admissions never run far ahead of the stock: serving(t) = min(scheduled(t),
@@ -118,7 +119,14 @@ export function scheduledAt(room: Room, position: number): number | undefined {
 
 export function positionOf(draw: Draw, counts: Counts, counterShards: number): number {
   if (draw.kind === 'lottery') return Math.floor(draw.u * counts.preStart) + 1;
-  return counts.preStart + (draw.n - 1) * counterShards + draw.shard + 1;
+  // Counter tickets ahead in (n, shard) order, counted from the shards' current values, so the
+  // line has no holes where one shard runs behind another.
+  let ahead = 0;
+  for (let shard = 0; shard < counterShards; shard++) {
+    const issued = counts.counters[shard] ?? 0;
+    ahead += Math.min(issued, shard < draw.shard ? draw.n : draw.n - 1);
+  }
+  return counts.preStart + ahead + 1;
 }
 
 /** The line order as a comparator (lower first): what `positionOf` spreads over integer places. */

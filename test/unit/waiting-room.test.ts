@@ -75,7 +75,9 @@ describe('line order (the fairness rule)', () => {
       post.map((t) => t.position),
     );
     expect(rho).toBeGreaterThan(0.99);
+    // dense: positions 4,001 … 7,000, each taken once, so admitPerSecond counts buyers
     expect(new Set(post.map((t) => t.position)).size).toBe(post.length);
+    expect(Math.max(...post.map((t) => t.position))).toBe(7_000);
     // Random shard choice lets one shard run ahead by ~√(N/K) numbers, so a place can move by about
     // K·√(N/K) against arrival order (≈ 150 of 3,000 here): bounded, and small on average.
     const byPosition = [...post].sort((a, b) => a.position - b.position);
