@@ -160,12 +160,12 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:#666}`;
 
 export const buyerPageHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Flash sale</title><style>${style}</style></head>
+<title>Flash sale</title><link rel="icon" href="data:,"><style>${style}</style></head>
 <body>
 <p class="muted" id="countdown"></p>
 <h1 id="sale-name">Loading…</h1>
 <p><span id="price"></span> · <span id="available"></span></p>
-<form id="signin" hidden><label>Your name <input id="user" required pattern="[A-Za-z0-9_.@-]{1,64}"></label> <button>Sign in</button></form>
+<form id="signin" hidden><label>Your name <input id="user" required pattern="[A-Za-z0-9_.@\\-]{1,64}"></label> <button>Sign in</button></form>
 <div id="state" data-state="LOADING">Loading…</div>
 <dl id="line" hidden><dt>Your place</dt><dd id="position"></dd><dt>Now serving</dt><dd id="serving"></dd><dt>Your turn</dt><dd id="eta"></dd></dl>
 <button id="join" hidden>Join the line</button>

@@ -8,7 +8,7 @@ const scriptHash = createHash('sha256')
   .digest('base64');
 const headers = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': `default-src 'self'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'`,
+  'Content-Security-Policy': `default-src 'self'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'`,
   // The page is the same for everyone: a CDN may keep it briefly.
   'Cache-Control': 'public, max-age=60',
   'X-Content-Type-Options': 'nosniff',
