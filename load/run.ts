@@ -577,4 +577,6 @@ async function main(): Promise<number> {
   }
 }
 
-runMain(main);
+// `--waiting-room`: the waiting-room drill (load/waiting-room.ts) runs instead.
+if (process.argv.includes('--waiting-room')) await import('./waiting-room.ts');
+else runMain(main);

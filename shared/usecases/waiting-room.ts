@@ -101,6 +101,8 @@ export class RoomSnapshots {
 
 export type QueueStatus = TicketState & {
   saleId: string;
+  /** How the place was given: a lottery draw (joined before the start) or arrival order (after). */
+  placedBy: 'lottery' | 'arrival';
   admissionToken?: string;
   pollAfterSeconds: number;
 };
@@ -172,6 +174,7 @@ async function statusOf(
   const status: QueueStatus = {
     ...state,
     saleId: sale.saleId,
+    placedBy: ticket.draw.kind === 'lottery' ? 'lottery' : 'arrival',
     pollAfterSeconds: pollAfterSeconds(state),
   };
   if (state.state === 'ADMITTED') {
