@@ -125,15 +125,20 @@ export async function playBuyer(
 
   buyer.joinedAt = Date.now();
   let answer = await client.send('join', 'POST', `${base}/queue`, token);
+  let failures = 0;
   while (Date.now() < options.deadline) {
     if (answer.status === 429 || answer.status >= 500) {
-      await sleep(Math.max(1, answer.retryAfter) * 1000 * (0.5 + Math.random()));
+      // Back off harder on each failure in a row, so a struggling stack is not buried by retries.
+      failures++;
+      const wait = Math.max(answer.retryAfter, Math.min(30, 2 ** failures));
+      await sleep(wait * 1000 * (0.5 + Math.random()));
       answer =
         buyer.position === undefined
           ? await client.send('join', 'POST', `${base}/queue`, token)
           : await client.send('status', 'GET', `${base}/queue/me`, token);
       continue;
     }
+    failures = 0;
     if (answer.status !== 200 && answer.status !== 201) {
       return finish('refused', String((answer.body.error as { code?: string } | undefined)?.code));
     }
