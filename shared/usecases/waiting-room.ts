@@ -145,7 +145,7 @@ export async function joinQueue(
     ({ ticket, created } = await deps.rooms.putTicket({ saleId, userId, joinedAt: now, draw }));
     if (created) deps.observe?.('queueJoined', 1);
   }
-  return { status: await statusOf(deps, snapshot, ticket, now, created), created };
+  return { status: await statusOf(deps, snapshot, ticket, now), created };
 }
 
 /** `GET /sales/{id}/queue/me`: reads only (the ticket, plus the per-instance snapshot). */
@@ -157,7 +157,7 @@ export async function queueStatus(
   const ticket = await deps.rooms.getTicket(input.saleId, input.userId);
   if (!ticket)
     throw new DomainError('NOT_FOUND', `You have no ticket for sale ${input.saleId}; join the line first`);
-  return statusOf(deps, snapshot, ticket, input.now, false);
+  return statusOf(deps, snapshot, ticket, input.now);
 }
 
 async function statusOf(
@@ -165,7 +165,6 @@ async function statusOf(
   snapshot: Snapshot,
   ticket: Ticket,
   now: number,
-  justJoined: boolean,
 ): Promise<QueueStatus> {
   const { room, available, counts, sale } = snapshot;
   // A ticket this instance has not counted yet (a joiner newer than the snapshot) still sorts after
@@ -183,7 +182,7 @@ async function statusOf(
       saleId: sale.saleId,
       expiresAt: state.admissionExpiresAt,
     });
-    if (!justJoined) deps.observe?.('queueAdmitted', 1);
+    deps.observe?.('queueAdmitted', 1);
   }
   return status;
 }
