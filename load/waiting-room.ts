@@ -31,6 +31,7 @@ const HELP = `npm run load -- --waiting-room [options]
   --admit-rate N      waitingRoom.admitPerSecond (default 100)
   --token-seconds S   admission token life (default 30)
   --cheat-share R     buyers who first try to check out without admission (default 0.02)
+  --max-in-flight N   requests open at once across all buyers (default 64)
   --deadline S        a buyer still without an outcome after S seconds gives up (default 240)
   --bench             store the result as bench/results.json's waitingRoom section`;
 
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
       'token-seconds': { type: 'string' },
       'cheat-share': { type: 'string' },
       deadline: { type: 'string' },
+      'max-in-flight': { type: 'string' },
       bench: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
     tokenSeconds: num('token-seconds', 30, 10, 3_600),
     cheatShare: num('cheat-share', 0.02, 0, 1, false),
     deadlineSeconds: num('deadline', 240, 10, 7_200),
+    maxInFlight: num('max-in-flight', 64, 1, 10_000),
   };
   if (s.units > s.buyers)
     throw new UsageError('--units must not exceed --buyers: the drill is about a crowd');
@@ -130,7 +133,7 @@ async function main(): Promise<number> {
         cheat: Math.random() < s.cheatShare,
       });
     }
-    const client = new RoomClient(runtime.url, newTally());
+    const client = new RoomClient(runtime.url, newTally(), s.maxInFlight);
     const deadline = startsAt + s.postSeconds * 1000 + s.deadlineSeconds * 1000;
     const progress = setInterval(() => {
       const done = buyers.filter((b) => b.outcome).length;
