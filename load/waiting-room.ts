@@ -29,7 +29,7 @@ const HELP = `npm run load -- --waiting-room [options]
   --pre-seconds S     the room is open S seconds before the start; pre-start joins spread over it (default 20)
   --post-seconds S    post-start joins spread over S seconds after the start (default 20)
   --admit-rate N      waitingRoom.admitPerSecond (default 100)
-  --token-seconds S   admission token life (default 30)
+  --token-seconds S   admission token life (default 60)
   --cheat-share R     buyers who first try to check out without admission (default 0.02)
   --max-in-flight N   requests open at once across all buyers (default 64)
   --deadline S        a buyer still without an outcome after S seconds gives up (default 240)
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     preSeconds: num('pre-seconds', 20, 2, 3_600),
     postSeconds: num('post-seconds', 20, 1, 3_600),
     admitRate: num('admit-rate', 100, 1, 100_000),
-    tokenSeconds: num('token-seconds', 30, 10, 3_600),
+    tokenSeconds: num('token-seconds', 60, 10, 3_600),
     cheatShare: num('cheat-share', 0.02, 0, 1, false),
     deadlineSeconds: num('deadline', 240, 10, 7_200),
     maxInFlight: num('max-in-flight', 64, 1, 10_000),

@@ -86,7 +86,11 @@ function onStatus(res) {
   $('serving').textContent = String(s.nowServing);
   show('line', true);
   if (s.state === 'SOLD_OUT') return soldOut();
-  if (s.state === 'EXPIRED') { phase = 'expired'; say('EXPIRED', 'Your turn came and passed without a purchase.'); return; }
+  if (s.state === 'EXPIRED') {
+    phase = 'expired';
+    say('EXPIRED', 'Your turn came and passed without a purchase. If units are left once the line is through, you get a last call here.');
+    return later(poll, s.pollAfterSeconds || 10);
+  }
   if (s.state === 'WAITING') {
     $('eta').textContent = s.etaSeconds === null ? 'admission paused' : 'about ' + s.etaSeconds + ' s';
     say('WAITING', 'You are in line. Keep this page open.');

@@ -20,6 +20,8 @@ export interface BuyerRecord {
   refusal?: string;
   orderId?: string;
   admitted: boolean;
+  /** The last state the room told this buyer. */
+  lastState?: string;
   /** Status of a checkout tried without an admission token (cheaters only). */
   unadmittedCheckout?: number;
 }
@@ -170,9 +172,9 @@ export async function playBuyer(
     }
     const state = answer.body.state;
     buyer.position = Number(answer.body.position);
+    buyer.lastState = String(state);
     buyer.placedBy = answer.body.placedBy as BuyerRecord['placedBy'];
     if (state === 'SOLD_OUT') return finish('soldOut');
-    if (state === 'EXPIRED') return finish('expired');
     if (state === 'ADMITTED') {
       buyer.admitted = true;
       const bought = await buy(String(answer.body.admissionToken));
@@ -186,11 +188,12 @@ export async function playBuyer(
         return finish('refused', code);
       await sleep(Math.max(1, bought.retryAfter) * 1000 * (0.5 + Math.random()));
     } else {
-      // Jitter spreads a crowd that joined in the same second over the next poll.
+      // WAITING, or EXPIRED waiting for the last call (or SOLD_OUT); at the deadline an expired
+      // buyer counts as expired. Jitter spreads a crowd that joined in the same second over the next poll.
       const wait = Math.max(1, Number(answer.body.pollAfterSeconds) || 1);
       await sleep(wait * 1000 * (0.8 + 0.4 * Math.random()));
     }
     answer = await client.send('status', 'GET', `${base}/queue/me`, token);
   }
-  finish('gaveUp');
+  finish(buyer.lastState === 'EXPIRED' ? 'expired' : 'gaveUp');
 }

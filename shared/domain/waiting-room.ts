@@ -14,7 +14,9 @@
  *   scheduled(t − L) + ⌈overAdmit·available⌉), L = token life. Whoever was scheduled more than a
  *   token life ago has bought or expired; beyond them at most overAdmit × the remaining units
  *   hold a live admission. Since serving(t) ≥ scheduled(t − L), a position is admitted at most
- *   L after its scheduled time A(p); its admission window closes at A(p) + 2L (EXPIRED after).
+ *   L after its scheduled time A(p); its admission window closes at A(p) + 2L (EXPIRED after),
+ *   until the whole line has been served (serving ≥ joiners) while units remain: then every
+ *   ticket holder is admitted again (last call), so no-shows never strand stock.
  */
 
 export interface RoomSettings {
@@ -158,7 +160,14 @@ export function ticketState(
   if (available <= 0) return { state: 'SOLD_OUT', position, nowServing: serving };
   const at = scheduledAt(room, position);
   const tokenMs = room.tokenSeconds * 1000;
-  if (at !== undefined && now >= at + 2 * tokenMs) return { state: 'EXPIRED', position, nowServing: serving };
+  // Last call: once the whole line has been served and units remain, every ticket holder whose
+  // turn passed is admitted again, so no-shows never strand stock.
+  const lineServed = serving >= joined(counts);
+  if (at !== undefined && now >= at + 2 * tokenMs) {
+    return lineServed
+      ? { state: 'ADMITTED', position, nowServing: serving, admissionExpiresAt: now + tokenMs }
+      : { state: 'EXPIRED', position, nowServing: serving };
+  }
   if (position <= serving && at !== undefined) {
     return {
       state: 'ADMITTED',
@@ -186,6 +195,8 @@ export function admittedUnused(room: Room, now: number, available: number, total
 
 /** How long a buyer should wait before asking again: soon when close, rarely when far back. */
 export function pollAfterSeconds(state: TicketState): number {
+  // A passed turn may still get the last call, or learn SOLD_OUT.
+  if (state.state === 'EXPIRED') return 10;
   if (state.state !== 'WAITING') return 0;
   if (state.etaSeconds === null) return 10;
   return Math.min(15, Math.max(1, Math.floor(state.etaSeconds / 3)));

@@ -11,6 +11,6 @@ export function queueHeaders(status: QueueStatus): Record<string, string> {
     'Cache-Control': `private, max-age=${status.state === 'WAITING' ? Math.min(status.pollAfterSeconds, 5) : 0}`,
     Vary: 'Authorization',
   };
-  if (status.state === 'WAITING') headers['Retry-After'] = String(status.pollAfterSeconds);
+  if (status.pollAfterSeconds > 0) headers['Retry-After'] = String(status.pollAfterSeconds);
   return headers;
 }

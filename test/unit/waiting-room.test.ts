@@ -133,7 +133,8 @@ describe('now serving', () => {
   });
 
   it('tells each ticket WAITING, ADMITTED, EXPIRED or SOLD_OUT', () => {
-    const counts: Counts = { preStart: 100, counters: new Array(K).fill(0) };
+    // 100 lottery tickets ahead of 8,000 counter tickets: the line is through at position 8,100.
+    const counts: Counts = { preStart: 100, counters: new Array(K).fill(1_000) };
     const draw: Draw = { kind: 'lottery', u: 0.5 }; // position 51, scheduled at START + 5.1 s
     const at = (ms: number) => ticketState(room, draw, { now: START + ms, available: 1_000, counts });
     expect(at(-10_000)).toMatchObject({ state: 'WAITING', position: 51, etaSeconds: 16 });
@@ -142,6 +143,9 @@ describe('now serving', () => {
     // a token never outlives the window: scheduled time + two token lives
     expect(at(100_000)).toMatchObject({ state: 'ADMITTED', admissionExpiresAt: START + 125_100 });
     expect(at(125_100)).toMatchObject({ state: 'EXPIRED' });
+    // Last call: once the whole line has been served with units left, a passed turn is admitted again.
+    expect(at(809_000)).toMatchObject({ state: 'EXPIRED' });
+    expect(at(810_000)).toMatchObject({ state: 'ADMITTED', admissionExpiresAt: START + 870_000 });
     expect(ticketState(room, draw, { now: START, available: 0, counts })).toMatchObject({
       state: 'SOLD_OUT',
     });
