@@ -305,9 +305,10 @@ export async function requireAdmission(
  * (PATCH never changes whether a sale has a room, so a few seconds of staleness is harmless).
  */
 export class AdmissionGate {
+  /** One read per sale per `ttlMs`, shared by concurrent requests (a crowd arrives at once). */
   private readonly rooms = new Map<
     string,
-    { sale: Pick<Sale, 'saleId' | 'waitingRoom'> | null; until: number }
+    { sale: Promise<Pick<Sale, 'saleId' | 'waitingRoom'> | null>; until: number }
   >();
 
   constructor(
@@ -320,15 +321,19 @@ export class AdmissionGate {
   async check(saleId: string, userId: string, token: string | undefined, now: number): Promise<void> {
     let entry = this.rooms.get(saleId);
     if (!entry || entry.until <= now) {
-      const sale = await this.sales.get(saleId);
-      entry = { sale: sale ? { saleId, waitingRoom: sale.waitingRoom } : null, until: now + this.ttlMs };
+      const sale = this.sales
+        .get(saleId)
+        .then((found) => (found ? { saleId, waitingRoom: found.waitingRoom } : null));
+      entry = { sale, until: now + this.ttlMs };
       if (this.rooms.size > 10_000) this.rooms.clear();
       this.rooms.set(saleId, entry);
+      sale.catch(() => this.rooms.delete(saleId));
     }
+    const sale = await entry.sale;
     // An unknown sale is the checkout's to refuse (404), with its own message.
-    if (!entry.sale) return;
+    if (!sale) return;
     try {
-      await requireAdmission(entry.sale, userId, token, now, this.key);
+      await requireAdmission(sale, userId, token, now, this.key);
     } catch (error) {
       this.observe?.('admissionRefused', 1);
       throw error;

@@ -89,7 +89,12 @@ describe('configuration', () => {
   });
 
   it('rejects nonsense tuning values and accepts a complete environment', () => {
-    const env = { SALES_TABLE: 's', ORDERS_TABLE: 'o', ORDERS_QUEUE_URL: 'http://q/orders.fifo' };
+    const env = {
+      SALES_TABLE: 's',
+      ORDERS_TABLE: 'o',
+      ORDERS_QUEUE_URL: 'http://q/orders.fifo',
+      TOKEN_SIGNING_KEY: 'k'.repeat(32),
+    };
     expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(
       /CHECKOUT_MAX_ATTEMPTS/,
     );
