@@ -5,7 +5,8 @@
  *   coldStart      bundle bytes and import time per function of the wiring table
  *   overheadRatio  full local stack vs a bare client doing the same DynamoDB + SQS work
  *   drill          10,000 buyers for 1,000 units through the local stack, settled and audited
- *   capacity       what a sale could take on AWS for its shard count (arithmetic, assumptions printed)
+ *   capacity       what one sale could take on AWS against K and the transaction window: a discrete-event
+ *                  model of the documented limits (also `npm run capacity`), assumptions printed
  *
  * Options: --only cold,overhead,drill,capacity   --drills N (default 3)   --quick (a short smoke run,
  * written to bench/results.quick.json, never over results.json).
@@ -19,8 +20,7 @@ import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { round } from '../load/lib/stats.ts';
-import { apiThrottle } from '../shared/wiring.ts';
-import { type ApiThrottle, capacityTable, formatCapacity } from './capacity.ts';
+import { capacityModel, capacitySection, capacitySummary, formatCapacity } from './capacity/model.ts';
 import { measureColdStart } from './cold-start.ts';
 import type { OverheadResult } from './overhead.ts';
 import { check, type DrillPart, fmtShares, met, runDrillPart, runOverheadPart, TARGETS } from './parts.ts';
@@ -187,20 +187,13 @@ async function main(): Promise<number> {
     summary.push(drill.summary);
   }
 
-  // 4. Capacity (arithmetic).
+  // 4. Capacity (a model of AWS, not a measurement; the same as `npm run capacity`).
   if (parts.has('capacity')) {
-    const capacity = capacityTable([1, 2, 4, 8, 16, 32, 50], stackThrottle());
-    results.capacity = {
-      ...capacity,
-      target: null,
-      met: null,
-      note: 'no target was set for capacity: it is a model for sizing shards, not a measurement',
-    };
-    log('\n== capacity: checkouts/s a sale could take on AWS ==');
+    const capacity = capacityModel();
+    results.capacity = capacitySection(capacity);
+    log('\n== capacity: checkouts/s one sale could take on AWS (model) ==');
     log(formatCapacity(capacity));
-    summary.push(
-      `capacity: ${capacity.perShardCheckoutsPerSecond}/s per shard → ${capacity.rows.map((r) => `${r.shards} shards ${r.warmCeiling}/s`).join(', ')} (warm stack); new on-demand tables cap near ${capacity.rows[0]?.newTableCeiling}/s; byDue index caps the pipeline near ${capacity.byDueIndexCeiling} orders/s`,
-    );
+    summary.push(capacitySummary(capacity));
   }
 
   results.elapsedSeconds = round((Date.now() - started) / 1000, 1);
@@ -212,16 +205,6 @@ async function main(): Promise<number> {
     `\n== summary (${results.elapsedSeconds} s) ==\n${summary.join('\n')}\n\n${complete ? `Wrote ${file}` : 'Partial run (--only): results.json left as it was.'}${chartFile ? `\nDrill chart: ${chartFile}` : ''}`,
   );
   return 0;
-}
-
-/** The API throttle from the wiring table, which the CDK app and the local runtime both apply. */
-function stackThrottle(): ApiThrottle {
-  const checkout = apiThrottle.methods.placeOrder?.rateLimit ?? Number.POSITIVE_INFINITY;
-  return {
-    checkoutRps: Math.min(checkout, apiThrottle.stage.rateLimit),
-    stageRps: apiThrottle.stage.rateLimit,
-    source: 'shared/wiring.ts apiThrottle',
-  };
 }
 
 /** What the stack adds per checkout in the runtime process, by owner, largest first. */

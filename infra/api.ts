@@ -1,18 +1,27 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
+import type { Functions } from './functions.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
 
 export interface ApiProps {
   settings: Settings;
-  functions: Record<FunctionKey, lambda.IFunction>;
+  functions: Functions;
   /** Wiring key of the TOKEN authorizer function. */
   authorizer: FunctionKey;
 }
+
+/** What the authorizer accepts at all; anything else is 401 without invoking it (or caching). */
+export const BEARER_TOKEN_PATTERN = '^Bearer [-0-9A-Za-z._~+/]+=*$';
+
+/** Seconds a refused caller is told to wait (Retry-After) when API Gateway itself answers RETRY. */
+export const GATEWAY_RETRY_AFTER_SECONDS = 1;
+
+const RETRY_MESSAGE = 'Too many requests right now; retry shortly with the same Idempotency-Key';
 
 /** `/sales/{saleId}/orders` + `POST` → the stage's method-settings key `/sales/{saleId}/orders/POST`. */
 export function methodSettingsKey(http: NonNullable<FunctionSpec['http']>): string {
@@ -22,6 +31,9 @@ export function methodSettingsKey(http: NonNullable<FunctionSpec['http']>): stri
 /**
  * API Gateway's own refusals (bad token, unknown route, throttling, its 5xx) in the contract's
  * error shape. `$context.error.messageString` is API Gateway's message, already JSON-quoted.
+ * Overload is RETRY = 429 + Retry-After everywhere (README): a throttled stage, a throttled or
+ * failing Lambda (INTEGRATION_FAILURE), a slow one (INTEGRATION_TIMEOUT) and any other 5xx of
+ * API Gateway's own reach the buyer as RETRY, never as INTERNAL. Lambda's own answers pass through.
  */
 export const gatewayResponses: {
   type: apigw.ResponseType;
@@ -55,20 +67,36 @@ export const gatewayResponses: {
     statusCode: '404',
     message: 'No such route',
   },
-  {
-    type: apigw.ResponseType.THROTTLED,
-    code: 'RETRY',
-    statusCode: '429',
-    message: 'Too many requests; retry shortly with the same Idempotency-Key',
-    headers: { 'Retry-After': "'1'" },
-  },
   { type: apigw.ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', statusCode: '413' },
   { type: apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', statusCode: '415' },
   { type: apigw.ResponseType.DEFAULT_4XX, code: 'VALIDATION_ERROR' },
   {
+    type: apigw.ResponseType.THROTTLED,
+    code: 'RETRY',
+    statusCode: '429',
+    message: RETRY_MESSAGE,
+    headers: { 'Retry-After': `'${GATEWAY_RETRY_AFTER_SECONDS}'` },
+  },
+  {
+    type: apigw.ResponseType.INTEGRATION_FAILURE,
+    code: 'RETRY',
+    statusCode: '429',
+    message: RETRY_MESSAGE,
+    headers: { 'Retry-After': `'${GATEWAY_RETRY_AFTER_SECONDS}'` },
+  },
+  {
+    type: apigw.ResponseType.INTEGRATION_TIMEOUT,
+    code: 'RETRY',
+    statusCode: '429',
+    message: RETRY_MESSAGE,
+    headers: { 'Retry-After': `'${GATEWAY_RETRY_AFTER_SECONDS}'` },
+  },
+  {
     type: apigw.ResponseType.DEFAULT_5XX,
-    code: 'INTERNAL',
-    message: 'Something went wrong on our side; it is safe to retry with the same Idempotency-Key',
+    code: 'RETRY',
+    statusCode: '429',
+    message: RETRY_MESSAGE,
+    headers: { 'Retry-After': `'${GATEWAY_RETRY_AFTER_SECONDS}'` },
   },
 ];
 
@@ -79,18 +107,21 @@ export function gatewayResponseBody(code: ErrorCode, message?: string): string {
 
 /**
  * The REST API: one Lambda proxy route per `functions.*.http` entry of the wiring table, a
- * TOKEN authorizer on every non-public route, throttling, a usage plan and JSON access logs.
+ * TOKEN authorizer on every non-public route (cloud target), throttling and JSON access logs.
  */
 export class Api extends Construct {
   readonly api: apigw.RestApi;
   readonly accessLogs: logs.LogGroup;
-  readonly authorizer: apigw.TokenAuthorizer;
+  /** Absent on the localstack target: routes verify tokens themselves there. */
+  readonly authorizer?: apigw.TokenAuthorizer;
+  readonly webAcl?: wafv2.CfnWebACL;
   readonly methods = {} as Partial<Record<FunctionKey, apigw.Method>>;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { settings } = props;
     const prod = isProd(settings);
+    const cloud = settings.target === 'aws';
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: prod ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_WEEK,
@@ -125,7 +156,7 @@ export class Api extends Construct {
         throttlingRateLimit: apiThrottle.stage.rateLimit,
         throttlingBurstLimit: apiThrottle.stage.burstLimit,
         methodOptions,
-        tracingEnabled: true,
+        tracingEnabled: cloud,
         // Per-method metrics: the dashboard graphs the checkout method's Count and Latency.
         metricsEnabled: true,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
@@ -155,11 +186,16 @@ export class Api extends Construct {
       });
     }
 
-    const authorizer = new apigw.TokenAuthorizer(this, 'JwtAuthorizer', {
-      handler: props.functions[props.authorizer],
-      identitySource: apigw.IdentitySource.header('Authorization'),
-      resultsCacheTtl: Duration.seconds(300),
-    });
+    // LocalStack Community has no Lambda authorizers: there the routes verify tokens themselves.
+    const authorizer = cloud
+      ? new apigw.TokenAuthorizer(this, 'JwtAuthorizer', {
+          handler: props.functions.invokeTarget(props.authorizer),
+          identitySource: apigw.IdentitySource.header('Authorization'),
+          validationRegex: BEARER_TOKEN_PATTERN,
+          // Cognito tokens live one hour; an answer is never kept past 300 s of that.
+          resultsCacheTtl: Duration.seconds(300),
+        })
+      : undefined;
     this.authorizer = authorizer;
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
@@ -167,8 +203,8 @@ export class Api extends Construct {
       const resource = this.api.root.resourceForPath(spec.http.path);
       const method = resource.addMethod(
         spec.http.method,
-        new apigw.LambdaIntegration(props.functions[key], { allowTestInvoke: false }),
-        spec.http.auth === 'public'
+        new apigw.LambdaIntegration(props.functions.invokeTarget(key), { allowTestInvoke: false }),
+        spec.http.auth === 'public' || !authorizer
           ? { authorizationType: apigw.AuthorizationType.NONE }
           : { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM },
       );
@@ -183,6 +219,12 @@ export class Api extends Construct {
             id: 'AwsSolutions-COG4',
             reason: `${spec.http.method} ${spec.http.path} is public by the HTTP contract (DESIGN.md).`,
           },
+        );
+      } else if (!authorizer) {
+        const reason = `${spec.http.method} ${spec.http.path} verifies the bearer JWT in the route itself (AUTH_MODE=verify against the dev issuer's public JWKS): the localstack target has no Lambda authorizers.`;
+        Validations.of(method).acknowledge(
+          { id: 'AwsSolutions-APIG4', reason },
+          { id: 'AwsSolutions-COG4', reason },
         );
       } else {
         Validations.of(method).acknowledge({
@@ -208,18 +250,7 @@ export class Api extends Construct {
       );
     }
 
-    const plan = this.api.addUsagePlan('UsagePlan', {
-      name: `flash-sale-${settings.stage}`,
-      description: 'Default plan; attach API keys for partners that need their own limits',
-      throttle: apiThrottle.stage,
-    });
-    plan.addApiStage({
-      stage: this.api.deploymentStage,
-      throttle: Object.entries(apiThrottle.methods).flatMap(([key, limits]) => {
-        const method = this.methods[key as FunctionKey];
-        return method ? [{ method, throttle: limits }] : [];
-      }),
-    });
+    if (settings.wafRateLimitPer5Min !== undefined) this.webAcl = this.rateLimitPerIp(settings);
 
     Validations.of(this.api).acknowledge(
       {
@@ -227,17 +258,51 @@ export class Api extends Construct {
         reason:
           'Requests are validated in the handlers (zod), so that every refusal uses the contract error shape and the same validation runs locally; an API Gateway validator without models would validate nothing.',
       },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAF web ACL by default (per-request cost during a drop); stage, method and usage-plan throttling limit abuse. Associate a web ACL with the stage for production if needed (docs/DEPLOY.md).',
-      },
+      ...(this.webAcl
+        ? []
+        : [
+            {
+              id: 'AwsSolutions-APIG3',
+              reason:
+                'No WAF web ACL by default (per-request cost during a drop); stage and method throttling and reserved concurrency limit abuse. -c wafRateLimit=N adds a per-IP rate rule (docs/DEPLOY.md).',
+            },
+          ]),
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         reason:
           "API Gateway's account-level CloudWatch role uses the AWS managed policy made for it; it writes API Gateway execution logs only.",
       },
     );
+  }
+
+  /** A regional web ACL on the stage whose one rule blocks an IP past N requests per 5 minutes. */
+  private rateLimitPerIp(settings: Settings): wafv2.CfnWebACL {
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(`flash-sale-${settings.stage}`),
+      rules: [
+        {
+          name: 'RatePerIp',
+          priority: 0,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: { limit: settings.wafRateLimitPer5Min as number, aggregateKeyType: 'IP' },
+          },
+          visibilityConfig: visibility(`flash-sale-${settings.stage}-rate-per-ip`),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+    return acl;
   }
 }
 

@@ -7,8 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import { envSchemaFor } from '../shared/config.ts';
 import {
   type DynamoAction,
@@ -24,7 +26,15 @@ import {
   topics,
 } from '../shared/wiring.ts';
 import { nodejsBundlingProps } from './bundling.ts';
-import { isProd, METRICS_NAMESPACE, SERVICE_NAME, type Settings } from './settings.ts';
+import { WRITE_ACTIONS, writeScopes } from './key-scopes.ts';
+import {
+  isProd,
+  LIVE_ALIAS,
+  METRICS_NAMESPACE,
+  provisionedConcurrencyKeys,
+  SERVICE_NAME,
+  type Settings,
+} from './settings.ts';
 import type { QueuePair } from './stateful-stack.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +50,8 @@ export interface FunctionsProps {
   queues: Record<QueueKey, QueuePair>;
   topics: Record<TopicKey, sns.ITopic>;
   jwt: { issuer: string; jwksUrl: string; audience?: string };
+  /** HMAC key of the `signing` env group (TOKEN_SIGNING_KEY). */
+  signingSecret: secretsmanager.ISecret;
 }
 
 /**
@@ -49,12 +61,15 @@ export interface FunctionsProps {
 export class Functions extends Construct {
   readonly functions = {} as Record<FunctionKey, NodejsFunction>;
   readonly logGroups = {} as Record<FunctionKey, logs.LogGroup>;
+  /** The `live` alias of functions that take provisioned concurrency; API Gateway invokes it. */
+  readonly aliases = {} as Partial<Record<FunctionKey, lambda.Alias>>;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     assertQueuesFitConsumers(functionSpecs, queues);
     const { settings } = props;
     const prod = isProd(settings);
+    const tracing = settings.target === 'aws';
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
       const logGroup = new logs.LogGroup(this, `${key}Logs`, {
@@ -67,7 +82,7 @@ export class Functions extends Construct {
         description: `Flash sale ${key} (${settings.stage})`,
       });
       logGroup.grantWrite(role);
-      for (const statement of accessStatements(spec, props)) role.addToPolicy(statement);
+      for (const statement of accessStatements(spec, props, key)) role.addToPolicy(statement);
 
       const fn = new NodejsFunction(this, key, {
         entry: path.join(REPO_ROOT, spec.entry),
@@ -79,7 +94,12 @@ export class Functions extends Construct {
           settings.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
         memorySize: spec.memoryMb,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        tracing: lambda.Tracing.ACTIVE,
+        // X-Ray is a paid LocalStack feature; the localstack target goes without.
+        ...(tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
+        // Work beyond it is throttled at once; API Gateway turns that into 429 RETRY.
+        ...(spec.reservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: spec.reservedConcurrency }
+          : {}),
         role,
         logGroup,
         environment: environmentFor(key, spec, props),
@@ -89,11 +109,13 @@ export class Functions extends Construct {
         // only overlap with it.
         ...(spec.schedule ? { retryAttempts: 0 } : {}),
       });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Only X-Ray active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) uses Resource "*": X-Ray has no resource-level permissions. Every data-plane statement names its table, index, queue or topic ARN.',
-      });
+      if (tracing) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Only X-Ray active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) uses Resource "*": X-Ray has no resource-level permissions. Every data-plane statement names its table, index, queue or topic ARN.',
+        });
+      }
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
         reason:
@@ -113,7 +135,22 @@ export class Functions extends Construct {
       }
       this.functions[key] = fn;
       this.logGroups[key] = logGroup;
+
+      if (key in provisionedConcurrencyKeys) {
+        const provisioned =
+          settings.target === 'aws' ? (settings.capacity.provisionedConcurrency[key] ?? 0) : 0;
+        this.aliases[key] = new lambda.Alias(this, `${key}Live`, {
+          aliasName: LIVE_ALIAS,
+          version: fn.currentVersion,
+          ...(provisioned > 0 ? { provisionedConcurrentExecutions: provisioned } : {}),
+        });
+      }
     }
+  }
+
+  /** What API Gateway invokes for a wiring function: its `live` alias when it has one. */
+  invokeTarget(key: FunctionKey): lambda.IFunction {
+    return this.aliases[key] ?? this.functions[key];
   }
 }
 
@@ -121,24 +158,50 @@ export class Functions extends Construct {
 export function accessStatements(
   spec: FunctionSpec,
   resources: Pick<FunctionsProps, 'tables' | 'queues' | 'topics'>,
+  key?: FunctionKey,
 ): iam.PolicyStatement[] {
   const statements: iam.PolicyStatement[] = [];
-  for (const [key, actions] of Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]) {
-    const table = resources.tables[key];
-    statements.push(
-      new iam.PolicyStatement({
-        sid: `${pascalSid(key)}Table`,
-        actions: [...new Set(actions)].map((action) => `dynamodb:${action}`),
-        resources: [table.tableArn],
-      }),
-    );
-    // Query is the only wiring action that reads indexes: Query alone, on each named index.
-    if (actions.includes('Query') && tables[key].indexes.length > 0) {
+  for (const [table, wired] of Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]) {
+    const arn = resources.tables[table].tableArn;
+    const indexes = spec.access.indexes?.[table] ?? [];
+    for (const index of indexes) {
+      if (!tables[table].indexes.some((i) => i.name === index))
+        throw new Error(
+          `${key ?? 'function'}: access.indexes names ${table}/${index}, which the table lacks`,
+        );
+    }
+    if (indexes.length > 0 && !wired.includes('Query'))
+      throw new Error(`${key ?? 'function'}: access.indexes on ${table} needs Query in its table actions`);
+    // With named indexes, Query is granted on those indexes only, not on the base table.
+    const actions = [...new Set(wired)].filter((action) => !(action === 'Query' && indexes.length > 0));
+    const scope = key ? writeScopes[key]?.[table] : undefined;
+    const scoped = scope ? actions.filter((action) => WRITE_ACTIONS.has(action)) : [];
+    const open = actions.filter((action) => !scoped.includes(action));
+    if (open.length > 0) {
       statements.push(
         new iam.PolicyStatement({
-          sid: `${pascalSid(key)}Indexes`,
+          sid: `${pascalSid(table)}Table`,
+          actions: open.map((action) => `dynamodb:${action}`),
+          resources: [arn],
+        }),
+      );
+    }
+    if (scope && scoped.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${pascalSid(table)}OwnKeys`,
+          actions: scoped.map((action) => `dynamodb:${action}`),
+          resources: [arn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scope } },
+        }),
+      );
+    }
+    if (indexes.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${pascalSid(table)}Indexes`,
           actions: ['dynamodb:Query'],
-          resources: tables[key].indexes.map((index) => `${table.tableArn}/index/${index.name}`),
+          resources: indexes.map((index) => `${arn}/index/${index}`),
         }),
       );
     }
@@ -200,11 +263,24 @@ export function environmentFor(
         if (errorRate !== undefined) env.PAYMENT_ERROR_RATE = String(errorRate);
         break;
       }
+      // A CloudFormation dynamic reference: resolved at deploy, so the key never sits in the
+      // template (it does show in the function's configuration; docs/DEPLOY.md).
+      case 'signing':
+        env.TOKEN_SIGNING_KEY = props.signingSecret.secretValue.unsafeUnwrap();
+        break;
       // checkout and reconcile: the config schema's defaults are the tuned values.
       case 'checkout':
       case 'reconcile':
         break;
     }
+  }
+  // LocalStack Community has no Lambda authorizers: protected routes verify the bearer token
+  // themselves against the dev issuer's public key (shared/http/route.ts, AUTH_MODE=verify).
+  if (settings.target === 'localstack' && spec.http && spec.http.auth !== 'public') {
+    env.AUTH_MODE = 'verify';
+    env.JWT_ISSUER = DEV_ISSUER;
+    env.JWKS_JSON = settings.devJwks ?? '';
+    if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
   }
   assertEnvironmentComplete(key, env);
   return env;

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
@@ -12,10 +13,12 @@ import {
   functionSpecs,
   type QueueKey,
   type TableKey,
+  tables as tableSpecs,
 } from '../shared/wiring.ts';
 import { methodSettingsKey } from './api.ts';
 import {
   API_STAGE,
+  AUTHORIZER_FUNCTION,
   alarmedOutcomes,
   alarmThresholds,
   CHECKOUT_FUNCTION,
@@ -32,6 +35,9 @@ export interface ObservabilityProps {
   settings: Settings;
   api: apigw.RestApi;
   functions: Record<FunctionKey, lambda.IFunction>;
+  logGroups: Record<FunctionKey, logs.ILogGroup>;
+  /** The API's access log group (JSON lines with `status`). */
+  accessLogs: logs.ILogGroup;
   tables: Record<TableKey, dynamodb.ITable>;
   queues: Record<QueueKey, QueuePair>;
   alarmTopic: sns.ITopic;
@@ -39,10 +45,14 @@ export interface ObservabilityProps {
 
 const MINUTE = Duration.minutes(1);
 
-/** Alarms (all to the alarm topic) and one dashboard, both derived from the wiring table. */
+/**
+ * Alarms (all to the alarm topic) and one dashboard, both derived from the wiring table. The
+ * localstack target has no dashboard (no CloudFormation provider in LocalStack Community) and no
+ * alarm fed by a log metric filter (neither).
+ */
 export class Observability extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
-  readonly dashboard: cloudwatch.Dashboard;
+  readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -86,15 +96,92 @@ export class Observability extends Construct {
       datapointsToAlarm: 3,
     });
 
-    for (const [key, fn] of Object.entries(props.functions) as [FunctionKey, lambda.IFunction][]) {
-      alarm(`${key}Errors`, {
-        alarmDescription: `${key} failed invocations (unhandled errors or timeouts).`,
-        metric: fn.metricErrors({ period: MINUTE, statistic: 'Sum' }),
-        threshold: 0,
+    const cloud = props.settings.target === 'aws';
+    if (cloud) {
+      const requests = stage.metricCount({ period: MINUTE, statistic: 'Sum' });
+      const retries = logMetric(this, 'Api429', props.accessLogs, [
+        logs.FilterPattern.stringValue('$.status', '=', '429'),
+      ]);
+      alarm('Api429Rate', {
+        alarmDescription: `More than ${alarmThresholds.api429Rate * 100}% of API requests answered 429 RETRY for 3 minutes: throttles, reserved concurrency or warm capacity are short of demand (docs/DEPLOY.md, capacity:raise).`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(requests > 0, retries / requests, 0)',
+          usingMetrics: { retries, requests },
+          period: MINUTE,
+        }),
+        threshold: alarmThresholds.api429Rate,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
-        datapointsToAlarm: 2,
+        datapointsToAlarm: 3,
       });
+    }
+    const checkout = functionSpecs[CHECKOUT_FUNCTION].http;
+    if (!checkout) throw new Error(`${CHECKOUT_FUNCTION} has no http route`);
+    alarm('CheckoutLatencyP99', {
+      alarmDescription: `Checkout p99 latency at the API above ${alarmThresholds.checkoutP99Ms} ms for 3 minutes.`,
+      metric: apiMethodMetric(props.api, checkout, 'Latency', 'p99'),
+      threshold: alarmThresholds.checkoutP99Ms,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+    });
+    const accountLimit = props.settings.accountConcurrencyLimit;
+    alarm('AccountConcurrency', {
+      alarmDescription: `Lambda concurrency in this account and region above ${alarmThresholds.accountConcurrencyShare * 100}% of ${accountLimit} (-c accountConcurrencyLimit): new invocations are about to be throttled everywhere.`,
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'ConcurrentExecutions',
+        statistic: 'Maximum',
+        period: MINUTE,
+      }),
+      threshold: Math.floor(accountLimit * alarmThresholds.accountConcurrencyShare),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+    });
+
+    for (const [key, fn] of Object.entries(props.functions) as [FunctionKey, lambda.IFunction][]) {
+      if (key === AUTHORIZER_FUNCTION) {
+        // A bad token makes the authorizer throw `Unauthorized`, which Lambda counts as an error:
+        // its Errors metric is mostly buyers' expired tokens. Alarm on real failures instead:
+        // crashes other than Unauthorized and timeouts (log metric filter), and slowness.
+        if (cloud) {
+          alarm(`${key}Failures`, {
+            alarmDescription: `${key} failed for reasons other than a bad token (crash, timeout, JWKS unreachable): buyers get 429/500 instead of an answer.`,
+            metric: logMetric(
+              this,
+              'AuthorizerFailures',
+              props.logGroups[key],
+              // Unstructured Lambda runtime lines; both filters feed one metric.
+              [
+                logs.FilterPattern.literal('"Invoke Error" -Unauthorized'),
+                logs.FilterPattern.literal('"Task timed out"'),
+              ],
+            ),
+            threshold: 0,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 2,
+          });
+        }
+        alarm(`${key}Duration`, {
+          alarmDescription: `${key} p99 duration above ${alarmThresholds.authorizerDurationShare * 100}% of its timeout: token checks are about to time out.`,
+          metric: fn.metricDuration({ period: MINUTE, statistic: 'p99' }),
+          threshold: functionSpecs[key].timeoutSeconds * 1000 * alarmThresholds.authorizerDurationShare,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+        });
+      } else {
+        alarm(`${key}Errors`, {
+          alarmDescription: `${key} failed invocations (unhandled errors or timeouts).`,
+          metric: fn.metricErrors({ period: MINUTE, statistic: 'Sum' }),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+        });
+      }
       alarm(`${key}Throttles`, {
         alarmDescription: `${key} invocations throttled (account or function concurrency).`,
         metric: fn.metricThrottles({ period: MINUTE, statistic: 'Sum' }),
@@ -114,6 +201,16 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
       });
+      for (const index of tableSpecs[key].indexes) {
+        alarm(`${key}${index.name}IndexThrottles`, {
+          alarmDescription: `Throttled requests on index ${index.name} of the ${key} table; a throttled GSI also throttles writes to its table.`,
+          metric: indexThrottles(table, key, index.name),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+        });
+      }
     }
 
     for (const [metricName, description] of Object.entries(alarmedOutcomes)) {
@@ -126,7 +223,7 @@ export class Observability extends Construct {
       });
     }
 
-    this.dashboard = this.buildDashboard(props);
+    if (cloud) this.dashboard = this.buildDashboard(props);
   }
 
   private buildDashboard(props: ObservabilityProps): cloudwatch.Dashboard {
@@ -137,19 +234,7 @@ export class Observability extends Construct {
     const checkout = functionSpecs[CHECKOUT_FUNCTION].http;
     if (!checkout) throw new Error(`${CHECKOUT_FUNCTION} has no http route`);
     const checkoutMetric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/ApiGateway',
-        metricName,
-        dimensionsMap: {
-          ApiName: props.api.restApiName,
-          Stage: API_STAGE,
-          Method: checkout.method,
-          Resource: checkout.path,
-        },
-        statistic,
-        period: MINUTE,
-        label,
-      });
+      apiMethodMetric(props.api, checkout, metricName, statistic, label);
     const outcome = (metricName: string) => outcomeMetric(metricName);
     const checkoutFn = props.functions[CHECKOUT_FUNCTION];
     const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).filter(
@@ -247,6 +332,71 @@ export class Observability extends Construct {
     );
     return dashboard;
   }
+}
+
+/** An API Gateway metric of one method (per-method metrics are on for the stage). */
+function apiMethodMetric(
+  api: apigw.RestApi,
+  http: NonNullable<FunctionSpec['http']>,
+  metricName: string,
+  statistic: string,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/ApiGateway',
+    metricName,
+    dimensionsMap: { ApiName: api.restApiName, Stage: API_STAGE, Method: http.method, Resource: http.path },
+    statistic,
+    period: MINUTE,
+    ...(label ? { label } : {}),
+  });
+}
+
+/** A count of matching log events (a metric filter), summed per minute, in the FlashSale namespace. */
+function logMetric(
+  scope: Construct,
+  metricName: string,
+  logGroup: logs.ILogGroup,
+  filterPatterns: logs.IFilterPattern[],
+): cloudwatch.Metric {
+  filterPatterns.forEach((filterPattern, i) => {
+    new logs.MetricFilter(scope, `${metricName}Filter${i}`, {
+      logGroup,
+      filterPattern,
+      metricNamespace: METRICS_NAMESPACE,
+      metricName,
+      metricValue: '1',
+      defaultValue: 0,
+    });
+  });
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    statistic: 'Sum',
+    period: MINUTE,
+  });
+}
+
+/** Read + write throttle events of one global secondary index. */
+function indexThrottles(table: dynamodb.ITable, key: string, indexName: string): cloudwatch.IMetric {
+  const id = `${key}${indexName}`.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const metric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/DynamoDB',
+      metricName,
+      dimensionsMap: { TableName: table.tableName, GlobalSecondaryIndexName: indexName },
+      statistic: 'Sum',
+      period: MINUTE,
+    });
+  return new cloudwatch.MathExpression({
+    expression: `reads_${id} + writes_${id}`,
+    usingMetrics: {
+      [`reads_${id}`]: metric('ReadThrottleEvents'),
+      [`writes_${id}`]: metric('WriteThrottleEvents'),
+    },
+    period: MINUTE,
+    label: `${key}/${indexName} throttled requests`,
+  });
 }
 
 /** A Powertools EMF count (namespace FlashSale, dimension service), summed per minute. */

@@ -1,7 +1,8 @@
 import type { Node } from 'constructs';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
-import type { FunctionKey } from '../shared/wiring.ts';
+import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
+import { readDevJwks } from './dev-jwks.ts';
 
 /**
  * Deployment settings: everything the CDK app decides that the wiring table does not. Values
@@ -24,6 +25,27 @@ export interface Settings {
   alarmEmail?: string;
   /** Lambda architecture: arm64 in AWS; x86_64 helps LocalStack on Intel hosts without arm64 emulation. */
   lambdaArchitecture: 'arm64' | 'x86_64';
+  /**
+   * `aws` (default) or `localstack` (`-c target=localstack`, used by `npm run deploy:local`): no
+   * Cognito, no Lambda authorizer (routes verify bearer tokens themselves against the dev issuer's
+   * public JWKS), no X-Ray, no dashboard: what LocalStack Community can deploy.
+   */
+  target: 'aws' | 'localstack';
+  /** localstack target: the dev issuer's public JWKS (JSON) the routes verify tokens against. */
+  devJwks?: string;
+  /** Warm capacity baseline written into the template (the operator command raises it for a drop). */
+  capacity: Capacity;
+  /** Per-IP requests per 5 minutes for an optional WAF rate-based rule on the stage; unset = no WAF. */
+  wafRateLimitPer5Min?: number;
+  /** The account's Lambda concurrency limit (Service Quotas), for the account concurrency alarm. */
+  accountConcurrencyLimit: number;
+}
+
+export interface Capacity {
+  /** Provisioned concurrency on the `live` alias per function; absent or 0 = none. */
+  provisionedConcurrency: Partial<Record<FunctionKey, number>>;
+  /** DynamoDB warm throughput of every wiring table (and its indexes); unset = DynamoDB's default. */
+  warmThroughput?: { readUnitsPerSecond: number; writeUnitsPerSecond: number };
 }
 
 export const isProd = (settings: Pick<Settings, 'stage'>) => settings.stage === 'prod';
@@ -38,12 +60,44 @@ export const API_STAGE = 'v1';
 /** The checkout route, by wiring key; the dashboard's headline graphs follow it. */
 export const CHECKOUT_FUNCTION: FunctionKey = 'placeOrder';
 
+/** Wiring key of the TOKEN authorizer (the one function with the auth env group and no route). */
+export const AUTHORIZER_FUNCTION: FunctionKey = 'authorizer';
+
+/** The alias API Gateway invokes; provisioned concurrency lives on it (`npm run capacity:raise`). */
+export const LIVE_ALIAS = 'live';
+
+/**
+ * Warm capacity: THE place for its numbers. Placeholders until the capacity model (`npm run
+ * capacity`) recommends real ones; context overrides them per deploy. The template keeps a modest
+ * baseline (none); `npm run capacity:raise` lifts it before a drop and `:lower` after.
+ */
+export const provisionedConcurrencyKeys = {
+  placeOrder: 'provisionedCheckout',
+  authorizer: 'provisionedAuthorizer',
+} as const satisfies Partial<Record<FunctionKey, string>>;
+export const capacityDefaults: Capacity = {
+  provisionedConcurrency: { placeOrder: 0, authorizer: 0 },
+  warmThroughput: undefined,
+};
+/** DynamoDB on-demand tables start warm at 4,000 writes/s and 12,000 reads/s; below that is a no-op. */
+export const MIN_WARM = { readUnitsPerSecond: 12_000, writeUnitsPerSecond: 4_000 } as const;
+/** Lambda's simulated payment runs one batch per invocation: allow this much besides the charges. */
+export const PAYMENT_BATCH_OVERHEAD_SECONDS = 3;
+
 /** Ops thresholds. */
 export const alarmThresholds = {
   /** A message older than this in a main queue means the pipeline is stuck or far behind. */
   queueOldestMessageSeconds: 300,
   /** Share of API requests answered with 5xx (API Gateway's 5XXError averaged over a minute). */
   api5xxRate: 0.01,
+  /** Share of API requests answered 429 RETRY (throttle or overload) that means capacity is short. */
+  api429Rate: 0.1,
+  /** Checkout p99 latency at the API (ms): the burst drill's target (issue 8). */
+  checkoutP99Ms: 2_000,
+  /** Account-wide Lambda concurrency, as a share of the account limit, worth a look. */
+  accountConcurrencyShare: 0.8,
+  /** Authorizer p99 duration, as a share of its timeout: past it, the JWKS fetch or the CPU is struggling. */
+  authorizerDurationShare: 0.8,
 } as const;
 
 /** Powertools EMF metrics the code emits (namespace FlashSale, dimension service). */
@@ -127,19 +181,101 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
       .map((origin) => origin.trim())
       .filter(Boolean) ?? ['*'];
 
+  const target = (overrides.target ?? text('target') ?? 'aws') as Settings['target'];
+  if (target !== 'aws' && target !== 'localstack')
+    throw new Error('Context target must be aws or localstack');
+  if (target === 'localstack' && jwtIssuer)
+    throw new Error('Context jwtIssuer is for target aws; the localstack target trusts the dev issuer');
+
+  const payment = overrides.payment ?? {
+    latencyMs: num('paymentLatencyMs', 0, 10_000),
+    declineRate: num('paymentDeclineRate', 0, 1),
+    errorRate: num('paymentErrorRate', 0, 1),
+  };
+  assertPaymentBatchFits(payment.latencyMs ?? 0);
+
+  const provisioned: Partial<Record<FunctionKey, number>> = { ...capacityDefaults.provisionedConcurrency };
+  for (const [fn, key] of Object.entries(provisionedConcurrencyKeys) as [FunctionKey, string][]) {
+    const value = num(key, 0, 10_000);
+    if (value !== undefined) provisioned[fn] = value;
+  }
+  Object.assign(provisioned, overrides.capacity?.provisionedConcurrency);
+  for (const [fn, value] of Object.entries(provisioned) as [FunctionKey, number][]) {
+    if (!Number.isInteger(value)) throw new Error(`Provisioned concurrency of ${fn} must be an integer`);
+    const reserved = functionSpecs[fn].reservedConcurrency;
+    if (reserved !== undefined && value > reserved)
+      throw new Error(
+        `Provisioned concurrency of ${fn} (${value}) exceeds its reserved concurrency (${reserved}, shared/wiring.ts)`,
+      );
+  }
+  const warmReads = num('warmReadsPerSecond', 1, 1_000_000);
+  const warmWrites = num('warmWritesPerSecond', 1, 1_000_000);
+  const warmThroughput =
+    overrides.capacity && 'warmThroughput' in overrides.capacity
+      ? overrides.capacity.warmThroughput
+      : warmReads !== undefined || warmWrites !== undefined
+        ? {
+            readUnitsPerSecond: Math.max(warmReads ?? 0, MIN_WARM.readUnitsPerSecond),
+            writeUnitsPerSecond: Math.max(warmWrites ?? 0, MIN_WARM.writeUnitsPerSecond),
+          }
+        : capacityDefaults.warmThroughput;
+
+  let devJwks = overrides.devJwks ?? text('jwks');
+  if (target === 'localstack') {
+    devJwks ??= readDevJwks();
+    assertJwks(devJwks);
+  }
+
   return {
     stage,
+    target,
+    devJwks,
+    capacity: { provisionedConcurrency: provisioned, warmThroughput },
+    wafRateLimitPer5Min: overrides.wafRateLimitPer5Min ?? num('wafRateLimit', 10, 2_000_000_000),
+    accountConcurrencyLimit:
+      overrides.accountConcurrencyLimit ?? num('accountConcurrencyLimit', 10, 1_000_000) ?? 1_000,
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
     jwtAudience: overrides.jwtAudience ?? text('jwtAudience'),
-    payment: overrides.payment ?? {
-      latencyMs: num('paymentLatencyMs', 0, 10_000),
-      declineRate: num('paymentDeclineRate', 0, 1),
-      errorRate: num('paymentErrorRate', 0, 1),
-    },
+    payment,
     logLevel,
     corsOrigins,
     alarmEmail: overrides.alarmEmail ?? text('alarmEmail'),
     lambdaArchitecture,
   };
+}
+
+/**
+ * Refuses a payment latency under which one batch of the payment consumer (batchSize charges in
+ * sequence, plus overhead) would outlive the function's timeout: every batch would time out and
+ * be redelivered until its messages dead-letter.
+ */
+export function assertPaymentBatchFits(latencyMs: number): void {
+  for (const [key, spec] of Object.entries(functionSpecs)) {
+    if (!spec.env?.includes('payment') || !spec.consumes) continue;
+    const needed = (spec.consumes.batchSize * latencyMs) / 1000 + PAYMENT_BATCH_OVERHEAD_SECONDS;
+    if (needed > spec.timeoutSeconds)
+      throw new Error(
+        `Context paymentLatencyMs ${latencyMs}: a batch of ${spec.consumes.batchSize} on ${key} needs ~${needed} s ` +
+          `(batchSize × latency + ${PAYMENT_BATCH_OVERHEAD_SECONDS} s) but its timeout is ${spec.timeoutSeconds} s; ` +
+          `use at most ${Math.floor(((spec.timeoutSeconds - PAYMENT_BATCH_OVERHEAD_SECONDS) * 1000) / spec.consumes.batchSize)} ms.`,
+      );
+  }
+}
+
+function assertJwks(jwks: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jwks);
+  } catch {
+    throw new Error('Context jwks must be a JSON Web Key Set ({"keys":[...]})');
+  }
+  const keys = (parsed as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new Error('Context jwks must be a JSON Web Key Set with at least one key');
+  for (const key of keys as Record<string, unknown>[]) {
+    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'])
+      if (secret in key)
+        throw new Error(`Context jwks holds a private key member "${secret}"; pass the public key only`);
+  }
 }

@@ -3,10 +3,12 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import {
   type QueueKey,
   type QueueSpec,
@@ -17,7 +19,7 @@ import {
   tables,
   topics,
 } from '../shared/wiring.ts';
-import { isProd, type Settings } from './settings.ts';
+import { type Capacity, isProd, type Settings } from './settings.ts';
 
 export interface StatefulStackProps extends StackProps {
   settings: Settings;
@@ -40,8 +42,11 @@ export class StatefulStack extends Stack {
   readonly queues = {} as Record<QueueKey, QueuePair>;
   readonly topics = {} as Record<TopicKey, sns.Topic>;
   readonly alarmTopic: sns.Topic;
-  readonly userPool: cognito.UserPool;
-  readonly userPoolClient: cognito.UserPoolClient;
+  /** The user pool and its app client; absent on the localstack target (Cognito is a paid LocalStack feature). */
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+  /** HMAC key for tokens the API issues and reads back (the `signing` env group). */
+  readonly signingSecret: secretsmanager.Secret;
   /** The JWT issuer the authorizer trusts: the user pool unless context names another issuer. */
   readonly jwt: { issuer: string; jwksUrl: string; audience?: string };
 
@@ -52,7 +57,12 @@ export class StatefulStack extends Stack {
     const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     for (const [key, spec] of Object.entries(tables) as [TableKey, TableSpec][]) {
-      this.tables[key] = tableFor(this, key, spec, { prod, removalPolicy });
+      this.tables[key] = tableFor(this, key, spec, {
+        prod,
+        removalPolicy,
+        // Warm throughput is an AWS pre-warming knob; LocalStack has nothing to warm.
+        warmThroughput: settings.target === 'aws' ? settings.capacity.warmThroughput : undefined,
+      });
     }
 
     for (const [key, spec] of Object.entries(queues) as [QueueKey, QueueSpec][]) {
@@ -94,65 +104,84 @@ export class StatefulStack extends Stack {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
     }
 
-    this.userPool = new cognito.UserPool(this, 'UserPool', {
-      selfSignUpEnabled: true,
-      signInAliases: { email: true },
-      autoVerify: { email: true },
-      standardAttributes: { email: { required: true, mutable: true } },
-      passwordPolicy: {
-        minLength: 12,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireDigits: true,
-        requireSymbols: true,
-        tempPasswordValidity: Duration.days(3),
-      },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      mfa: cognito.Mfa.OPTIONAL,
-      mfaSecondFactor: { otp: true, sms: false },
-      featurePlan: cognito.FeaturePlan.ESSENTIALS,
-      deletionProtection: prod,
-      removalPolicy,
-    });
-    Validations.of(this.userPool).acknowledge(
-      {
-        id: 'AwsSolutions-COG2',
-        reason:
-          'MFA is offered (TOTP, optional) but not required: buyers sign in seconds before a timed drop, and a forced second factor would lose them the sale. Admin accounts should enable TOTP (see docs/DEPLOY.md).',
-      },
-      {
-        id: 'AwsSolutions-COG8',
-        reason:
-          'The Plus feature plan (threat protection) is priced per monthly active user, which a flash sale inflates; abuse is limited by API Gateway throttling and the usage plan instead. Revisit for production with real traffic.',
-      },
-    );
+    let issuer: string;
+    if (settings.target === 'aws') {
+      const userPool = new cognito.UserPool(this, 'UserPool', {
+        selfSignUpEnabled: true,
+        signInAliases: { email: true },
+        autoVerify: { email: true },
+        standardAttributes: { email: { required: true, mutable: true } },
+        passwordPolicy: {
+          minLength: 12,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireDigits: true,
+          requireSymbols: true,
+          tempPasswordValidity: Duration.days(3),
+        },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        mfa: cognito.Mfa.OPTIONAL,
+        mfaSecondFactor: { otp: true, sms: false },
+        featurePlan: cognito.FeaturePlan.ESSENTIALS,
+        deletionProtection: prod,
+        removalPolicy,
+      });
+      Validations.of(userPool).acknowledge(
+        {
+          id: 'AwsSolutions-COG2',
+          reason:
+            'MFA is offered (TOTP, optional) but not required: buyers sign in seconds before a timed drop, and a forced second factor would lose them the sale. Admin accounts should enable TOTP (see docs/DEPLOY.md).',
+        },
+        {
+          id: 'AwsSolutions-COG8',
+          reason:
+            'The Plus feature plan (threat protection) is priced per monthly active user, which a flash sale inflates; abuse is limited by API Gateway throttling, reserved concurrency and (optionally) a WAF rate rule instead. Revisit for production with real traffic.',
+        },
+      );
 
-    this.userPoolClient = this.userPool.addClient('WebClient', {
-      // USER_PASSWORD_AUTH lets operators and load drills fetch tokens with the AWS CLI; SRP for apps.
-      authFlows: { userPassword: true, userSrp: true },
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-      accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.days(30),
-    });
+      const userPoolClient = userPool.addClient('WebClient', {
+        // USER_PASSWORD_AUTH lets operators and load drills fetch tokens with the AWS CLI; SRP for apps.
+        authFlows: { userPassword: true, userSrp: true },
+        // No hosted UI and no redirect: the OAuth flows (code, implicit) would only be attack surface.
+        disableOAuth: true,
+        generateSecret: false,
+        preventUserExistenceErrors: true,
+        accessTokenValidity: Duration.hours(1),
+        idTokenValidity: Duration.hours(1),
+        refreshTokenValidity: Duration.days(30),
+      });
 
-    new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
-      userPoolId: this.userPool.userPoolId,
-      groupName: ADMIN_GROUP,
-      description: 'May create sales (POST /sales) and read any order',
-    });
-
-    const issuer =
-      settings.jwtIssuer ?? `https://cognito-idp.${Aws.REGION}.amazonaws.com/${this.userPool.userPoolId}`;
+      new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
+        userPoolId: userPool.userPoolId,
+        groupName: ADMIN_GROUP,
+        description: 'May create sales (POST /sales) and read any order',
+      });
+      this.userPool = userPool;
+      this.userPoolClient = userPoolClient;
+      issuer = settings.jwtIssuer ?? `https://cognito-idp.${Aws.REGION}.amazonaws.com/${userPool.userPoolId}`;
+      new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: userPoolClient.userPoolClientId });
+    } else {
+      // The dev issuer of `npm start` / `npm run token`; routes verify against its public JWKS.
+      issuer = DEV_ISSUER;
+    }
     this.jwt = {
       issuer,
       jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
       ...(settings.jwtAudience ? { audience: settings.jwtAudience } : {}),
     };
 
-    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
-    new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    this.signingSecret = new secretsmanager.Secret(this, 'TokenSigningKey', {
+      description: `Flash sale HMAC key for pagination and admission tokens (${settings.stage})`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.signingSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Not rotated automatically: the key signs short-lived pagination and admission tokens, functions receive it at deploy (dynamic reference), and a rotation must be followed by a deploy (docs/DEPLOY.md).',
+    });
+
     new CfnOutput(this, 'JwtIssuer', { value: issuer });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     for (const [key, pair] of Object.entries(this.queues)) {
@@ -172,7 +201,7 @@ function tableFor(
   scope: Construct,
   key: TableKey,
   spec: TableSpec,
-  options: { prod: boolean; removalPolicy: RemovalPolicy },
+  options: { prod: boolean; removalPolicy: RemovalPolicy; warmThroughput?: Capacity['warmThroughput'] },
 ): dynamodb.Table {
   const attribute = (a: TableSpec['partitionKey']): dynamodb.Attribute => ({
     name: a.name,
@@ -185,6 +214,7 @@ function tableFor(
     ...(spec.ttlAttribute ? { timeToLiveAttribute: spec.ttlAttribute } : {}),
     deletionProtection: options.prod,
     removalPolicy: options.removalPolicy,
+    ...(options.warmThroughput ? { warmThroughput: options.warmThroughput } : {}),
   });
   for (const index of spec.indexes) {
     table.addGlobalSecondaryIndex({
@@ -192,6 +222,7 @@ function tableFor(
       partitionKey: attribute(index.partitionKey),
       sortKey: attribute(index.sortKey),
       projectionType: dynamodb.ProjectionType.ALL,
+      ...(options.warmThroughput ? { warmThroughput: options.warmThroughput } : {}),
     });
   }
   return table;

@@ -6,16 +6,15 @@ import { type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wi
 import { Api } from './api.ts';
 import { Functions } from './functions.ts';
 import { Observability } from './observability.ts';
-import type { Settings } from './settings.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import { AUTHORIZER_FUNCTION, type Settings } from './settings.ts';
+import { pascal, type StatefulStack } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
   settings: Settings;
   stateful: StatefulStack;
 }
 
-/** Wiring key of the TOKEN authorizer (the one function with the auth env group and no route). */
-export const AUTHORIZER_FUNCTION: FunctionKey = 'authorizer';
+export { AUTHORIZER_FUNCTION };
 
 /** Code and its plumbing: functions, the REST API, schedules, alarms and the dashboard. */
 export class StatelessStack extends Stack {
@@ -34,11 +33,12 @@ export class StatelessStack extends Stack {
       queues: stateful.queues,
       topics: stateful.topics,
       jwt: stateful.jwt,
+      signingSecret: stateful.signingSecret,
     });
 
     this.api = new Api(this, 'Api', {
       settings,
-      functions: this.functions.functions,
+      functions: this.functions,
       authorizer: AUTHORIZER_FUNCTION,
     });
 
@@ -60,13 +60,23 @@ export class StatelessStack extends Stack {
       settings,
       api: this.api.api,
       functions: this.functions.functions,
+      logGroups: this.functions.logGroups,
+      accessLogs: this.api.accessLogs,
       tables: stateful.tables,
       queues: stateful.queues,
       alarmTopic: stateful.alarmTopic,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    // `npm run capacity:raise|lower` finds the functions whose live alias takes provisioned concurrency.
+    for (const key of Object.keys(this.functions.aliases)) {
+      new CfnOutput(this, `${pascal(key)}FunctionName`, {
+        value: this.functions.functions[key as FunctionKey].functionName,
+      });
+    }
+    if (this.observability.dashboard) {
+      new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    }
   }
 }
 

@@ -31,7 +31,7 @@ export async function devIssuer(keyFile: string): Promise<DevIssuer> {
   return {
     jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
     sign: (userId, admin = false, ttlSeconds = 12 * 3600) =>
-      new SignJWT({ groups: admin ? ['admin'] : [] })
+      new SignJWT({ 'cognito:groups': admin ? ['admin'] : [] })
         .setProtectedHeader({ alg, kid: privateJwk.kid as string })
         .setIssuer(DEV_ISSUER)
         .setSubject(userId)

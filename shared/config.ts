@@ -24,10 +24,19 @@ const number = (fallback: number, min: number, max: number) =>
 const reenqueueGrace = number(30, 1, 3_600);
 
 const groups = {
+  // Bearer JWT verification: the authorizer's, and every protected route's in AUTH_MODE=verify.
   auth: {
     JWT_ISSUER: name,
-    JWKS_URL: url,
+    // Exactly one key source (checked below): a JWKS URL, or the key set inline as JSON.
+    JWKS_URL: z.optional(url),
+    JWKS_JSON: z.optional(z.string().check(z.refine(isKeySet, 'must be a JSON Web Key Set: {"keys":[...]}'))),
+    // Generic issuers: the audience a token must carry.
     JWT_AUDIENCE: z.optional(name),
+    // Cognito: the token kind accepted, and the app client (client_id of access tokens, aud of id tokens).
+    JWT_TOKEN_USE: z.optional(z.enum(['access', 'id'])),
+    JWT_CLIENT_ID: z.optional(name),
+    // The one claim listing the caller's groups ("admin" in it = admin); the dev issuer uses the same.
+    JWT_ADMIN_CLAIM: z._default(name, 'cognito:groups'),
   },
   payment: {
     PAYMENT_GATEWAY: z.enum(['simulated']),
@@ -54,6 +63,9 @@ const groups = {
 
 const common = {
   AWS_REGION: z._default(name, 'us-east-1'),
+  // Who checks bearer tokens on buyer/admin routes: API Gateway's Lambda authorizer (its context is
+  // trusted), or the route itself (LocalStack Community has no Lambda authorizers).
+  AUTH_MODE: z._default(z.enum(['authorizer', 'verify']), 'authorizer'),
   // Set only when talking to an emulator or LocalStack; absent in AWS.
   DYNAMODB_ENDPOINT: z.optional(url),
   SQS_ENDPOINT: z.optional(url),
@@ -64,6 +76,7 @@ type GroupValues<G extends keyof typeof groups> = z.infer<z.ZodMiniObject<(typeo
 
 export interface Config {
   region: string;
+  authMode: 'authorizer' | 'verify';
   endpoints: { dynamodb?: string; sqs?: string; sns?: string };
   tableName(table: TableKey): string;
   queueUrl(queue: QueueKey): string;
@@ -83,7 +96,41 @@ export function envSchemaFor(fn: FunctionKey) {
   for (const queue of spec.access.sendTo ?? []) shape[queues[queue].envVar] = name;
   for (const topic of spec.access.publishTo ?? []) shape[topics[topic].envVar] = name;
   for (const group of spec.env ?? []) Object.assign(shape, groups[group]);
-  return z.object(shape);
+  const verifiesTokens = (spec.env ?? []).includes('auth');
+  const guardsRoute = spec.http !== undefined && spec.http.auth !== 'public';
+  if (!verifiesTokens && guardsRoute) {
+    // Demanded only in verify mode (below); under an authorizer the route trusts its context.
+    for (const [key, schema] of Object.entries(groups.auth))
+      shape[key] = key === 'JWT_ADMIN_CLAIM' ? schema : z.optional(schema as z.core.SomeType);
+  }
+  return z.object(shape).check(
+    z.superRefine((env: Record<string, unknown>, ctx) => {
+      const problem = (path: string, message: string) =>
+        ctx.issues.push({ code: 'custom', path: [path], message, input: env[path] });
+      const needed = verifiesTokens || (guardsRoute && env.AUTH_MODE === 'verify');
+      if (!needed) return;
+      if (!env.JWT_ISSUER) problem('JWT_ISSUER', 'required: AUTH_MODE=verify checks tokens in the route');
+      if ((env.JWKS_URL === undefined) === (env.JWKS_JSON === undefined))
+        problem('JWKS_URL', 'set exactly one of JWKS_URL and JWKS_JSON');
+      if ((env.JWT_TOKEN_USE === undefined) !== (env.JWT_CLIENT_ID === undefined))
+        problem('JWT_CLIENT_ID', 'JWT_TOKEN_USE and JWT_CLIENT_ID go together (Cognito)');
+      if (
+        typeof env.JWT_ISSUER === 'string' &&
+        /^https:\/\/cognito-idp\.[^/]+\.amazonaws\.com\//.test(env.JWT_ISSUER) &&
+        env.JWT_TOKEN_USE === undefined
+      )
+        problem('JWT_TOKEN_USE', 'a Cognito issuer needs JWT_TOKEN_USE (access|id) and JWT_CLIENT_ID');
+    }),
+  );
+}
+
+function isKeySet(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { keys?: unknown };
+    return Array.isArray(parsed.keys) && parsed.keys.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Parses the environment once, at cold start. Fails with every missing or invalid variable named. */
@@ -97,8 +144,10 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
   }
   const values = result.data as Record<string, unknown>;
   const spec = functionSpecs[fn];
+  const authMode = values.AUTH_MODE as Config['authMode'];
+  const verifiesInRoute = authMode === 'verify' && spec.http !== undefined && spec.http.auth !== 'public';
   const pick = <G extends keyof typeof groups>(group: G) =>
-    (spec.env ?? []).includes(group)
+    (spec.env ?? []).includes(group) || (group === 'auth' && verifiesInRoute)
       ? (Object.fromEntries(Object.keys(groups[group]).map((k) => [k, values[k]])) as GroupValues<G>)
       : (new Proxy(
           {},
@@ -111,6 +160,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
   };
   return {
     region: values.AWS_REGION as string,
+    authMode,
     endpoints: {
       dynamodb: values.DYNAMODB_ENDPOINT as string | undefined,
       sqs: values.SQS_ENDPOINT as string | undefined,

@@ -1,10 +1,21 @@
 import * as z from 'zod/mini';
+import { PAYMENT_RETRY_WINDOW_SECONDS, queues } from './wiring.ts';
 
 /** Request shapes of the HTTP contract (DESIGN.md). zod/mini keeps the checkout bundle small. */
 
 const id = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -'));
-const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
+/** An integer in [min, max]; `-0` is refused too (it parses, compares equal to 0, and stores oddly). */
+const int = (min: number, max: number) =>
+  z.int().check(
+    z.gte(min),
+    z.lte(max),
+    z.refine((n) => !Object.is(n, -0), 'must not be -0'),
+  );
 const isoInstant = z.iso.datetime({ offset: true });
+/** The ISO 4217 codes this runtime knows (ICU's list): "XYZ" is three capitals but no currency. */
+const currencies = new Set(Intl.supportedValuesOf('currency'));
+/** C0/C1 controls, line/paragraph separators and bidi overrides: invisible, or they reorder text. */
+const CONTROL = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 
 /** Opt-in waiting room (README "Waiting room"); admitPerSecond is buyers let through per second. */
 const waitingRoomSettings = z.strictObject({
@@ -18,21 +29,44 @@ const waitingRoomSettings = z.strictObject({
 export const createSaleBody = z
   .strictObject({
     saleId: z.optional(id),
-    name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+    name: z.string().check(
+      z.refine((name) => !CONTROL.test(name), 'must not contain control characters'),
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(200),
+    ),
     price: int(0, 100_000_000),
-    currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')),
+    currency: z.string().check(
+      z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+      z.refine((code) => currencies.has(code), 'is not an ISO 4217 currency'),
+    ),
     totalStock: int(1, 1_000_000),
     perUserLimit: int(1, 1_000),
     startsAt: isoInstant,
     endsAt: isoInstant,
     shards: z.optional(int(1, 50)),
-    holdSeconds: z.optional(int(30, 86_400)),
+    holdSeconds: z.optional(
+      z.int().check(
+        z.gte(PAYMENT_RETRY_WINDOW_SECONDS, {
+          message: `must be at least ${PAYMENT_RETRY_WINDOW_SECONDS}: a hold must outlive the payment retry window (payments queue visibility ${queues.payments.visibilityTimeoutSeconds} s × ${queues.payments.maxReceiveCount} attempts)`,
+        }),
+        z.lte(86_400),
+      ),
+    ),
     waitingRoom: z.optional(waitingRoomSettings),
   })
   .check(
     z.refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
       message: 'endsAt must be after startsAt',
       path: ['endsAt'],
+    }),
+    z.refine((s) => Date.parse(s.endsAt) > Date.now(), {
+      message: 'the sale window is already over',
+      path: ['endsAt'],
+    }),
+    z.refine((s) => s.perUserLimit <= s.totalStock, {
+      message: 'perUserLimit must not exceed totalStock',
+      path: ['perUserLimit'],
     }),
     z.refine((s) => s.shards === undefined || s.shards <= s.totalStock, {
       message: 'shards must not exceed totalStock',

@@ -23,9 +23,15 @@ export interface Reservation {
 
 export type ReserveResult = { ok: true } | ({ ok: false } & CheckoutFailure);
 
+/** Where a buyer's order list goes on: the last order of a page (the byBuyer index key). */
+export interface BuyerCursor {
+  orderId: string;
+  createdAt: string;
+}
+
 export interface Page<T> {
   items: T[];
-  nextToken?: string;
+  after?: BuyerCursor;
 }
 
 export interface TransitionChange {
@@ -41,7 +47,7 @@ export interface OrderStore {
   /** The checkout transaction: shard(s) −q, order put-if-absent, buyer counter +q within the limit. */
   reserve(reservation: Reservation): Promise<ReserveResult>;
   get(orderId: string, consistent?: boolean): Promise<Order | undefined>;
-  listByBuyer(userId: string, limit: number, nextToken?: string): Promise<Page<Order>>;
+  listByBuyer(userId: string, limit: number, after?: BuyerCursor): Promise<Page<Order>>;
   /**
    * Moves an order from `from` to `change.to` only if it is still in `from`; a status that gives
    * stock back returns the units to their shards and lowers the buyer's counter in the same
@@ -50,15 +56,39 @@ export interface OrderStore {
   transition(order: Order, from: OrderStatus, change: TransitionChange): Promise<Order | undefined>;
   /** Moves the reconciler's next look at an order that is still in `status`. */
   reschedule(order: Order, status: OrderStatus, dueAt: number): Promise<boolean>;
-  /** Non-terminal orders whose dueAt has passed. */
-  due(now: number, limit: number): Promise<Order[]>;
+  /**
+   * Orders in the sparse byDue index whose dueAt has passed, a page at a time (every bucket is
+   * paged past its own Limit, so a run can drain everything due). Non-terminal orders, plus
+   * terminal orders that were sent for payment and still await a refund check.
+   */
+  due(now: number, pageSize: number): AsyncIterable<Order[]>;
+  /**
+   * Puts a terminal order (one that was sent for payment) back into the byDue index, so the
+   * reconciler checks the payment ledger at `dueAt` and refunds a charge it kept. Only while the
+   * order is still in `status`.
+   */
+  awaitRefundCheck(order: Order, status: OrderStatus, dueAt: number): Promise<boolean>;
+  /** Takes a terminal order out of the byDue index once the ledger holds no kept charge for it. */
+  refundChecked(order: Order, status: OrderStatus): Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /**
+   * Set by the reconciler when it sends a job again: a fresh deduplication id (order id + this),
+   * since the first send may still be inside SQS's five-minute deduplication window, which would
+   * silently drop the re-send of a job that was lost.
+   */
+  resend?: string;
 }
 
 export interface OrderQueue {
   /** orders.fifo; deduplicated by order id. */
-  enqueueOrder(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>): Promise<void>;
+  enqueueOrder(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>, options?: EnqueueOptions): Promise<void>;
   /** payments.fifo; deduplicated by order id. */
-  enqueuePayment(order: Pick<Order, 'orderId' | 'saleId' | 'userId'>): Promise<void>;
+  enqueuePayment(
+    order: Pick<Order, 'orderId' | 'saleId' | 'userId'>,
+    options?: EnqueueOptions,
+  ): Promise<void>;
 }
 
 export type ChargeOutcome = { status: 'approved'; chargeId: string } | { status: 'declined'; reason: string };
@@ -76,8 +106,22 @@ export interface PaymentGateway {
     currency: string;
     paymentToken: string;
   }): Promise<ChargeOutcome>;
+  /** Idempotent by key: refunding an already refunded charge changes nothing. Only for an approved charge. */
   refund(idempotencyKey: string, reason: string): Promise<void>;
+  /** The processor's ledger entry for a key, read consistently: what was charged and whether it went back. */
+  lookup(idempotencyKey: string): Promise<ChargeState>;
 }
+
+export type ChargeState =
+  | { status: 'none' }
+  /** Attempted, no outcome yet (transient failures so far, or a charge in flight). */
+  | { status: 'pending' }
+  | { status: 'declined' }
+  | { status: 'approved'; chargeId: string; refunded: boolean };
+
+/** An approved charge the buyer still pays for. */
+export const keepsMoney = (state: ChargeState): state is Extract<ChargeState, { status: 'approved' }> =>
+  state.status === 'approved' && !state.refunded;
 
 export interface OrderEvent {
   type: 'order.terminal';

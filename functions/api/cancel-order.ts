@@ -1,5 +1,6 @@
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
+import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
@@ -15,11 +16,13 @@ const deps = {
   observe: countPipeline,
 };
 
-export const handler = route({ auth: 'buyer', tracing: traced(), metrics: true }, async (event) =>
-  json(
-    200,
-    viewOfOrder(
-      await cancelOrder(deps, caller(event), pathId.parse(event.pathParameters?.orderId), Date.now()),
+export const handler = route(
+  { auth: 'buyer', verifier: inRouteVerifier(config), tracing: traced(), metrics: true },
+  async (event) =>
+    json(
+      200,
+      viewOfOrder(
+        await cancelOrder(deps, caller(event), pathId.parse(event.pathParameters?.orderId), Date.now()),
+      ),
     ),
-  ),
 );

@@ -1,4 +1,5 @@
 import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
@@ -6,11 +7,14 @@ import { caller, json, route } from '../../shared/http/route.ts';
 import { traced } from '../../shared/tracing.ts';
 import { getOrderFor } from '../../shared/usecases/orders.ts';
 
-const orders = stores(loadConfig('getOrder')).orders();
+const config = loadConfig('getOrder');
+const orders = stores(config).orders();
 
-export const handler = route({ auth: 'buyer', tracing: traced() }, async (event) =>
-  json(
-    200,
-    viewOfOrder(await getOrderFor(orders, caller(event), pathId.parse(event.pathParameters?.orderId))),
-  ),
+export const handler = route(
+  { auth: 'buyer', verifier: inRouteVerifier(config), tracing: traced() },
+  async (event) =>
+    json(
+      200,
+      viewOfOrder(await getOrderFor(orders, caller(event), pathId.parse(event.pathParameters?.orderId))),
+    ),
 );

@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
+import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { idempotencyKey, pathId, placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
-import { caller, json, route } from '../../shared/http/route.ts';
+import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
 import { ADMISSION_HEADER, AdmissionGate } from '../../shared/usecases/waiting-room.ts';
@@ -37,17 +38,21 @@ const admission = new AdmissionGate(
 
 // No in-process tracer on the hottest, most cold-start-sensitive function: Lambda's active
 // tracing still records its segment, and the X-Ray SDK would add ~10 ms to every cold start.
-export const handler = route({ auth: 'buyer', jsonBody: true, metrics: true }, async (event) => {
-  const key = event.headers['idempotency-key'];
-  if (key === undefined) throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
-  const saleId = pathId.parse(event.pathParameters?.saleId);
-  await admission.check(saleId, caller(event).userId, event.headers[ADMISSION_HEADER], Date.now());
-  const { order, replayed } = await placeOrder(deps, {
-    userId: caller(event).userId,
-    saleId,
-    idempotencyKey: idempotencyKey.parse(key),
-    body: placeOrderBody.parse(event.body),
-    now: Date.now(),
-  });
-  return json(replayed ? 200 : 202, viewOfOrder(order), { Location: `/orders/${order.orderId}` });
-});
+export const handler = route(
+  { auth: 'buyer', verifier: inRouteVerifier(config), jsonBody: true, metrics: true },
+  async (event) => {
+    const key = singleHeader(event, 'Idempotency-Key');
+    if (key === undefined)
+      throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
+    const saleId = pathId.parse(event.pathParameters?.saleId);
+    await admission.check(saleId, caller(event).userId, singleHeader(event, ADMISSION_HEADER), Date.now());
+    const { order, replayed } = await placeOrder(deps, {
+      userId: caller(event).userId,
+      saleId,
+      idempotencyKey: idempotencyKey.parse(key),
+      body: placeOrderBody.parse(event.body),
+      now: Date.now(),
+    });
+    return json(replayed ? 200 : 202, viewOfOrder(order), { Location: `/orders/${order.orderId}` });
+  },
+);

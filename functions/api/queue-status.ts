@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { DynamoRoomStore } from '../../shared/adapters/dynamo/room-store.ts';
+import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { queueHeaders } from '../../shared/http/queue-headers.ts';
@@ -25,11 +26,14 @@ const deps: RoomDeps = {
   observe: count,
 };
 
-export const handler = route({ auth: 'buyer', metrics: true }, async (event) => {
-  const status = await queueStatus(deps, {
-    saleId: pathId.parse(event.pathParameters?.saleId),
-    userId: caller(event).userId,
-    now: Date.now(),
-  });
-  return json(200, status, queueHeaders(status));
-});
+export const handler = route(
+  { auth: 'buyer', verifier: inRouteVerifier(config), metrics: true },
+  async (event) => {
+    const status = await queueStatus(deps, {
+      saleId: pathId.parse(event.pathParameters?.saleId),
+      userId: caller(event).userId,
+      now: Date.now(),
+    });
+    return json(200, status, queueHeaders(status));
+  },
+);

@@ -1,16 +1,18 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { jwtVerifier } from '../../shared/auth/verify.ts';
+import { verifierFromConfig } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { logger } from '../../shared/observability.ts';
 
 const { auth } = loadConfig('authorizer');
-const verify = jwtVerifier({ issuer: auth.JWT_ISSUER, jwksUrl: auth.JWKS_URL, audience: auth.JWT_AUDIENCE });
+const verify = verifierFromConfig(auth);
 
 /**
  * TOKEN authorizer. The policy allows every method of the API (so API Gateway may cache it per
- * token); what a caller may do is decided by the route from the context: userId and admin.
+ * token); what a caller may do is decided by the route from the context: userId and admin. The
+ * context also carries the token's `exp`, so a cache of this answer (the local runtime's; API
+ * Gateway's TTL is set no longer than tokens live) never outlives the token.
  */
 export const handler = middy<APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -25,6 +27,6 @@ export const handler = middy<APIGatewayTokenAuthorizerEvent, APIGatewayAuthorize
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arn}/${stage}/*` }],
       },
-      context: { userId: principal.userId, admin: String(principal.admin) },
+      context: { userId: principal.userId, admin: String(principal.admin), exp: principal.exp },
     };
   });

@@ -3,19 +3,39 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
+import { SimulatedPaymentGateway } from '../../shared/adapters/payment/simulated-gateway.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { countPipeline, logger, metrics } from '../../shared/observability.ts';
 import { traced } from '../../shared/tracing.ts';
-import { type ReconcileReport, reconcile } from '../../shared/usecases/pipeline.ts';
+import { type ReconcileReport, reconcile } from '../../shared/usecases/reconcile.ts';
+import { PAYMENT_GRACE_MS } from '../../shared/wiring.ts';
 
 const config = loadConfig('reconcile');
+const { db, orders } = stores(config);
 const deps = {
-  orders: stores(config).orders(),
-  queue: new SqsOrderQueue(sqsClient(config), { orders: config.queueUrl('orders') }),
+  orders: orders(),
+  queue: new SqsOrderQueue(sqsClient(config), {
+    orders: config.queueUrl('orders'),
+    payments: config.queueUrl('payments'),
+  }),
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
+  gateway: new SimulatedPaymentGateway(db, config.tableName('payments'), {
+    latencyMs: config.payment.PAYMENT_LATENCY_MS,
+    declineRate: config.payment.PAYMENT_DECLINE_RATE,
+    errorRate: config.payment.PAYMENT_ERROR_RATE,
+  }),
   observe: countPipeline,
+  onOrderError: (order: { orderId: string; status: string }, error: unknown) =>
+    logger.error('reconciling one order failed; it stays due for the next run', {
+      orderId: order.orderId,
+      status: order.status,
+      error,
+    }),
 };
+
+/** Stop taking new pages this long before the function's timeout: one page's work fits in it. */
+const RESERVE_MS = 10_000;
 
 /** EventBridge scheduled events carry the scheduled time; a late invocation still reconciles as of now. */
 const asOf = (event: { time?: string } | undefined) =>
@@ -25,11 +45,14 @@ export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
   .use(traced())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const report = await reconcile(deps, asOf(event), {
       limit: config.reconcile.RECONCILE_BATCH_LIMIT,
+      pageSize: 25,
       reenqueueGraceMs: config.reconcile.REENQUEUE_GRACE_SECONDS * 1000,
+      paymentGraceMs: PAYMENT_GRACE_MS,
+      timeLeft: () => context.getRemainingTimeInMillis() - RESERVE_MS,
     });
-    if (report.expired + report.reenqueued > 0) logger.info('reconciled', { ...report });
+    if (report.examined > 0) logger.info('reconciled', { ...report });
     return report;
   });

@@ -1,39 +1,119 @@
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 
 export interface VerifierOptions {
   issuer: string;
-  jwksUrl: string;
+  /** Exactly one key source: the issuer's JWKS URL, or the key set itself (a LocalStack deploy gets the dev issuer's). */
+  keys: { url: string } | { jwks: JSONWebKeySet };
+  /** Generic issuers: the `aud` a token must carry. */
   audience?: string;
+  /** Cognito: which token kind is accepted, and the app client it must have been issued to. */
+  cognito?: { tokenUse: 'access' | 'id'; clientId: string };
+  /** The one claim that lists the caller's groups; `admin` in it makes an admin. */
+  adminClaim: string;
 }
 
 export interface Principal {
   userId: string;
   admin: boolean;
+  /** The token's expiry (epoch seconds): nothing may trust this answer past it. */
+  exp: number;
 }
 
-/** Verifies bearer JWTs against an issuer's JWKS (Cognito, any OIDC issuer, or the local dev issuer). */
-export function jwtVerifier(
-  options: VerifierOptions,
-): (bearer: string | undefined) => Promise<Principal | undefined> {
-  // jose caches the key set and refetches on an unknown kid, with its own cooldown.
-  const keys = createRemoteJWKSet(new URL(options.jwksUrl));
+/** A buyer id: it ends up inside keys and logs, so bounded and of a safe charset. */
+const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$/;
+/** Only asymmetric signatures: an HMAC "signed" with the public key is refused. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+/** Bearer tokens longer than this are refused before any parsing. */
+const MAX_TOKEN_CHARS = 8_192;
+
+export type BearerVerifier = (bearer: string | undefined) => Promise<Principal | undefined>;
+
+/**
+ * Verifies bearer JWTs (Cognito, any OIDC issuer, or the local dev issuer): signature against the
+ * issuer's key set, `iss`, `exp` (required), `sub` (required, bounded), Cognito's `token_use` and
+ * `client_id` / `aud`, or the configured audience. The authorizer and the in-route check share it.
+ */
+export function jwtVerifier(options: VerifierOptions): BearerVerifier {
+  // jose caches a remote key set and refetches on an unknown kid, with its own cooldown.
+  const keys: JWTVerifyGetKey =
+    'url' in options.keys
+      ? createRemoteJWKSet(new URL(options.keys.url))
+      : createLocalJWKSet(options.keys.jwks);
+  const audience = options.cognito
+    ? options.cognito.tokenUse === 'id'
+      ? options.cognito.clientId
+      : undefined
+    : options.audience;
   return async (bearer) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(bearer ?? '')?.[1];
-    if (!token) return undefined;
+    const token = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(bearer ?? '')?.[1];
+    if (!token || token.length > MAX_TOKEN_CHARS) return undefined;
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
-        ...(options.audience ? { audience: options.audience } : {}),
+        algorithms: ALGORITHMS,
+        requiredClaims: ['exp', 'sub'],
+        ...(audience ? { audience } : {}),
       });
-      return principalOf(payload);
+      return principalOf(payload, options);
     } catch {
       return undefined;
     }
   };
 }
 
-export function principalOf(payload: JWTPayload): Principal | undefined {
-  if (typeof payload.sub !== 'string' || payload.sub === '') return undefined;
-  const groups = payload['cognito:groups'] ?? payload.groups;
-  return { userId: payload.sub, admin: Array.isArray(groups) && groups.includes('admin') };
+/** The caller a verified payload names, or undefined when a rule beyond the signature fails. */
+export function principalOf(
+  payload: JWTPayload,
+  rules: Pick<VerifierOptions, 'adminClaim' | 'cognito'>,
+): Principal | undefined {
+  if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) return undefined;
+  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return undefined;
+  if (rules.cognito) {
+    if (payload.token_use !== rules.cognito.tokenUse) return undefined;
+    if (rules.cognito.tokenUse === 'access' && payload.client_id !== rules.cognito.clientId) return undefined;
+  }
+  const groups = payload[rules.adminClaim];
+  return {
+    userId: payload.sub,
+    admin: Array.isArray(groups) && groups.includes('admin'),
+    exp: payload.exp,
+  };
+}
+
+/** The verifier a function's `auth` config group describes. */
+export function verifierFromConfig(auth: {
+  JWT_ISSUER: string;
+  JWKS_URL?: string;
+  JWKS_JSON?: string;
+  JWT_AUDIENCE?: string;
+  JWT_TOKEN_USE?: 'access' | 'id';
+  JWT_CLIENT_ID?: string;
+  JWT_ADMIN_CLAIM: string;
+}): BearerVerifier {
+  return jwtVerifier({
+    issuer: auth.JWT_ISSUER,
+    keys: auth.JWKS_JSON
+      ? { jwks: JSON.parse(auth.JWKS_JSON) as JSONWebKeySet }
+      : { url: auth.JWKS_URL as string },
+    ...(auth.JWT_AUDIENCE ? { audience: auth.JWT_AUDIENCE } : {}),
+    ...(auth.JWT_TOKEN_USE && auth.JWT_CLIENT_ID
+      ? { cognito: { tokenUse: auth.JWT_TOKEN_USE, clientId: auth.JWT_CLIENT_ID } }
+      : {}),
+    adminClaim: auth.JWT_ADMIN_CLAIM,
+  });
+}
+
+/** The route's own verifier in AUTH_MODE=verify; none under an authorizer (its context is trusted). */
+export function inRouteVerifier(config: {
+  authMode: 'authorizer' | 'verify';
+  auth: Parameters<typeof verifierFromConfig>[0];
+}): BearerVerifier | undefined {
+  return config.authMode === 'verify' ? verifierFromConfig(config.auth) : undefined;
 }

@@ -40,15 +40,11 @@ export function toHttpError(error: unknown): HttpError {
       issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message })),
     );
   }
+  // middy's own HTTP errors (its utilities throw them with a status) keep their meaning.
   const status = (error as { statusCode?: number }).statusCode;
-  // middy's JSON parser says 415 both for a wrong Content-Type and for a body that does not parse;
-  // only the latter carries the parser's message in its cause.
-  const parseFailure = (error as { cause?: { message?: unknown } }).cause?.message !== undefined;
-  if (status === 415 && !parseFailure)
-    return make('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
   if (status === 413) return make('PAYLOAD_TOO_LARGE', 'The body is too large');
-  if (status === 415 || status === 422 || status === 400)
-    return make('INVALID_JSON', 'The body is not valid JSON');
+  if (status === 415) return make('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+  if (status === 400 || status === 422) return make('VALIDATION_ERROR', 'The request is not valid');
   logger.error('unhandled error', error as Error);
   return make(
     'INTERNAL',

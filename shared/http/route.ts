@@ -6,12 +6,13 @@ import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { BearerVerifier } from '../auth/verify.ts';
 import { DomainError } from '../domain/errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
 import { contractErrors } from './errors.ts';
+import { firstDuplicateKey, isJsonMediaType } from './strict-json.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -20,12 +21,17 @@ export interface Identity {
   admin: boolean;
 }
 
-export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown; rawBody?: string };
+export type HttpEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };
 
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 export interface RouteOptions {
   auth: Auth;
+  /**
+   * AUTH_MODE=verify: checks the bearer token in the route when no authorizer put a caller into
+   * the request context (LocalStack Community has no Lambda authorizers). `inRouteVerifier(config)`.
+   */
+  verifier?: BearerVerifier;
   jsonBody?: boolean;
   metrics?: boolean;
   /** `traced()` from shared/tracing.ts; passed in so a route without it bundles no X-Ray SDK. */
@@ -60,7 +66,7 @@ export function route(options: RouteOptions, handler: Handler) {
     .use(httpEventNormalizer())
     .use(bodyLimit(MAX_BODY_BYTES));
   if (options.jsonBody) stack.use(jsonObjectBody());
-  stack.use(requireRole(options.auth));
+  stack.use(requireRole(options.auth, options.verifier));
   return stack.handler(handler);
 }
 
@@ -75,30 +81,71 @@ function bodyLimit(maxBytes: number): MiddlewareObj<HttpEvent> {
   };
 }
 
-/** middy's JSON parser, plus the contract's rule that a body is an object (not null, 7 or "x"). */
+/**
+ * The JSON body rules: the media type is application/json in any case (UTF-8 if a charset is
+ * named; middy's parser matches it case-sensitively), the body parses, is an object (not null, 7
+ * or "x"), and repeats no key.
+ */
 function jsonObjectBody(): MiddlewareObj<HttpEvent> {
-  const parser = httpJsonBodyParser({
-    disableContentTypeError: false,
-  }) as unknown as MiddlewareObj<HttpEvent>;
   return {
-    before: async (request) => {
-      if (request.event.body === null || request.event.body === undefined || request.event.body === '') {
+    before: async ({ event }) => {
+      const raw = event.body;
+      if (typeof raw !== 'string' || raw === '') {
         throw new DomainError('VALIDATION_ERROR', 'A JSON object body is required');
       }
-      await parser.before?.(request);
-      const body = request.event.body;
+      if (!isJsonMediaType(event.headers?.['content-type']))
+        throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+      const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new DomainError('INVALID_JSON', 'The body is not valid JSON');
+      }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new DomainError('VALIDATION_ERROR', 'The body must be a JSON object');
       }
+      const repeated = firstDuplicateKey(text);
+      if (repeated !== undefined)
+        throw new DomainError('INVALID_JSON', `The body names "${repeated.slice(0, 64)}" more than once`);
+      event.body = body;
     },
   };
 }
 
-/** The authorizer proved who is calling; this checks what they may do here. */
-function requireRole(auth: Auth): MiddlewareObj<HttpEvent> {
+/**
+ * A header that must be sent exactly once: two copies (or one copy holding a comma-joined list)
+ * are refused rather than one being picked.
+ */
+export function singleHeader(event: HttpEvent, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  const values = Object.entries(event.multiValueHeaders ?? {})
+    .filter(([key]) => key.toLowerCase() === lower)
+    .flatMap(([, list]) => list ?? []);
+  const value = event.headers?.[lower];
+  if (values.length > 1 || value?.includes(','))
+    throw new DomainError('VALIDATION_ERROR', `Send exactly one ${name} header`, [
+      { path: name, message: 'sent more than once' },
+    ]);
+  return value;
+}
+
+/**
+ * The authorizer proved who is calling (or, with a verifier and no authorizer context, the same
+ * verifier does it here); this checks what they may do.
+ */
+function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpEvent> {
   return {
     before: async ({ event }) => {
       if (auth === 'public') return;
+      if (verifier && !identityOf(event)) {
+        const principal = await verifier(event.headers?.authorization);
+        if (!principal) throw new DomainError('UNAUTHORIZED', 'A valid bearer token is required');
+        event.requestContext = {
+          ...event.requestContext,
+          authorizer: { userId: principal.userId, admin: String(principal.admin), exp: principal.exp },
+        };
+      }
       const who = identityOf(event);
       if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
       if (auth === 'admin' && !who.admin) throw new DomainError('FORBIDDEN', 'This needs an admin');

@@ -1,5 +1,11 @@
 import { isTerminal, type Order } from '../domain/order.ts';
-import type { OrderEvents, OrderQueue, OrderStore, PaymentGateway } from '../ports.ts';
+import {
+  keepsMoney,
+  type OrderEvents,
+  type OrderQueue,
+  type OrderStore,
+  type PaymentGateway,
+} from '../ports.ts';
 
 export type PipelineEvent =
   | 'paymentRequested'
@@ -9,7 +15,9 @@ export type PipelineEvent =
   | 'cancelled'
   | 'unitsReleased'
   | 'reenqueued'
+  | 'paymentResent'
   | 'refunded'
+  | 'reconcileFailed'
   | 'skipped'
   | 'dueExamined'
   | 'eventPublishFailed';
@@ -60,10 +68,12 @@ function publishTerminal(events: OrderEvents, order: Order): Promise<void> {
 /**
  * orders.fifo consumer step: RESERVED → PAYMENT_PENDING, then a payment job. A redelivery of an
  * order already PAYMENT_PENDING sends the job again (deduplicated by SQS), so a crash between the
- * two steps loses nothing; any other status means there is nothing left to do.
+ * two steps loses nothing; any other status means there is nothing left to do. The order becomes
+ * due for the reconciler once `paymentDueAfterMs` passes without a settlement, so a lost or
+ * dead-lettered payment job is sent again.
  */
 export async function requestPayment(
-  deps: Pick<PipelineDeps, 'orders' | 'queue' | 'observe'>,
+  deps: Pick<PipelineDeps, 'orders' | 'queue' | 'observe'> & { paymentDueAfterMs: number },
   orderId: string,
   now: number,
 ): Promise<void> {
@@ -77,7 +87,7 @@ export async function requestPayment(
       (await deps.orders.transition(order, 'RESERVED', {
         to: 'PAYMENT_PENDING',
         now,
-        dueAt: Date.parse(order.expiresAt),
+        dueAt: Math.min(now + deps.paymentDueAfterMs, Date.parse(order.expiresAt)),
       })) ?? (await deps.orders.get(orderId, true));
   }
   if (order?.status !== 'PAYMENT_PENDING') {
@@ -91,6 +101,9 @@ export async function requestPayment(
 /**
  * payments.fifo consumer step: charge once (idempotency key = order id), then CONFIRMED or
  * PAYMENT_FAILED with the units returned. A TransientPaymentError propagates so the queue retries.
+ * An order that ended any other way than CONFIRMED gets a charge it kept refunded, whatever this
+ * delivery saw: a redelivery after a crash between the charge and the write finds the order
+ * EXPIRED, and only the ledger knows the money was taken.
  */
 export async function settlePayment(
   deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'> & { gateway: PaymentGateway },
@@ -98,13 +111,19 @@ export async function settlePayment(
   now: number,
 ): Promise<void> {
   const order = await deps.orders.get(orderId, true);
-  if (order?.status === 'CONFIRMED' || order?.status === 'PAYMENT_FAILED') {
+  if (!order) {
+    deps.observe?.('skipped');
+    return;
+  }
+  if (order.status === 'CONFIRMED') {
     // Settled by an earlier delivery that may have died, or failed to publish, before announcing.
     await announce(deps, order, { retry: true });
     return;
   }
-  if (order?.status !== 'PAYMENT_PENDING') {
-    deps.observe?.('skipped');
+  if (order.status !== 'PAYMENT_PENDING') {
+    if (isTerminal(order.status)) await refundKeptCharge(deps, order);
+    if (order.status === 'PAYMENT_FAILED') await announce(deps, order, { retry: true });
+    else deps.observe?.('skipped');
     return;
   }
   const outcome = await deps.gateway.charge({
@@ -125,15 +144,9 @@ export async function settlePayment(
       return;
     }
     // The order left PAYMENT_PENDING while we charged (the hold expired): the buyer keeps no
-    // units, so the money goes back.
+    // units, so the money goes back. A failed refund throws, and the redelivery tries again.
     const current = await deps.orders.get(orderId, true);
-    if (current?.status !== 'CONFIRMED') {
-      await deps.gateway.refund(
-        order.orderId,
-        `order ${current?.status ?? 'missing'} before the charge settled`,
-      );
-      deps.observe?.('refunded');
-    }
+    if (current && current.status !== 'CONFIRMED') await refundKeptCharge(deps, current);
     return;
   }
   const failed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
@@ -148,52 +161,17 @@ export async function settlePayment(
   }
 }
 
-export interface ReconcileReport {
-  examined: number;
-  expired: number;
-  reenqueued: number;
-}
-
 /**
- * Scheduled sweep over the orders that are due (a sparse index holds only non-terminal orders, so
- * this never scans the table): past their hold → EXPIRED with stock returned; still RESERVED after
- * the grace period → sent to orders.fifo again. Every change is conditional on the status it saw,
- * so running beside the consumers, or twice at once, changes nothing twice.
+ * The money rule: an order that ended any way but CONFIRMED keeps no approved charge. Reads the
+ * processor's ledger and refunds (idempotent by key) what it kept. Throws when the refund fails,
+ * so the caller's retry (queue redelivery, the reconciler's next run) tries again.
  */
-export async function reconcile(
-  deps: PipelineDeps,
-  now: number,
-  options: { limit: number; reenqueueGraceMs: number },
-): Promise<ReconcileReport> {
-  const report: ReconcileReport = { examined: 0, expired: 0, reenqueued: 0 };
-  const due = await deps.orders.due(now, options.limit);
-  deps.observe?.('dueExamined', due.length);
-  for (const order of due) {
-    report.examined++;
-    const expiresAt = Date.parse(order.expiresAt);
-    if (now >= expiresAt) {
-      const expired = await deps.orders.transition(order, order.status, {
-        to: 'EXPIRED',
-        now,
-        failureReason: 'hold expired',
-      });
-      if (expired) {
-        report.expired++;
-        deps.observe?.('expired');
-        deps.observe?.('unitsReleased', expired.quantity);
-        await announce(deps, expired);
-      }
-    } else if (order.status === 'RESERVED') {
-      if (
-        await deps.orders.reschedule(order, 'RESERVED', Math.min(now + options.reenqueueGraceMs, expiresAt))
-      ) {
-        await deps.queue.enqueueOrder(order);
-        report.reenqueued++;
-        deps.observe?.('reenqueued');
-      }
-    } else {
-      await deps.orders.reschedule(order, order.status, expiresAt);
-    }
-  }
-  return report;
+export async function refundKeptCharge(
+  deps: Pick<PipelineDeps, 'observe'> & { gateway: PaymentGateway },
+  order: Order,
+): Promise<void> {
+  const state = await deps.gateway.lookup(order.orderId);
+  if (!keepsMoney(state)) return;
+  await deps.gateway.refund(order.orderId, `order ${order.status}, not CONFIRMED`);
+  deps.observe?.('refunded');
 }

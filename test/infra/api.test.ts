@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatewayResponses } from '../../infra/api.ts';
+import { BEARER_TOKEN_PATTERN, gatewayResponses } from '../../infra/api.ts';
 import { AUTHORIZER_FUNCTION } from '../../infra/stateless-stack.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
 import {
@@ -68,13 +68,18 @@ describe('REST API routes', () => {
     const integration = p.Integration as Json;
     expect(integration.Type).toBe('AWS_PROXY');
     expect(integration.IntegrationHttpMethod).toBe('POST');
-    expect(mentions(integration.Uri, logicalId(s.built.stateless.functions.functions[key]))).toBe(true);
+    // The `live` alias where there is one (provisioned concurrency lives there), else the function.
+    const alias = s.built.stateless.functions.aliases[key];
+    expect(
+      mentions(integration.Uri, logicalId(alias ?? s.built.stateless.functions.functions[key])),
+      `${key} integration`,
+    ).toBe(true);
     if (auth === 'public') {
       expect(p.AuthorizationType).toBe('NONE');
       expect(p.AuthorizerId).toBeUndefined();
     } else {
       expect(p.AuthorizationType).toBe('CUSTOM');
-      expect(p.AuthorizerId).toEqual({ Ref: logicalId(s.built.stateless.api.authorizer) });
+      expect(p.AuthorizerId).toEqual({ Ref: logicalId(s.built.stateless.api.authorizer as never) });
     }
   });
 
@@ -90,27 +95,39 @@ describe('REST API routes', () => {
 
   it('lets API Gateway invoke each route function (and the authorizer)', () => {
     for (const key of [...routes.map((r) => r.key), AUTHORIZER_FUNCTION]) {
+      const alias = s.built.stateless.functions.aliases[key];
       s.stateless.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
-        FunctionName: { 'Fn::GetAtt': [logicalId(s.built.stateless.functions.functions[key]), 'Arn'] },
+        FunctionName: alias
+          ? { Ref: logicalId(alias) }
+          : { 'Fn::GetAtt': [logicalId(s.built.stateless.functions.functions[key]), 'Arn'] },
       });
     }
   });
 });
 
 describe('authorizer', () => {
-  it('is a TOKEN authorizer on the Authorization header, cached 300 s, backed by the authorizer function', () => {
+  it('is a TOKEN authorizer on the Authorization header, cached 300 s, backed by the authorizer alias', () => {
     s.stateless.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     s.stateless.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
+      IdentityValidationExpression: BEARER_TOKEN_PATTERN,
       AuthorizerResultTtlInSeconds: 300,
     });
     const authorizer = Object.values(resourcesOfType(s.stateless, 'AWS::ApiGateway::Authorizer'))[0] as Json;
-    expect(
-      mentions(props(authorizer).AuthorizerUri, logicalId(s.built.stateless.functions.functions.authorizer)),
-    ).toBe(true);
+    const alias = s.built.stateless.functions.aliases.authorizer;
+    expect(alias).toBeDefined();
+    expect(mentions(props(authorizer).AuthorizerUri, logicalId(alias as never))).toBe(true);
+  });
+
+  it('validates the bearer shape before invoking the authorizer', () => {
+    const valid = new RegExp(BEARER_TOKEN_PATTERN);
+    expect(valid.test('Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_')).toBe(true);
+    for (const bad of ['eyJhbGciOi.x.y', 'Basic dXNlcjpwYXNz', 'Bearer ', 'Bearer a b', 'Bearer <script>']) {
+      expect(valid.test(bad), bad).toBe(false);
+    }
   });
 });
 
@@ -157,22 +174,29 @@ describe('stage', () => {
     s.stateless.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 
-  it('has a usage plan on the stage with the stage and checkout-method throttles', () => {
-    s.stateless.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
-    s.stateless.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-      Throttle: { RateLimit: apiThrottle.stage.rateLimit, BurstLimit: apiThrottle.stage.burstLimit },
-      ApiStages: [
+  it('has no usage plan (no method requires an API key, so it would limit nothing) and no WAF by default', () => {
+    s.stateless.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
+    s.stateless.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('adds a per-IP WAF rate rule on the stage with -c wafRateLimit', () => {
+    const waf = synth({ context: { wafRateLimit: '2000' } });
+    waf.stateless.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
         Match.objectLike({
-          ApiId: { Ref: logicalId(s.built.stateless.api.api) },
-          Throttle: {
-            '/sales/{saleId}/orders/POST': {
-              RateLimit: apiThrottle.methods.placeOrder.rateLimit,
-              BurstLimit: apiThrottle.methods.placeOrder.burstLimit,
-            },
-          },
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
         }),
       ],
     });
+    const association = Object.values(
+      resourcesOfType(waf.stateless, 'AWS::WAFv2::WebACLAssociation'),
+    )[0] as Json;
+    expect(
+      mentions(props(association).ResourceArn, logicalId(waf.built.stateless.api.api.deploymentStage)),
+    ).toBe(true);
   });
 
   it('has the account-level CloudWatch role API Gateway needs for execution logs', () => {
@@ -181,20 +205,22 @@ describe('stage', () => {
 });
 
 describe('gateway responses', () => {
+  const response = (type: string) => {
+    const found = Object.values(resourcesOfType(s.stateless, 'AWS::ApiGateway::GatewayResponse')).find(
+      (r) => props(r).ResponseType === type,
+    );
+    expect(found, type).toBeDefined();
+    return props(found as Json);
+  };
+
   it.each([
     ['UNAUTHORIZED', '401', 'UNAUTHORIZED'],
     ['ACCESS_DENIED', '403', 'FORBIDDEN'],
     ['MISSING_AUTHENTICATION_TOKEN', '404', 'NOT_FOUND'],
-    ['THROTTLED', '429', 'RETRY'],
-    // The defaults keep API Gateway's own status code.
+    // The default keeps API Gateway's own status code.
     ['DEFAULT_4XX', undefined, 'VALIDATION_ERROR'],
-    ['DEFAULT_5XX', undefined, 'INTERNAL'],
   ])('%s answers status %s with the contract error shape (%s)', (type, status, code) => {
-    const response = Object.values(resourcesOfType(s.stateless, 'AWS::ApiGateway::GatewayResponse')).find(
-      (r) => props(r).ResponseType === type,
-    );
-    expect(response, type).toBeDefined();
-    const p = props(response as Json);
+    const p = response(type);
     expect(p.StatusCode).toBe(status);
     const template = (p.ResponseTemplates as Record<string, string>)['application/json'] as string;
     // API Gateway substitutes $context.error.messageString with a JSON string literal.
@@ -205,22 +231,39 @@ describe('gateway responses', () => {
     ).toBe("'*'");
   });
 
-  it('defines one gateway response per configured type', () => {
-    s.stateless.resourceCountIs('AWS::ApiGateway::GatewayResponse', gatewayResponses.length);
+  // A throttled stage, a throttled or failing Lambda, a slow one and API Gateway's own 5xx all
+  // reach the buyer as the contract's RETRY: 429 + Retry-After, never INTERNAL.
+  it.each(['THROTTLED', 'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'DEFAULT_5XX'])(
+    '%s answers 429 RETRY with Retry-After in the contract error shape',
+    (type) => {
+      const p = response(type);
+      expect(p.StatusCode).toBe('429');
+      const body = JSON.parse((p.ResponseTemplates as Record<string, string>)['application/json'] as string);
+      expect(body).toEqual({ error: { code: 'RETRY', message: expect.stringContaining('Idempotency-Key') } });
+      expect(p.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Retry-After': "'1'",
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+      });
+    },
+  );
+
+  it('never answers INTERNAL from API Gateway itself', () => {
+    for (const r of Object.values(resourcesOfType(s.stateless, 'AWS::ApiGateway::GatewayResponse'))) {
+      expect(JSON.stringify(props(r).ResponseTemplates)).not.toContain('INTERNAL');
+    }
   });
 
-  it('tells throttled callers when to retry', () => {
-    s.stateless.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'THROTTLED',
-      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
-    });
+  it('defines one gateway response per configured type', () => {
+    s.stateless.resourceCountIs('AWS::ApiGateway::GatewayResponse', gatewayResponses.length);
   });
 });
 
 describe('outputs', () => {
   it('exports the API URL, user pool id and client id', () => {
     s.stateless.hasOutput('ApiUrl', {});
-    s.stateful.hasOutput('UserPoolId', { Value: { Ref: logicalId(s.built.stateful.userPool) } });
-    s.stateful.hasOutput('UserPoolClientId', { Value: { Ref: logicalId(s.built.stateful.userPoolClient) } });
+    s.stateful.hasOutput('UserPoolId', { Value: { Ref: logicalId(s.built.stateful.userPool as never) } });
+    s.stateful.hasOutput('UserPoolClientId', {
+      Value: { Ref: logicalId(s.built.stateful.userPoolClient as never) },
+    });
   });
 });

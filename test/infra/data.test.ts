@@ -32,6 +32,18 @@ describe('tables', () => {
     dev.stateful.resourceCountIs('AWS::DynamoDB::Table', tableEntries.length);
   });
 
+  it('creates a table the wiring gains, with no CDK change', () => {
+    const extra = { ...tables.orders, name: 'claims', envVar: 'CLAIMS_TABLE', indexes: [] };
+    (tables as Record<string, TableSpec>).claims = extra;
+    try {
+      const grown = synth();
+      grown.stateful.resourceCountIs('AWS::DynamoDB::Table', tableEntries.length + 1);
+      expect((grown.built.stateful.tables as Record<string, unknown>).claims).toBeDefined();
+    } finally {
+      delete (tables as Record<string, TableSpec>).claims;
+    }
+  });
+
   it.each(tableEntries)('%s: on demand, PITR, key schema, GSIs (ALL), TTL as wired', (key, spec) => {
     const p = props(tableResource(dev, key));
     expect(p.BillingMode).toBe('PAY_PER_REQUEST');
@@ -168,6 +180,13 @@ describe('identity', () => {
       GenerateSecret: false,
     });
     dev.stateful.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: ADMIN_GROUP });
+    // No hosted UI, no redirects: the OAuth flows are off, not merely unused.
+    const client = props(
+      Object.values(resourcesOfType(dev.stateful, 'AWS::Cognito::UserPoolClient'))[0] as Json,
+    );
+    expect(client.AllowedOAuthFlows).toBeUndefined();
+    expect(client.AllowedOAuthFlowsUserPoolClient).toBe(false);
+    expect(client.CallbackURLs).toBeUndefined();
     prod.stateful.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'ACTIVE' });
     prod.stateful.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Retain' });
   });

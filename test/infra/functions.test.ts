@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UNRESOLVED } from '../../infra/functions.ts';
+import { environmentFor, UNRESOLVED } from '../../infra/functions.ts';
 import { loadConfig } from '../../shared/config.ts';
 import {
   type FunctionKey,
@@ -94,7 +94,7 @@ describe('functions', () => {
     const issuer = JSON.stringify(env.JWT_ISSUER);
     expect(issuer).toContain('https://cognito-idp.');
     expect(issuer).toContain('.amazonaws.com/');
-    expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool))).toBe(true);
+    expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool as never))).toBe(true);
     expect(JSON.stringify(env.JWKS_URL)).toContain('/.well-known/jwks.json');
     expect(env.JWT_AUDIENCE).toBeUndefined();
     for (const [key, spec] of fnEntries) {
@@ -119,6 +119,39 @@ describe('functions', () => {
     expect(fn.runtime.name).toBe('nodejs22.x');
     // NodejsFunction names the ESM bundle index.mjs, so `index.handler` resolves to it.
     expect(fnProps(s, 'placeOrder').Handler).toBe('index.handler');
+  });
+});
+
+describe('the signing key (env group signing)', () => {
+  it('is a generated Secrets Manager secret in the stateful stack', () => {
+    s.stateful.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+    });
+  });
+
+  it.each(fnEntries)('%s: TOKEN_SIGNING_KEY exactly when its wiring env includes signing', (key, spec) => {
+    const env = envOf(s, key);
+    if (spec.env?.includes('signing'))
+      expect(JSON.stringify(env.TOKEN_SIGNING_KEY)).toContain('{{resolve:secretsmanager:');
+    else expect(env.TOKEN_SIGNING_KEY).toBeUndefined();
+  });
+
+  it('passes the secret as a CloudFormation dynamic reference, never its value', () => {
+    const { stateful, stateless } = s.built;
+    const fnsProps = {
+      settings: s.built.settings,
+      tables: stateful.tables,
+      queues: stateful.queues,
+      topics: stateful.topics,
+      jwt: stateful.jwt,
+      signingSecret: stateful.signingSecret,
+    };
+    const env = environmentFor('listMyOrders', { ...functionSpecs.listMyOrders, env: ['signing'] }, fnsProps);
+    const resolved = stateless.resolve(env.TOKEN_SIGNING_KEY);
+    const text = JSON.stringify(resolved);
+    expect(text).toContain('{{resolve:secretsmanager:');
+    expect(text).toContain('SecretString');
+    expect(text).toContain(logicalId(stateful.signingSecret));
   });
 });
 

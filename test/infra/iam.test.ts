@@ -1,4 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { accessStatements } from '../../infra/functions.ts';
+import { keyPattern, writeScopes } from '../../infra/key-scopes.ts';
+import { emulatorCredentials } from '../../shared/adapters/aws.ts';
+import { counterKey, saleKey, shardKey } from '../../shared/adapters/dynamo/keys.ts';
 import {
   type DynamoAction,
   type FunctionKey,
@@ -36,6 +40,7 @@ const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 interface Grant {
   action: string;
   resource: unknown;
+  condition?: unknown;
   table?: TableKey;
   index?: string;
   queue?: QueueKey;
@@ -62,7 +67,7 @@ beforeAll(() => {
         const resources = [statement.Resource].flat();
         for (const action of actions) {
           for (const resource of resources) {
-            const grant: Grant = { action, resource };
+            const grant: Grant = { action, resource, condition: statement.Condition };
             const text = JSON.stringify(resource);
             for (const t of Object.keys(tables) as TableKey[]) {
               if (mentions(resource, logicalId(stateful.tables[t]))) {
@@ -92,21 +97,39 @@ describe('least privilege (wiring access → IAM)', () => {
     const wired = (spec.access.tables ?? {}) as Partial<Record<TableKey, DynamoAction[]>>;
     for (const t of Object.keys(tables) as TableKey[]) {
       const onTable = grants.filter((g) => g.table === t && g.index === undefined).map((g) => g.action);
-      expect(new Set(onTable), `${key} on ${t}`).toEqual(
-        new Set((wired[t] ?? []).map((a) => `dynamodb:${a}`)),
-      );
+      // A Query on named indexes is granted there, never on the base table.
+      const queriesIndexes = (spec.access.indexes?.[t] ?? []).length > 0;
+      const expected = (wired[t] ?? []).filter((a) => !(a === 'Query' && queriesIndexes));
+      expect(new Set(onTable), `${key} on ${t}`).toEqual(new Set(expected.map((a) => `dynamodb:${a}`)));
     }
     // Every DynamoDB grant names one of the wiring's tables: no "*".
     for (const grant of grants) expect(grant.table, JSON.stringify(grant)).toBeDefined();
   });
 
-  it.each(fnEntries)('%s: index ARNs only for Query, each index named (no index/*)', (key, spec) => {
+  it.each(fnEntries)('%s: Query only on the indexes it reads, each named (no index/*)', (key, spec) => {
     const indexGrants = grantsOf(key).filter((g) => g.index !== undefined);
-    const expected = (Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]).flatMap(
-      ([t, actions]) => (actions.includes('Query') ? tables[t].indexes.map((i) => `${t}/${i.name}`) : []),
+    const expected = (Object.entries(spec.access.indexes ?? {}) as [TableKey, string[]][]).flatMap(
+      ([t, names]) => names.map((name) => `${t}/${name}`),
     );
     expect(new Set(indexGrants.map((g) => `${g.table}/${g.index}`))).toEqual(new Set(expected));
     for (const grant of indexGrants) expect(grant.action).toBe('dynamodb:Query');
+  });
+
+  it('listMyOrders reads byBuyer only, the reconciler byDue only', () => {
+    const indexes = (key: FunctionKey) => grantsOf(key).flatMap((g) => (g.index ? [g.index] : []));
+    expect(indexes('listMyOrders')).toEqual(['byBuyer']);
+    expect(indexes('reconcile')).toEqual(['byDue']);
+    expect(grantsOf('listMyOrders').filter((g) => g.action === 'dynamodb:Query' && !g.index)).toEqual([]);
+  });
+
+  it('refuses a wiring entry that names an index its table lacks', () => {
+    const { stateful } = s.built;
+    const resources = { tables: stateful.tables, queues: stateful.queues, topics: stateful.topics };
+    const spec: FunctionSpec = {
+      ...functionSpecs.listMyOrders,
+      access: { tables: { orders: ['Query'] }, indexes: { orders: ['byNothing'] } },
+    };
+    expect(() => accessStatements(spec, resources, 'listMyOrders')).toThrow(/orders\/byNothing/);
   });
 
   it.each(fnEntries)(
@@ -147,6 +170,39 @@ describe('least privilege (wiring access → IAM)', () => {
       }
       throw new Error(`${key} has an unexpected grant ${JSON.stringify(grant)}`);
     }
+  });
+
+  it('placeOrder writes the sales table only on its own key shapes (LeadingKeys), never the sale item', () => {
+    const writes = grantsOf('placeOrder').filter(
+      (g) =>
+        g.table === 'sales' &&
+        ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'].includes(g.action),
+    );
+    expect(writes.map((g) => g.action)).toEqual(['dynamodb:UpdateItem']);
+    const patterns = writeScopes.placeOrder?.sales ?? [];
+    expect(patterns).toEqual([keyPattern(shardKey), keyPattern(counterKey)]);
+    for (const grant of writes) {
+      expect(grant.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } });
+    }
+    // What IAM's StringLike would decide for real keys.
+    const like = (pattern: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      );
+    const allowed = (key: string) => patterns.some((p) => like(p).test(key));
+    expect(allowed(shardKey('drop-1', 7))).toBe(true);
+    expect(allowed(counterKey('drop-1', 'alice'))).toBe(true);
+    expect(allowed(saleKey('drop-1'))).toBe(false);
+    expect(allowed('ADMIN#anything')).toBe(false);
+    // Reads stay unconditioned: the sale item is read, only never written.
+    const reads = grantsOf('placeOrder').filter(
+      (g) => g.table === 'sales' && g.action === 'dynamodb:GetItem',
+    );
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.condition).toBeUndefined();
   });
 
   it('uses no AWS managed policies on function roles', () => {
@@ -192,5 +248,25 @@ describe('least privilege (wiring access → IAM)', () => {
       );
       expect(writes, key).toEqual([]);
     }
+  });
+});
+
+describe('emulatorCredentials', () => {
+  it('leaves real credentials to the SDK provider chain (session token included)', () => {
+    expect(
+      emulatorCredentials({
+        AWS_ACCESS_KEY_ID: 'ASIAXXX',
+        AWS_SECRET_ACCESS_KEY: 's',
+        AWS_SESSION_TOKEN: 't',
+      }),
+    ).toBeUndefined();
+  });
+
+  it('uses fixed dummies when the environment has no AWS credentials', () => {
+    expect(emulatorCredentials({})).toEqual({ accessKeyId: 'local', secretAccessKey: 'local' });
+    expect(emulatorCredentials({ AWS_PROFILE: 'sso-profile' })).toEqual({
+      accessKeyId: 'local',
+      secretAccessKey: 'local',
+    });
   });
 });

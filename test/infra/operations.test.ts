@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AUTHORIZER_FUNCTION,
   alarmedOutcomes,
   alarmThresholds,
   checkoutOutcomes,
@@ -47,8 +48,17 @@ function alarmsOn(metricName: string, dimensionValue?: string): Json[] {
 
 describe('alarms', () => {
   it('has the expected number of alarms, all notifying the alarm topic', () => {
+    const indexCount = tableKeys.reduce((n, key) => n + tables[key].indexes.length, 0);
     const expected =
-      queueKeys.length * 2 + 1 + fnKeys.length * 2 + tableKeys.length + Object.keys(alarmedOutcomes).length;
+      queueKeys.length * 2 +
+      // API 5xx rate, API 429 rate, checkout p99, account concurrency
+      4 +
+      fnKeys.length * 2 +
+      // the authorizer: real failures and duration instead of Errors
+      1 +
+      tableKeys.length +
+      indexCount +
+      Object.keys(alarmedOutcomes).length;
     expect(alarms).toHaveLength(expected);
     const alarmTopic = logicalId(s.built.stateful.alarmTopic);
     for (const alarm of alarms) {
@@ -92,18 +102,108 @@ describe('alarms', () => {
     });
   });
 
-  it.each(fnKeys)('%s: Errors and Throttles alarms', (key) => {
+  it.each(fnKeys.filter((key) => key !== AUTHORIZER_FUNCTION))('%s: Errors and Throttles alarms', (key) => {
     const fnId = logicalId(s.built.stateless.functions.functions[key]);
     expect(alarmsOn('Errors', fnId)).toHaveLength(1);
     expect(alarmsOn('Throttles', fnId)).toHaveLength(1);
   });
 
-  it.each(tableKeys)('%s: throttled requests alarm', (key) => {
+  it('authorizer: no alarm on Errors (a bad token throws Unauthorized), but on real failures, slowness and throttles', () => {
+    const fnId = logicalId(s.built.stateless.functions.functions.authorizer);
+    expect(alarmsOn('Errors', fnId)).toEqual([]);
+    expect(alarmsOn('Throttles', fnId)).toHaveLength(1);
+    const duration = alarmsOn('Duration', fnId);
+    expect(duration).toHaveLength(1);
+    expect(duration[0]).toMatchObject({
+      ExtendedStatistic: 'p99',
+      Threshold: functionSpecs.authorizer.timeoutSeconds * 1000 * alarmThresholds.authorizerDurationShare,
+    });
+    const failures = alarmsOn('AuthorizerFailures');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ Namespace: 'FlashSale', Threshold: 0, Statistic: 'Sum' });
+    // Fed by metric filters on the authorizer's own log group: crashes that are not Unauthorized, and timeouts.
+    const filters = Object.values(resourcesOfType(s.stateless, 'AWS::Logs::MetricFilter'))
+      .map(props)
+      .filter((f) => (f.MetricTransformations as Json[])[0]?.MetricName === 'AuthorizerFailures');
+    expect(filters.map((f) => f.FilterPattern).sort()).toEqual([
+      '"Invoke Error" -Unauthorized',
+      '"Task timed out"',
+    ]);
+    for (const f of filters) {
+      expect(mentions(f.LogGroupName, logicalId(s.built.stateless.functions.logGroups.authorizer))).toBe(
+        true,
+      );
+    }
+  });
+
+  it.each(tableKeys)('%s: throttled requests alarm (base table)', (key) => {
     const tableId = logicalId(s.built.stateful.tables[key]);
-    const read = alarmsOn('ReadThrottleEvents', tableId);
+    const read = alarmsOn('ReadThrottleEvents', tableId).filter(
+      (a) => !JSON.stringify(a).includes('GlobalSecondaryIndexName'),
+    );
     expect(read).toHaveLength(1);
-    expect(alarmsOn('WriteThrottleEvents', tableId)).toEqual(read);
+    expect(
+      alarmsOn('WriteThrottleEvents', tableId).filter(
+        (a) => !JSON.stringify(a).includes('GlobalSecondaryIndexName'),
+      ),
+    ).toEqual(read);
     expect(read[0]).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it.each(tableKeys.flatMap((key) => tables[key].indexes.map((index) => [key, index.name] as const)))(
+    '%s/%s: index throttling alarm',
+    (key, indexName) => {
+      const found = alarmsOn('WriteThrottleEvents', indexName).filter((a) =>
+        mentions(a.Metrics, logicalId(s.built.stateful.tables[key])),
+      );
+      expect(found).toHaveLength(1);
+      expect(JSON.stringify(found[0]?.Metrics)).toContain('ReadThrottleEvents');
+      expect(found[0]).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    },
+  );
+
+  it('alarms on account-wide Lambda concurrency against the account limit', () => {
+    const found = alarms.filter((a) => a.MetricName === 'ConcurrentExecutions');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Maximum',
+      Threshold: Math.floor(1_000 * alarmThresholds.accountConcurrencyShare),
+    });
+    expect(found[0]?.Dimensions).toBeUndefined();
+    const other = synth({ context: { accountConcurrencyLimit: '5000' } });
+    const otherAlarm = Object.values(resourcesOfType(other.stateless, 'AWS::CloudWatch::Alarm'))
+      .map(props)
+      .find((a) => a.MetricName === 'ConcurrentExecutions');
+    expect(otherAlarm?.Threshold).toBe(4_000);
+  });
+
+  it('alarms on checkout p99 latency at the API method', () => {
+    const found = alarms.filter((a) => a.MetricName === 'Latency');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      ExtendedStatistic: 'p99',
+      Threshold: alarmThresholds.checkoutP99Ms,
+      Dimensions: expect.arrayContaining([
+        { Name: 'Method', Value: 'POST' },
+        { Name: 'Resource', Value: '/sales/{saleId}/orders' },
+      ]),
+    });
+  });
+
+  it('alarms on the share of requests answered 429 (access-log metric filter over API Count)', () => {
+    const found = alarmsOn('Api429');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ Threshold: alarmThresholds.api429Rate });
+    const metrics = JSON.stringify(found[0]?.Metrics);
+    expect(metrics).toContain('"MetricName":"Count"');
+    expect(metrics).toContain('retries / requests');
+    const filter = Object.values(resourcesOfType(s.stateless, 'AWS::Logs::MetricFilter'))
+      .map(props)
+      .find((f) => (f.MetricTransformations as Json[])[0]?.MetricName === 'Api429');
+    expect(filter?.FilterPattern).toBe('{ $.status = "429" }');
+    expect(mentions(filter?.LogGroupName, logicalId(s.built.stateless.api.accessLogs))).toBe(true);
   });
 
   it.each(Object.keys(alarmedOutcomes))('%s (Powertools metric) alarms on any occurrence', (metricName) => {

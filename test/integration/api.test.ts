@@ -67,7 +67,7 @@ const sale = (name: string, body: Record<string, unknown>, extra: Partial<Case> 
     totalStock: 10,
     perUserLimit: 1,
     startsAt: '2026-01-01T00:00:00Z',
-    endsAt: '2026-01-02T00:00:00Z',
+    endsAt: '2030-01-02T00:00:00Z',
     ...body,
   },
   ...extra,

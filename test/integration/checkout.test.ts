@@ -122,10 +122,12 @@ describe('checkout against DynamoDB Local and the SQS emulator', () => {
       startsAt: new Date(now + 3_600_000).toISOString(),
       endsAt: new Date(now + 7_200_000).toISOString(),
     });
+    // A window already over is refused at creation, so this one ends a moment after it is created.
     const late = await h.createSale({
       startsAt: new Date(now - 7_200_000).toISOString(),
-      endsAt: new Date(now - 3_600_000).toISOString(),
+      endsAt: new Date(now + 1_000).toISOString(),
     });
+    await h.waitFor(async () => Date.now() > now + 1_100, 'the sale window to close');
     for (const sale of [early, late]) {
       const reply = await h.buy('too-soon-or-late', sale.saleId);
       expect(reply.status).toBe(409);

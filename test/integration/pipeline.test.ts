@@ -5,12 +5,14 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
 import { sqsEventOf } from '../../local/runtime.ts';
+import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
+import { PAYMENT_GRACE_MS, PAYMENT_RETRY_WINDOW_SECONDS } from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const MAX_RECEIVES = 3;
@@ -248,14 +250,16 @@ describe('order → payment pipeline, with faults injected', () => {
   });
 
   it('expires holds past their deadline, returns the stock, and never charges an expired order', async () => {
-    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: 30 });
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const reserved = (await h.buy('slow-1', saleId)).body.orderId as string;
     const pending = (await h.buy('slow-2', saleId)).body.orderId as string;
     await deliver('processOrder', [await receiveFor(queues().orders, pending)]);
     expect((await order(pending)).status).toBe('PAYMENT_PENDING');
     await h.drain(queues().orders);
 
-    const report = (await h.runtime.runReconciler(new Date(Date.now() + 31_000))) as { expired: number };
+    const report = (await h.runtime.runReconciler(
+      new Date(Date.now() + (PAYMENT_RETRY_WINDOW_SECONDS + 1) * 1000),
+    )) as { expired: number };
     expect(report.expired).toBeGreaterThanOrEqual(2);
     expect(await order(reserved)).toMatchObject({ status: 'EXPIRED', failureReason: 'hold expired' });
     expect((await order(pending)).status).toBe('EXPIRED');
@@ -333,5 +337,140 @@ describe('order → payment pipeline, with faults injected', () => {
     expect(report.stock.sold).toBeLessThanOrEqual(100);
     expect(report.ordersByStatus.PAYMENT_FAILED).toBeGreaterThan(0);
     expect(report.charges.approved - report.charges.refunded).toBe(report.ordersByStatus.CONFIRMED);
+  });
+});
+
+describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', () => {
+  const HOLD_MS = PAYMENT_RETRY_WINDOW_SECONDS * 1000;
+  const GRACE_MS = PAYMENT_GRACE_MS;
+
+  /** The processor approved this order's charge: what a consumer that then died leaves behind. */
+  const approvedCharge = (orderId: string) =>
+    h.db.send(
+      new PutCommand({
+        TableName: h.runtime.resources.tableNames.payments,
+        Item: {
+          idempotencyKey: orderId,
+          attempts: 1,
+          amount: 1500,
+          currency: 'EUR',
+          outcome: 'approved',
+          chargeId: `ch_${orderId}`,
+          settledAt: new Date().toISOString(),
+        },
+      }),
+    );
+
+  /** Bought and moved to PAYMENT_PENDING; the payment job is on payments.fifo. */
+  async function pendingOrder(user: string, saleId: string): Promise<string> {
+    const orderId = (await h.buy(user, saleId)).body.orderId as string;
+    await deliver('processOrder', [await receiveFor(queues().orders, orderId)]);
+    await h.drain(queues().orders);
+    expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
+    return orderId;
+  }
+
+  it('confirms, rather than expires, a paid order whose consumer died before writing CONFIRMED', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
+    const orderId = await pendingOrder('paid-then-died', saleId);
+    await h.drain(queues().payments);
+    await approvedCharge(orderId);
+    const report = (await h.runtime.runReconciler(new Date(Date.now() + HOLD_MS + 1_000))) as {
+      confirmed: number;
+    };
+    expect(report.confirmed).toBeGreaterThanOrEqual(1);
+    expect((await order(orderId)).status).toBe('CONFIRMED');
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    expect(audit.charges).toEqual({ approved: 1, refunded: 0, declined: 0 });
+  });
+
+  it('refunds on redelivery when the hold expired first and the charge landed after (path a)', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
+    const orderId = await pendingOrder('expired-then-charged', saleId);
+    const job = await receiveFor(queues().payments, orderId);
+    await h.runtime.runReconciler(new Date(Date.now() + HOLD_MS + 1_000));
+    expect((await order(orderId)).status).toBe('EXPIRED');
+    // The consumer that read PAYMENT_PENDING before the expiry charged, then died.
+    await approvedCharge(orderId);
+    const redelivered = await receiveFor(queues().payments, orderId);
+    expect(Number(redelivered.Attributes?.ApproximateReceiveCount)).toBeGreaterThan(1);
+    expect(job.MessageId).toBe(redelivered.MessageId);
+    expect(await deliver('processPayment', [redelivered])).toEqual({ batchItemFailures: [] });
+    expect(await ledger(orderId)).toMatchObject({ outcome: 'approved', refunded: true });
+    await h.drain(queues().payments);
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    expect(audit.charges).toEqual({ approved: 1, refunded: 1, declined: 0 });
+  });
+
+  it('lets the reconciler refund a kept charge whose payment job is gone for good (path b)', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
+    const orderId = await pendingOrder('refund-by-reconciler', saleId);
+    const expiry = Date.now() + HOLD_MS + 1_000;
+    await h.runtime.runReconciler(new Date(expiry));
+    expect((await order(orderId)).status).toBe('EXPIRED');
+    await approvedCharge(orderId);
+    // Its refund kept failing and the job went to the DLQ: no redelivery will come.
+    await h.drain(queues().payments);
+    expect((await h.audit(saleId)).violations).toEqual([
+      `order ${orderId} is EXPIRED but its charge was kept`,
+    ]);
+    const early = (await h.runtime.runReconciler(new Date(expiry + 1_000))) as { refunded: number };
+    expect(early.refunded).toBe(0);
+    const report = (await h.runtime.runReconciler(new Date(expiry + GRACE_MS + 1_000))) as {
+      refunded: number;
+    };
+    expect(report.refunded).toBe(1);
+    expect(await ledger(orderId)).toMatchObject({ refunded: true });
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    // Checked once: the order has left the index, a later run refunds nothing more.
+    const later = (await h.runtime.runReconciler(new Date(expiry + 3 * GRACE_MS))) as { refunded: number };
+    expect(later.refunded).toBe(0);
+  });
+
+  it('re-sends a lost payment job, so an accepted order is charged and CONFIRMED before its hold ends', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
+    const orderId = await pendingOrder('job-lost', saleId);
+    expect((await h.drain(queues().payments)).some((m) => m.Body?.includes(orderId))).toBe(true);
+    const report = (await h.runtime.runReconciler(new Date(Date.now() + GRACE_MS + 1_000))) as {
+      paymentsResent: number;
+      expired: number;
+    };
+    expect(report.paymentsResent).toBeGreaterThanOrEqual(1);
+    expect(report.expired).toBe(0);
+    h.runtime.startConsumers();
+    await settled(orderId, 'CONFIRMED');
+    const audit = await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [orderId] });
+    expect(audit.violations).toEqual([]);
+    expect(audit.charges).toEqual({ approved: 1, refunded: 0, declined: 0 });
+  });
+
+  it('pages the due index past its per-bucket limit', async () => {
+    const tables = h.runtime.resources.tableNames;
+    const store = new DynamoOrderStore(h.db, tables.orders, () => tables.sales);
+    // Five orders forced into one bucket: a page of two must be followed twice more.
+    const ids = Array.from({ length: 5 }, (_, i) => `paging-${Date.now()}-${i}`);
+    const at = Date.now();
+    for (const [i, orderId] of ids.entries()) {
+      await h.db.send(
+        new PutCommand({
+          TableName: tables.orders,
+          Item: { orderId, userId: 'pager', status: 'RESERVED', dueBucket: '7', dueAt: at - 1_000_000 + i },
+        }),
+      );
+    }
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of store.due(at, 2)) {
+      pages++;
+      expect(page.length).toBeLessThanOrEqual(2 * 32);
+      seen.push(...page.map((o) => o.orderId).filter((id) => ids.includes(id)));
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(pages).toBeGreaterThanOrEqual(3);
+    for (const orderId of ids)
+      await h.db.send(new DeleteCommand({ TableName: tables.orders, Key: { orderId } }));
   });
 });

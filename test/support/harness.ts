@@ -106,7 +106,8 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
           price: 1500,
           currency: 'EUR',
           totalStock: 10,
-          perUserLimit: 2,
+          // A limit above the stock is refused: small sales get a limit of their stock.
+          perUserLimit: Math.min(2, Number(overrides.totalStock ?? 10)),
           startsAt: new Date(now - 60_000).toISOString(),
           endsAt: new Date(now + 3_600_000).toISOString(),
           ...overrides,

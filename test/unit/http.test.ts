@@ -1,9 +1,12 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { jwtVerifier } from '../../shared/auth/verify.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
-import { json, route } from '../../shared/http/route.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { firstDuplicateKey, isJsonMediaType } from '../../shared/http/strict-json.ts';
 
 const context = {
   functionName: 'test',
@@ -121,5 +124,88 @@ describe('CORS', () => {
     const bad = await echo(event({ body: '{"quantity":0}' }), context);
     expect(bad.statusCode).toBe(400);
     expect(bad.headers?.['Access-Control-Allow-Origin']).toBe('*');
+  });
+});
+
+describe('in-route verification (AUTH_MODE=verify, no authorizer)', () => {
+  const issuer = 'https://issuer.example.test';
+  const setup = async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' }] };
+    const verifier = jwtVerifier({ issuer, keys: { jwks }, adminClaim: 'cognito:groups' });
+    const token = (sub: string, expSeconds: number, groups: string[] = []) =>
+      new SignJWT({ 'cognito:groups': groups })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+        .setIssuer(issuer)
+        .setSubject(sub)
+        .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
+        .sign(privateKey);
+    const whoAmI = route({ auth: 'buyer', verifier }, async (e) => json(200, caller(e)));
+    const adminRoute = route({ auth: 'admin', verifier }, async () => json(200, { ok: true }));
+    const bare = (authorization?: string) =>
+      event({
+        body: null,
+        headers: authorization ? { Authorization: authorization } : {},
+        requestContext: {} as APIGatewayProxyEvent['requestContext'],
+      });
+    return { token, whoAmI, adminRoute, bare };
+  };
+
+  it('serves a valid bearer token as its caller', async () => {
+    const { token, whoAmI, adminRoute, bare } = await setup();
+    const res = await whoAmI(bare(`Bearer ${await token('erin', 600)}`), context);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ userId: 'erin', admin: false });
+    expect((await adminRoute(bare(`Bearer ${await token('erin', 600)}`), context)).statusCode).toBe(403);
+    expect((await adminRoute(bare(`Bearer ${await token('ops', 600, ['admin'])}`), context)).statusCode).toBe(
+      200,
+    );
+  });
+
+  it('answers 401 in the contract shape for a missing, bad or expired token', async () => {
+    const { token, whoAmI, bare } = await setup();
+    const good = await token('erin', 600);
+    const tampered = `${good.slice(0, -4)}AAAA`;
+    for (const header of [
+      undefined,
+      'Bearer not-a-jwt',
+      `Bearer ${tampered}`,
+      `Bearer ${await token('erin', -60)}`,
+    ]) {
+      const res = await whoAmI(bare(header), context);
+      expect(res.statusCode, String(header)).toBe(401);
+      expect(JSON.parse(res.body).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('trusts an authorizer context when there is one', async () => {
+    const { whoAmI } = await setup();
+    const res = await whoAmI(event({ body: null }), context);
+    expect(JSON.parse(res.body)).toEqual({ userId: 'u1', admin: false });
+  });
+});
+
+describe('strict JSON bodies', () => {
+  it('finds repeated keys at any depth, decoded, and ignores strings that are values', () => {
+    expect(firstDuplicateKey('{"a":1,"b":2}')).toBeUndefined();
+    expect(firstDuplicateKey('{"a":1,"a":2}')).toBe('a');
+    expect(firstDuplicateKey('{"a":1,"\\u0061":2}')).toBe('a');
+    expect(firstDuplicateKey('{"x":{"a":1,"a" : 2}}')).toBe('a');
+    expect(firstDuplicateKey('[{"a":1},{"a":2}]')).toBeUndefined();
+    expect(firstDuplicateKey('{"a":"a","b":["a","a"],"c":{"a":1}}')).toBeUndefined();
+    expect(firstDuplicateKey('{"a\\"":1,"a":2,"q":"\\\\"}')).toBeUndefined();
+  });
+
+  it('refuses a repeated key and accepts the JSON media type in any case', async () => {
+    const dup = await echo(event({ body: '{"quantity":1,"quantity":5,"paymentToken":"tok_ok"}' }), context);
+    expect(dup.statusCode).toBe(400);
+    expect(JSON.parse(dup.body).error.code).toBe('INVALID_JSON');
+    const upper = await echo(
+      event({ headers: { 'Content-Type': 'Application/JSON; charset=UTF-8' } }),
+      context,
+    );
+    expect(upper.statusCode).toBe(200);
+    for (const type of ['text/json', 'application/json; charset=latin1', 'application/jsonx'])
+      expect(isJsonMediaType(type), type).toBe(false);
   });
 });

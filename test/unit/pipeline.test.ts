@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { Order, OrderStatus } from '../../shared/domain/order.ts';
+import { isTerminal, type Order, type OrderStatus } from '../../shared/domain/order.ts';
 import type {
   ChargeOutcome,
+  ChargeState,
   OrderEvent,
   OrderStore,
   PaymentGateway,
   TransitionChange,
 } from '../../shared/ports.ts';
-import { reconcile, requestPayment, settlePayment } from '../../shared/usecases/pipeline.ts';
+import { requestPayment, settlePayment } from '../../shared/usecases/pipeline.ts';
+import { type ReconcileOptions, reconcile } from '../../shared/usecases/reconcile.ts';
 
 const base: Order = {
   orderId: 'o1',
@@ -26,41 +28,93 @@ const base: Order = {
   paymentToken: 'tok_ok',
 };
 
-/** An in-memory OrderStore with the same compare-and-set rule as DynamoDB's conditions. */
-function memoryOrders(initial: Order, interfere?: (order: Order) => void) {
-  let current = { ...initial };
+/**
+ * An in-memory OrderStore with DynamoDB's rules: compare-and-set on status, and a sparse due index
+ * that a terminal transition leaves (only awaitRefundCheck puts an ended order back).
+ */
+function memoryOrders(initial: Order[], interfere?: (order: Order) => void) {
+  const rows = new Map(initial.map((o) => [o.orderId, { order: { ...o }, dueAt: 0 as number | undefined }]));
   const changes: TransitionChange[] = [];
-  const store = {
-    get: async () => ({ ...current }),
-    transition: async (_o: Order, from: OrderStatus, change: TransitionChange) => {
-      interfere?.(current);
-      if (current.status !== from) return undefined;
+  const row = (id: string) => rows.get(id) as { order: Order; dueAt: number | undefined };
+  const store: Partial<OrderStore> = {
+    get: async (id) => {
+      const r = rows.get(id);
+      return r ? { ...r.order } : undefined;
+    },
+    transition: async (o: Order, from: OrderStatus, change: TransitionChange) => {
+      const r = row(o.orderId);
+      interfere?.(r.order);
+      if (r.order.status !== from) return undefined;
       changes.push(change);
-      current = {
-        ...current,
+      r.order = {
+        ...r.order,
         status: change.to,
         ...(change.failureReason ? { failureReason: change.failureReason } : {}),
+        ...(change.chargeId ? { chargeId: change.chargeId } : {}),
       };
-      return { ...current };
+      r.dueAt = isTerminal(change.to) ? undefined : (change.dueAt ?? r.dueAt);
+      return { ...r.order };
     },
-    reschedule: async (_o: Order, status: OrderStatus) => current.status === status,
-    due: async () => [{ ...current }],
-  } as unknown as OrderStore;
-  return { store, changes, current: () => current, set: (o: Partial<Order>) => Object.assign(current, o) };
+    reschedule: async (o: Order, status: OrderStatus, dueAt: number) => {
+      const r = row(o.orderId);
+      if (r.order.status !== status) return false;
+      r.dueAt = dueAt;
+      return true;
+    },
+    awaitRefundCheck: async (o: Order, status: OrderStatus, dueAt: number) => {
+      const r = row(o.orderId);
+      if (r.order.status !== status) return false;
+      r.dueAt = dueAt;
+      return true;
+    },
+    refundChecked: async (o: Order, status: OrderStatus) => {
+      const r = row(o.orderId);
+      if (r.order.status === status) r.dueAt = undefined;
+    },
+    async *due(now: number, pageSize: number) {
+      const due = [...rows.values()].filter((r) => r.dueAt !== undefined && r.dueAt <= now);
+      for (let i = 0; i < due.length; i += pageSize)
+        yield due.slice(i, i + pageSize).map((r) => ({ ...r.order }));
+    },
+  };
+  return {
+    store: store as OrderStore,
+    changes,
+    current: (id = 'o1') => row(id).order,
+    dueAt: (id = 'o1') => row(id).dueAt,
+  };
 }
 
-function gateway(outcome: ChargeOutcome) {
-  const calls = { charge: 0, refunds: [] as string[] };
+/** A processor with a ledger: idempotent charges, refunds that can be made to fail. */
+function gateway(outcome: ChargeOutcome, initial: Record<string, ChargeState> = {}) {
+  const ledger = new Map<string, ChargeState>(Object.entries(initial));
+  const calls = { charge: 0, refunds: [] as string[], failRefunds: 0 };
   const g: PaymentGateway = {
-    charge: async () => {
+    charge: async ({ idempotencyKey }) => {
       calls.charge++;
+      const seen = ledger.get(idempotencyKey);
+      if (seen?.status === 'approved') return { status: 'approved', chargeId: seen.chargeId };
+      ledger.set(
+        idempotencyKey,
+        outcome.status === 'approved'
+          ? { status: 'approved', chargeId: outcome.chargeId, refunded: false }
+          : { status: 'declined' },
+      );
       return outcome;
     },
     refund: async (key) => {
+      if (calls.failRefunds > 0) {
+        calls.failRefunds--;
+        throw new Error('processor unavailable');
+      }
+      const seen = ledger.get(key);
+      if (seen?.status !== 'approved') throw new Error('nothing to refund');
       calls.refunds.push(key);
+      ledger.set(key, { ...seen, refunded: true });
     },
+    lookup: async (key) => ledger.get(key) ?? { status: 'none' },
   };
-  return { g, calls };
+  return { g, calls, ledger };
 }
 
 const events = () => {
@@ -68,10 +122,11 @@ const events = () => {
   return { published, port: { publish: async (e: OrderEvent) => void published.push(e) } };
 };
 const noQueue = { enqueueOrder: async () => {}, enqueuePayment: async () => {} };
+const kept = { status: 'approved', chargeId: 'ch_o1', refunded: false } as const;
 
 describe('settlePayment', () => {
   it('confirms an approved charge and announces it', async () => {
-    const orders = memoryOrders(base);
+    const orders = memoryOrders([base]);
     const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const e = events();
     await settlePayment({ orders: orders.store, events: e.port, gateway: g }, 'o1', Date.now());
@@ -81,7 +136,7 @@ describe('settlePayment', () => {
   });
 
   it('keeps a committed confirmation when the event cannot be published, and announces on redelivery', async () => {
-    const orders = memoryOrders(base);
+    const orders = memoryOrders([base]);
     const counted: string[] = [];
     const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const e = events();
@@ -101,7 +156,7 @@ describe('settlePayment', () => {
   });
 
   it('refunds a charge that settled after the hold expired', async () => {
-    const orders = memoryOrders(base, (o) => {
+    const orders = memoryOrders([base], (o) => {
       o.status = 'EXPIRED';
     });
     const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
@@ -110,24 +165,48 @@ describe('settlePayment', () => {
     expect(calls.refunds).toEqual(['o1']);
   });
 
+  it('refunds on redelivery when the charge went through but the function died before CONFIRMED and the hold expired', async () => {
+    // Path (a): the ledger says approved, the order says EXPIRED; only the ledger knows.
+    const orders = memoryOrders([{ ...base, status: 'EXPIRED' }]);
+    const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' }, { o1: kept });
+    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    expect(calls.charge).toBe(0);
+    expect(calls.refunds).toEqual(['o1']);
+    expect(ledger.get('o1')).toMatchObject({ refunded: true });
+    // A further redelivery refunds nothing more.
+    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    expect(calls.refunds).toEqual(['o1']);
+  });
+
+  it('throws when the refund fails, so the queue redelivers, and the redelivery refunds exactly once', async () => {
+    // Path (b): expiry races the charge and refund() throws.
+    const orders = memoryOrders([base], (o) => {
+      o.status = 'EXPIRED';
+    });
+    const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    calls.failRefunds = 1;
+    const deps = { orders: orders.store, events: events().port, gateway: g };
+    await expect(settlePayment(deps, 'o1', Date.now())).rejects.toThrow('processor unavailable');
+    expect(ledger.get('o1')).toMatchObject({ status: 'approved', refunded: false });
+    await settlePayment(deps, 'o1', Date.now());
+    expect(calls.refunds).toEqual(['o1']);
+    expect(calls.charge).toBe(1);
+  });
+
   it('does not charge an order that is no longer PAYMENT_PENDING', async () => {
-    const orders = memoryOrders({ ...base, status: 'CANCELLED' });
+    const orders = memoryOrders([{ ...base, status: 'CANCELLED' }]);
     const { g, calls } = gateway({ status: 'approved', chargeId: 'x' });
     await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(calls.charge).toBe(0);
+    expect(calls.refunds).toEqual([]);
   });
 
   it('fails a declined payment with its reason and counts the released units', async () => {
-    const orders = memoryOrders(base);
+    const orders = memoryOrders([base]);
     const counted: string[] = [];
     const { g } = gateway({ status: 'declined', reason: 'card_declined' });
     await settlePayment(
-      {
-        orders: orders.store,
-        events: events().port,
-        gateway: g,
-        observe: (e) => counted.push(e),
-      },
+      { orders: orders.store, events: events().port, gateway: g, observe: (e) => counted.push(e) },
       'o1',
       Date.now(),
     );
@@ -138,42 +217,152 @@ describe('settlePayment', () => {
 
 describe('requestPayment', () => {
   it('re-sends the payment job for an order already PAYMENT_PENDING (crash between the two steps)', async () => {
-    const orders = memoryOrders(base);
+    const orders = memoryOrders([base]);
     const sent: string[] = [];
     await requestPayment(
       {
         orders: orders.store,
         queue: { ...noQueue, enqueuePayment: async (o) => void sent.push(o.orderId) },
+        paymentDueAfterMs: 90_000,
       },
       'o1',
       Date.now(),
     );
     expect(sent).toEqual(['o1']);
   });
+
+  it('makes the order due for the reconciler one grace after its job, not only at its expiry', async () => {
+    const orders = memoryOrders([{ ...base, status: 'RESERVED' }]);
+    const now = Date.parse('2026-11-21T12:01:00Z');
+    await requestPayment({ orders: orders.store, queue: noQueue, paymentDueAfterMs: 90_000 }, 'o1', now);
+    expect(orders.current().status).toBe('PAYMENT_PENDING');
+    expect(orders.dueAt()).toBe(now + 90_000);
+  });
+});
+
+const options = (overrides: Partial<ReconcileOptions> = {}): ReconcileOptions => ({
+  limit: 1_000,
+  pageSize: 10,
+  reenqueueGraceMs: 30_000,
+  paymentGraceMs: 90_000,
+  timeLeft: () => 60_000,
+  ...overrides,
 });
 
 describe('reconcile', () => {
+  const inHold = Date.parse('2026-11-21T12:05:00Z');
+  const late = Date.parse('2026-11-21T12:10:00Z');
+
   it('re-sends a RESERVED order inside its hold and expires one past it', async () => {
-    const now = Date.parse('2026-11-21T12:05:00Z');
-    const reserved = memoryOrders({ ...base, status: 'RESERVED' });
+    const reserved = memoryOrders([{ ...base, status: 'RESERVED' }]);
     const sent: string[] = [];
     const deps = {
       orders: reserved.store,
       queue: { ...noQueue, enqueueOrder: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId) },
       events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
     };
-    expect(await reconcile(deps, now, { limit: 10, reenqueueGraceMs: 30_000 })).toEqual({
+    expect(await reconcile(deps, inHold, options())).toMatchObject({
       examined: 1,
       expired: 0,
       reenqueued: 1,
     });
     expect(sent).toEqual(['o1']);
-    const late = Date.parse('2026-11-21T12:10:00Z');
-    expect(await reconcile(deps, late, { limit: 10, reenqueueGraceMs: 30_000 })).toEqual({
-      examined: 1,
-      expired: 1,
-      reenqueued: 0,
-    });
+    expect(await reconcile(deps, late, options())).toMatchObject({ examined: 1, expired: 1, reenqueued: 0 });
     expect(reserved.current().status).toBe('EXPIRED');
+    // A RESERVED order was never sent for payment: it leaves the index for good.
+    expect(reserved.dueAt()).toBeUndefined();
+  });
+
+  it('re-sends the payment job of a PAYMENT_PENDING order whose job was lost', async () => {
+    const orders = memoryOrders([base]);
+    const sent: string[] = [];
+    const deps = {
+      orders: orders.store,
+      queue: { ...noQueue, enqueuePayment: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId) },
+      events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
+    };
+    expect(await reconcile(deps, inHold, options())).toMatchObject({ paymentsResent: 1 });
+    expect(sent).toEqual(['o1']);
+    expect(orders.dueAt()).toBe(inHold + 90_000);
+    expect(orders.current().status).toBe('PAYMENT_PENDING');
+  });
+
+  it('confirms, rather than expires, an order past its hold whose charge was approved', async () => {
+    const orders = memoryOrders([base]);
+    const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' }, { o1: kept });
+    const e = events();
+    const deps = { orders: orders.store, queue: noQueue, events: e.port, gateway: g };
+    expect(await reconcile(deps, late, options())).toMatchObject({ confirmed: 1, expired: 0 });
+    expect(orders.current()).toMatchObject({ status: 'CONFIRMED', chargeId: 'ch_o1' });
+    expect(calls.refunds).toEqual([]);
+    expect(e.published.map((x) => x.status)).toEqual(['CONFIRMED']);
+  });
+
+  it('keeps an expired order that was sent for payment due, and refunds a charge that lands after the expiry', async () => {
+    const orders = memoryOrders([base]);
+    const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    const deps = { orders: orders.store, queue: noQueue, events: events().port, gateway: g };
+    expect(await reconcile(deps, late, options())).toMatchObject({ expired: 1 });
+    expect(orders.current().status).toBe('EXPIRED');
+    expect(orders.dueAt()).toBe(late + 90_000);
+    // A charge begun before the expiry settles; its consumer then dies before refunding.
+    ledger.set('o1', kept);
+    calls.failRefunds = 1;
+    const first = await reconcile(deps, late + 90_000, options());
+    expect(first).toMatchObject({ examined: 1, failed: 1, refunded: 0 });
+    expect(orders.dueAt()).toBe(late + 90_000);
+    const second = await reconcile(deps, late + 150_000, options());
+    expect(second).toMatchObject({ examined: 1, failed: 0, refunded: 1 });
+    expect(calls.refunds).toEqual(['o1']);
+    expect(orders.dueAt()).toBeUndefined();
+    expect(await reconcile(deps, late + 300_000, options())).toMatchObject({ examined: 0 });
+  });
+
+  it('isolates a failing order: the others of the run still settle, and the failure is counted and reported', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const orders = memoryOrders(ids.map((orderId) => ({ ...base, orderId, status: 'RESERVED' as const })));
+    const failedOrders: string[] = [];
+    const deps = {
+      orders: orders.store,
+      queue: {
+        ...noQueue,
+        enqueueOrder: async (o: Pick<Order, 'orderId'>) => {
+          if (o.orderId === 'b') throw new Error('SQS down for b');
+        },
+      },
+      events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
+      onOrderError: (o: Order) => void failedOrders.push(o.orderId),
+    };
+    const report = await reconcile(deps, inHold, options());
+    expect(report).toMatchObject({ examined: 4, reenqueued: 3, failed: 1 });
+    expect(failedOrders).toEqual(['b']);
+  });
+
+  it('pages past one page of due orders, and stops taking pages when its time is up', async () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `o${i}`);
+    const make = () => memoryOrders(ids.map((orderId) => ({ ...base, orderId })));
+    const deps = (orders: ReturnType<typeof make>) => ({
+      orders: orders.store,
+      queue: noQueue,
+      events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
+    });
+    const all = make();
+    expect(await reconcile(deps(all), late, options({ pageSize: 10 }))).toMatchObject({
+      examined: 25,
+      expired: 25,
+      truncated: false,
+    });
+    const budget = make();
+    let pages = 0;
+    const report = await reconcile(
+      deps(budget),
+      late,
+      options({ pageSize: 10, timeLeft: () => (pages++ < 1 ? 1_000 : 0) }),
+    );
+    expect(report).toMatchObject({ examined: 10, expired: 10, truncated: true });
   });
 });

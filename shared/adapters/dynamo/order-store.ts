@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type CancellationReason, type CheckoutItem, decodeCancellation } from '../../domain/cancellation.ts';
-import { invalid } from '../../domain/errors.ts';
 import {
   DUE_BUCKETS,
   dueBucketOf,
@@ -19,7 +18,14 @@ import {
   type OrderStatus,
   releasesStock,
 } from '../../domain/order.ts';
-import type { OrderStore, Page, Reservation, ReserveResult, TransitionChange } from '../../ports.ts';
+import type {
+  BuyerCursor,
+  OrderStore,
+  Page,
+  Reservation,
+  ReserveResult,
+  TransitionChange,
+} from '../../ports.ts';
 import { counterKey, shardKey } from './keys.ts';
 import { isConditionFailure } from './sale-store.ts';
 
@@ -116,7 +122,7 @@ export class DynamoOrderStore implements OrderStore {
     return Item ? toOrder(Item) : undefined;
   }
 
-  async listByBuyer(userId: string, limit: number, nextToken?: string): Promise<Page<Order>> {
+  async listByBuyer(userId: string, limit: number, after?: BuyerCursor): Promise<Page<Order>> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.ordersTable,
@@ -125,14 +131,13 @@ export class DynamoOrderStore implements OrderStore {
         ExpressionAttributeValues: { ':u': userId },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: nextToken ? decodeToken(nextToken, userId) : undefined,
+        ExclusiveStartKey: after ? { userId, orderId: after.orderId, createdAt: after.createdAt } : undefined,
       }),
     );
+    const last = out.LastEvaluatedKey;
     return {
       items: (out.Items ?? []).map(toOrder),
-      ...(out.LastEvaluatedKey
-        ? { nextToken: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }
-        : {}),
+      ...(last ? { after: { orderId: String(last.orderId), createdAt: String(last.createdAt) } } : {}),
     };
   }
 
@@ -231,22 +236,75 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  async due(now: number, limit: number): Promise<Order[]> {
-    const perBucket = Math.max(1, Math.ceil(limit / DUE_BUCKETS));
-    const pages = await Promise.all(
-      Array.from({ length: DUE_BUCKETS }, (_, bucket) =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.ordersTable,
-            IndexName: 'byDue',
-            KeyConditionExpression: 'dueBucket = :b AND dueAt <= :now',
-            ExpressionAttributeValues: { ':b': String(bucket), ':now': now },
-            Limit: perBucket,
-          }),
-        ),
-      ),
+  /**
+   * Pages through every bucket of the byDue index, all buckets at once per round, each past its
+   * own Limit, until none has more due; the caller stops whenever its budget says so.
+   */
+  async *due(now: number, pageSize: number): AsyncIterable<Order[]> {
+    let open: { bucket: number; start?: Record<string, unknown> }[] = Array.from(
+      { length: DUE_BUCKETS },
+      (_, bucket) => ({ bucket }),
     );
-    return pages.flatMap((page) => (page.Items ?? []).map(toOrder));
+    while (open.length > 0) {
+      const pages = await Promise.all(
+        open.map(async ({ bucket, start }) => {
+          const out = await this.db.send(
+            new QueryCommand({
+              TableName: this.ordersTable,
+              IndexName: 'byDue',
+              KeyConditionExpression: 'dueBucket = :b AND dueAt <= :now',
+              ExpressionAttributeValues: { ':b': String(bucket), ':now': now },
+              Limit: pageSize,
+              ExclusiveStartKey: start,
+            }),
+          );
+          return { bucket, items: out.Items ?? [], start: out.LastEvaluatedKey };
+        }),
+      );
+      const items = pages.flatMap((page) => page.items.map(toOrder));
+      if (items.length > 0) yield items;
+      open = pages.flatMap(({ bucket, start }) => (start ? [{ bucket, start }] : []));
+    }
+  }
+
+  async awaitRefundCheck(order: Order, status: OrderStatus, dueAt: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.ordersTable,
+          Key: { orderId: order.orderId },
+          UpdateExpression: 'SET dueBucket = :bucket, dueAt = :due',
+          ConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':bucket': dueBucketOf(order.orderId),
+            ':due': dueAt,
+            ':status': status,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async refundChecked(order: Order, status: OrderStatus): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.ordersTable,
+          Key: { orderId: order.orderId },
+          UpdateExpression: 'REMOVE dueBucket, dueAt',
+          ConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 }
 
@@ -265,17 +323,6 @@ export function toOrder(item: Record<string, unknown>): Order {
   const copy = { ...item };
   for (const key of storageOnly) delete copy[key];
   return copy as unknown as Order;
-}
-
-function decodeToken(token: string, userId: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (key.userId !== userId || typeof key.orderId !== 'string' || typeof key.createdAt !== 'string')
-      throw new Error('foreign');
-    return { userId: key.userId, orderId: key.orderId, createdAt: key.createdAt };
-  } catch {
-    throw invalid('nextToken is not a token this API gave you', [{ path: 'nextToken', message: 'invalid' }]);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type ChargeOutcome, type PaymentGateway, TransientPaymentError } from '../../ports.ts';
+import {
+  type ChargeOutcome,
+  type ChargeState,
+  type PaymentGateway,
+  TransientPaymentError,
+} from '../../ports.ts';
 import { isConditionFailure } from '../dynamo/sale-store.ts';
 
 export interface SimulatedGatewayOptions {
@@ -98,6 +103,7 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     }
   }
 
+  /** Idempotent: a repeated refund of the same charge sets the same flag again and moves no money. */
   async refund(idempotencyKey: string, reason: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
@@ -108,6 +114,17 @@ export class SimulatedPaymentGateway implements PaymentGateway {
         ExpressionAttributeValues: { ':yes': true, ':reason': reason, ':approved': 'approved' },
       }),
     );
+  }
+
+  async lookup(idempotencyKey: string): Promise<ChargeState> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.ledger, Key: { idempotencyKey }, ConsistentRead: true }),
+    );
+    if (!Item) return { status: 'none' };
+    if (Item.outcome === 'approved')
+      return { status: 'approved', chargeId: String(Item.chargeId), refunded: Item.refunded === true };
+    if (Item.outcome === 'declined') return { status: 'declined' };
+    return { status: 'pending' };
   }
 
   private decide(token: string, attempts: number): 'approved' | 'declined' | 'transient' {

@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
 import type { Order } from '../../domain/order.ts';
-import type { OrderQueue } from '../../ports.ts';
+import type { EnqueueOptions, OrderQueue } from '../../ports.ts';
 import { emulatorCredentials } from '../aws.ts';
 
 export function sqsClient(config: Pick<Config, 'region' | 'endpoints'>): SQSClient {
@@ -20,7 +20,7 @@ export interface OrderMessage {
 
 /**
  * Both queues are FIFO with deduplication id = order id (a re-send within five minutes is
- * dropped by SQS) and one message group per order, so no group — and no sale — is a queue-wide
+ * dropped by SQS; the reconciler's re-sends carry their own id) and one message group per order, so no group — and no sale — is a queue-wide
  * bottleneck and high-throughput FIFO can spread the load.
  */
 export class SqsOrderQueue implements OrderQueue {
@@ -29,17 +29,18 @@ export class SqsOrderQueue implements OrderQueue {
     private readonly urls: { orders?: string; payments?: string },
   ) {}
 
-  enqueueOrder(order: OrderMessage): Promise<void> {
-    return this.send(this.urls.orders, order);
+  enqueueOrder(order: OrderMessage, options?: EnqueueOptions): Promise<void> {
+    return this.send(this.urls.orders, order, options);
   }
 
-  enqueuePayment(order: OrderMessage): Promise<void> {
-    return this.send(this.urls.payments, order);
+  enqueuePayment(order: OrderMessage, options?: EnqueueOptions): Promise<void> {
+    return this.send(this.urls.payments, order, options);
   }
 
   private async send(
     url: string | undefined,
     { orderId, saleId, userId }: Pick<Order, 'orderId' | 'saleId' | 'userId'>,
+    options: EnqueueOptions = {},
   ): Promise<void> {
     if (!url) throw new Error('This function has no access to that queue in the wiring table');
     await this.sqs.send(
@@ -47,7 +48,7 @@ export class SqsOrderQueue implements OrderQueue {
         QueueUrl: url,
         MessageBody: JSON.stringify({ orderId, saleId, userId } satisfies OrderMessage),
         MessageGroupId: orderId,
-        MessageDeduplicationId: orderId,
+        MessageDeduplicationId: options.resend ? `${orderId}.${options.resend}` : orderId,
       }),
     );
   }
