@@ -9,9 +9,10 @@ import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
-import { ADMISSION_HEADER, AdmissionGate } from '../../shared/usecases/waiting-room.ts';
+import { ADMISSION_HEADER, requireAdmission } from '../../shared/usecases/waiting-room.ts';
 
 const config = loadConfig('placeOrder');
+const signingKey = config.signing.TOKEN_SIGNING_KEY;
 const { sales, orders } = stores(config);
 const saleStore = sales();
 const deps: CheckoutDeps = {
@@ -29,13 +30,6 @@ const deps: CheckoutDeps = {
   },
 };
 
-const admission = new AdmissionGate(
-  saleStore,
-  config.signing.TOKEN_SIGNING_KEY,
-  config.checkout.SALE_CACHE_MS,
-  (m) => metrics.addMetric(m, MetricUnit.Count, 1),
-);
-
 // No in-process tracer on the hottest, most cold-start-sensitive function: Lambda's active
 // tracing still records its segment, and the X-Ray SDK would add ~10 ms to every cold start.
 export const handler = route(
@@ -45,7 +39,17 @@ export const handler = route(
     if (key === undefined)
       throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
     const saleId = pathId.parse(event.pathParameters?.saleId);
-    await admission.check(saleId, caller(event).userId, singleHeader(event, ADMISSION_HEADER), Date.now());
+    // The waiting room's one early step, on the sale the checkout reads next anyway (cached).
+    const found = await deps.catalog.get(saleId, Date.now());
+    if (found?.sale.waitingRoom) {
+      const admission = singleHeader(event, ADMISSION_HEADER);
+      await requireAdmission(found.sale, caller(event).userId, admission, Date.now(), signingKey).catch(
+        (error: unknown) => {
+          metrics.addMetric('admissionRefused', MetricUnit.Count, 1);
+          throw error;
+        },
+      );
+    }
     const { order, replayed } = await placeOrder(deps, {
       userId: caller(event).userId,
       saleId,
