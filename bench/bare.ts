@@ -1,20 +1,22 @@
 /**
- * The benchmark's baseline: a bare client doing what one checkout does to the emulators — the
- * checkout TransactWriteItems through the project's own DynamoOrderStore.reserve (order put-if-absent,
- * buyer counter +1 within the limit, one stock shard −1) and one SendMessage to orders.fifo through
- * SqsOrderQueue — with no HTTP, authorizer, middleware or validation in front.
+ * The benchmark's baseline: a bare client doing what one checkout does to the emulators — one
+ * conditional take on a random dispenser (DynamoStockStore.take), the claim TransactWriteItems
+ * through DynamoOrderStore.claim (unit item, order put-if-absent, buyer counter +1 within the
+ * limit) and one SendMessage to orders.fifo through SqsOrderQueue — with no HTTP, authorizer,
+ * middleware or validation in front.
  */
 
 import type { RequestSample } from '../load/lib/stats.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { DynamoOrderStore } from '../shared/adapters/dynamo/order-store.ts';
+import { DynamoStockStore } from '../shared/adapters/dynamo/stock-store.ts';
 import { SqsOrderQueue, sqsClient } from '../shared/adapters/sqs/order-queue.ts';
-import { bodyHashOf, type Order, orderIdFor } from '../shared/domain/order.ts';
+import { bodyHashOf, type Order, orderIdFor, releaseDispenserOf } from '../shared/domain/order.ts';
 
 export interface BareJob {
   region: string;
   endpoints: { dynamodb: string; sqs: string };
-  tables: { sales: string; orders: string };
+  tables: { sales: string; orders: string; claims: string };
   ordersQueueUrl: string;
   saleId: string;
   shards: number;
@@ -40,7 +42,13 @@ export interface BareResult {
 export async function runBare(job: BareJob): Promise<BareResult> {
   const config = { region: job.region, endpoints: job.endpoints };
   const db = documentClient(config);
-  const orders = new DynamoOrderStore(db, job.tables.orders, () => job.tables.sales);
+  const orders = new DynamoOrderStore(
+    db,
+    job.tables.orders,
+    () => job.tables.sales,
+    () => job.tables.claims,
+  );
+  const stock = new DynamoStockStore(db, job.tables.sales, job.tables.claims);
   const sqs = sqsClient(config);
   const queue = new SqsOrderQueue(sqs, { orders: job.ordersQueueUrl });
   const body = { quantity: 1, paymentToken: 'tok_ok' };
@@ -58,10 +66,16 @@ export async function runBare(job: BareJob): Promise<BareResult> {
     for (let attempt = 1; attempt <= job.maxAttempts; attempt++) {
       const now = Date.now();
       const at = new Date(now).toISOString();
-      // A random shard, as the checkout's planner picks one among those believed to hold stock.
-      const shard = Math.floor(Math.random() * job.shards);
+      // A random dispenser, as the checkout's planner picks one among those believed to hold stock.
+      const dispenser = Math.floor(Math.random() * job.shards);
+      const take = await stock.take(job.saleId, dispenser, 1, now);
+      if (!take.ok) {
+        if (take.kind === 'busy') contention++;
+        continue;
+      }
+      const orderId = orderIdFor(userId, job.saleId, idempotencyKey);
       const order: Order = {
-        orderId: orderIdFor(userId, job.saleId, idempotencyKey),
+        orderId,
         saleId: job.saleId,
         userId,
         quantity: 1,
@@ -71,23 +85,23 @@ export async function runBare(job: BareJob): Promise<BareResult> {
         createdAt: at,
         updatedAt: at,
         expiresAt: new Date(now + job.holdSeconds * 1000).toISOString(),
-        takenFrom: { [String(shard)]: 1 },
+        claimed: [take.range],
+        releaseTo: releaseDispenserOf(orderId, job.shards),
         idempotencyKey,
         bodyHash,
         paymentToken: body.paymentToken,
       };
-      const result = await orders.reserve({
+      const result = await orders.claim({
         order,
-        plan: new Map([[shard, 1]]),
         perUserLimit: job.perUserLimit,
-        now,
         dueAt: now + 30_000,
+        attempt,
       });
       if (result.ok) {
         await queue.enqueueOrder(order);
         return { end: Date.now(), ms: performance.now() - t0, name: 'reserve', status: 202 };
       }
-      if (result.kind !== 'contention')
+      if (result.kind !== 'busy' && result.kind !== 'unknown')
         return {
           end: Date.now(),
           ms: performance.now() - t0,
@@ -98,7 +112,7 @@ export async function runBare(job: BareJob): Promise<BareResult> {
       contention++;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(250, 10 * 2 ** attempt)));
     }
-    return { end: Date.now(), ms: performance.now() - t0, name: 'reserve', status: 503, code: 'RETRY' };
+    return { end: Date.now(), ms: performance.now() - t0, name: 'reserve', status: 429, code: 'RETRY' };
   };
 
   const worker = async () => {

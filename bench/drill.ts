@@ -9,7 +9,7 @@ import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
 import type { ClientProcess } from '../load/lib/generator-process.ts';
 import { countOpenOrders, createSaleVia, readStock, sampleStock, waitUntilZero } from '../load/lib/local.ts';
 import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
-import type { Runtime } from '../local/runtime.ts';
+import type { Runtime } from '../local/runtime/index.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
 

@@ -17,7 +17,7 @@ import { type CpuShares, cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { createSaleVia } from '../load/lib/local.ts';
 import { median, percentile, type RequestSample, round } from '../load/lib/stats.ts';
-import { startRuntime } from '../local/runtime.ts';
+import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { runBare } from './bare.ts';

@@ -4,13 +4,15 @@
  * process can host only one runtime.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type BurstFigures, formatBurst, runBurstDrill } from '../load/lib/burst-drill.ts';
 import { renderChartSvg } from '../load/lib/chart.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { median, round, timeline } from '../load/lib/stats.ts';
-import { startRuntime } from '../local/runtime.ts';
+import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { type DrillOutcome, runDrill, warmUp } from './drill.ts';
 import { measureOverhead, type OverheadResult } from './overhead.ts';
@@ -187,6 +189,64 @@ export async function runDrillPart(quick: boolean, drills: number): Promise<Dril
       summary: `drill (${buyers} buyers / ${units} units, median of ${runs.length}): accepted ${drill.accepted}, soldOut ${drill.soldOut}, errors ${drill.errors} (${met(drill.targets.errors.met)}), ${drill.throughputPerSec} req/s, p50 ${drill.p50Ms} / p95 ${drill.p95Ms} / p99 ${drill.p99Ms} ms (p99 ≤ ${TARGETS.drillP99Ms}: ${met(drill.targets.p99Ms.met)}), settle ${drill.settleSeconds} s (≤ ${TARGETS.drillSettleSeconds}: ${met(drill.targets.settleSeconds.met)}), audit ${drill.auditOk ? 'clean' : 'VIOLATIONS'} (${met(drill.targets.auditOk.met)}), sold ${drill.unitsSold}/${units} (${met(drill.targets.unitsSold.met)})`,
     };
   } finally {
+    meter.stop();
+    generator.stop();
+    db.destroy();
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export interface BurstPart {
+  figures: BurstFigures;
+  chartSvg: string;
+  summary: string;
+}
+
+/**
+ * The burst: 5,000 buyers arriving at 1,000/s for 1,000 units, open loop, each honouring Retry-After
+ * with the same key (at most 8 tries), on a runtime started with npm start's defaults (on disk,
+ * its default limits and reconciler) or in memory. A 15 s warm-up on another sale first.
+ */
+export async function runBurstPart(quick: boolean, inMemory: boolean): Promise<BurstPart> {
+  const o = quick
+    ? { buyers: 1000, units: 200, arrivalPerSec: 1000, warmupSeconds: 5 }
+    : { buyers: 5000, units: 1000, arrivalPerSec: 1000, warmupSeconds: 15 };
+  const label = inMemory ? 'in memory' : 'on disk';
+  log(`\n== burst (${label}): ${o.buyers} buyers at ${o.arrivalPerSec}/s for ${o.units} units ==`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'flash-bench-burst-'));
+  const runtime = await startRuntime({ port: 0, dataDir, inMemory });
+  const db = documentClient({
+    region: runtime.endpoints.region,
+    endpoints: { dynamodb: runtime.endpoints.dynamodb },
+  });
+  const generator = new ClientProcess();
+  const meter = cpuMeter({ generator: generator.pid }, 1000);
+  // How late the runtime's event loop ran (HTTP, authorizer, handlers and fauxqs share it).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  try {
+    const { figures, chartSvg } = await runBurstDrill(runtime, db, generator, {
+      ...o,
+      maxTries: 8,
+      settleTimeoutMs: 120_000,
+      tag: `bench-burst-${inMemory ? 'mem' : 'disk'}`,
+      dataDir,
+    });
+    const cpu = meter.stop().average;
+    loopDelay.disable();
+    const ms = (ns: number) => round(ns / 1e6, 1);
+    const eventLoopDelayMs = {
+      p50: ms(loopDelay.percentile(50)),
+      p99: ms(loopDelay.percentile(99)),
+      max: ms(loopDelay.max),
+    };
+    const machine = { loadAverageAfter: loadavg().map((x) => round(x, 2)) };
+    const summary = `${formatBurst(figures, label)}\n  cpu (% of one core): ${fmtShares(cpu)}; runtime event-loop delay p50 ${eventLoopDelayMs.p50} / p99 ${eventLoopDelayMs.p99} / max ${eventLoopDelayMs.max} ms; load average ${machine.loadAverageAfter.join(' ')}`;
+    log(summary);
+    return { figures: { ...figures, cpu, eventLoopDelayMs, machine } as BurstFigures, chartSvg, summary };
+  } finally {
+    loopDelay.disable();
     meter.stop();
     generator.stop();
     db.destroy();

@@ -7,15 +7,18 @@
  *   drill          10,000 buyers for 1,000 units through the local stack, settled and audited
  *   capacity       what one sale could take on AWS against K and the transaction window: a discrete-event
  *                  model of the documented limits (also `npm run capacity`), assumptions printed
+ *   burst          5,000 buyers arriving at 1,000/s (open loop, honouring Retry-After) for 1,000 units,
+ *                  on the default on-disk runtime and again in memory
  *
- * Options: --only cold,overhead,drill,capacity   --drills N (default 3)   --quick (a short smoke run,
- * written to bench/results.quick.json, never over results.json).
+ * Options: --only cold,overhead,drill,capacity,burst   --drills N (default 3)   --quick (a short smoke
+ * run, written to bench/results.quick.json, never over results.json). A partial run (--only) updates
+ * only its own sections of results.json.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
@@ -23,14 +26,31 @@ import { round } from '../load/lib/stats.ts';
 import { capacityModel, capacitySection, capacitySummary, formatCapacity } from './capacity/model.ts';
 import { measureColdStart } from './cold-start.ts';
 import type { OverheadResult } from './overhead.ts';
-import { check, type DrillPart, fmtShares, met, runDrillPart, runOverheadPart, TARGETS } from './parts.ts';
+import {
+  type BurstPart,
+  check,
+  type DrillPart,
+  fmtShares,
+  met,
+  runBurstPart,
+  runDrillPart,
+  runOverheadPart,
+  TARGETS,
+} from './parts.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const log = (line: string) => console.log(line);
-const PART_TIMEOUT_MS = { overhead: 6 * 60_000, drill: 12 * 60_000 };
+const PART_TIMEOUT_MS = {
+  overhead: 6 * 60_000,
+  drill: 12 * 60_000,
+  burst: 8 * 60_000,
+  burstInMemory: 8 * 60_000,
+};
+type ChildPart = keyof typeof PART_TIMEOUT_MS;
+const ALL_PARTS = ['cold', 'overhead', 'drill', 'capacity', 'burst'];
 
 /** Runs one runtime-hosting part in a child process (its own module cache) and reads its result. */
-function inChild(part: 'overhead' | 'drill', quick: boolean, drills: number): Promise<unknown> {
+function inChild(part: ChildPart, quick: boolean, drills: number): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), `flash-bench-${part}-`));
   const out = join(dir, 'result.json');
   return new Promise((done, fail) => {
@@ -83,7 +103,7 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (v.help) {
-    console.log('npm run bench [-- --only cold,overhead,drill,capacity] [--drills N] [--quick]');
+    console.log(`npm run bench [-- --only ${ALL_PARTS.join(',')}] [--drills N] [--quick]`);
     return 0;
   }
   const quick = v.quick;
@@ -100,15 +120,16 @@ async function main(): Promise<number> {
         ? await runOverheadPart(quick)
         : v.part === 'drill'
           ? await runDrillPart(quick, drills)
-          : undefined;
+          : v.part === 'burst' || v.part === 'burstInMemory'
+            ? await runBurstPart(quick, v.part === 'burstInMemory')
+            : undefined;
     if (result === undefined) throw new UsageError(`Unknown part ${v.part}`);
     writeFileSync(v.out, JSON.stringify(result));
     return 0;
   }
 
-  const parts = new Set((v.only ?? 'cold,overhead,drill,capacity').split(',').map((p) => p.trim()));
-  for (const p of parts)
-    if (!['cold', 'overhead', 'drill', 'capacity'].includes(p)) throw new UsageError(`Unknown part ${p}`);
+  const parts = new Set((v.only ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
+  for (const p of parts) if (!ALL_PARTS.includes(p)) throw new UsageError(`Unknown part ${p}`);
   const started = Date.now();
   const results: Record<string, unknown> = {
     generatedAt: new Date().toISOString(),
@@ -180,7 +201,7 @@ async function main(): Promise<number> {
     results.drill = drill.result;
     // The committed example chart only comes from a complete, full-size run.
     chartFile =
-      parts.size === 4 && !quick
+      parts.size === ALL_PARTS.length && !quick
         ? join(ROOT, 'docs', 'drill-chart.svg')
         : join(tmpdir(), 'flash-bench-drill-chart.svg');
     writeFileSync(chartFile, drill.chartSvg);
@@ -196,15 +217,55 @@ async function main(): Promise<number> {
     summary.push(capacitySummary(capacity));
   }
 
+  // 5. Burst: open-loop arrivals on the default on-disk runtime, then in memory (each its own process).
+  let burstChart: string | undefined;
+  if (parts.has('burst')) {
+    const onDisk = (await inChild('burst', quick, drills)) as BurstPart;
+    const inMemory = (await inChild('burstInMemory', quick, drills)) as BurstPart;
+    results.burst = { ...onDisk.figures, runtime: 'default on-disk npm start', inMemory: inMemory.figures };
+    burstChart = quick
+      ? join(tmpdir(), 'flash-bench-burst-chart.svg')
+      : join(ROOT, 'docs', 'burst-chart.svg');
+    writeFileSync(burstChart, onDisk.chartSvg);
+    summary.push(onDisk.summary, inMemory.summary);
+  }
+
   results.elapsedSeconds = round((Date.now() - started) / 1000, 1);
   results.summary = summary;
-  const complete = parts.size === 4;
+  const complete = parts.size === ALL_PARTS.length;
   const file = join(ROOT, 'bench', quick ? 'results.quick.json' : 'results.json');
-  if (complete) writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  // A partial run replaces only the sections it measured, and says when it did.
+  const written = complete || !existsSync(file) ? results : mergePartial(file, results, parts);
+  writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
   log(
-    `\n== summary (${results.elapsedSeconds} s) ==\n${summary.join('\n')}\n\n${complete ? `Wrote ${file}` : 'Partial run (--only): results.json left as it was.'}${chartFile ? `\nDrill chart: ${chartFile}` : ''}`,
+    `\n== summary (${results.elapsedSeconds} s) ==\n${summary.join('\n')}\n\nWrote ${file}${complete ? '' : ` (sections: ${[...parts].join(', ')})`}${chartFile ? `\nDrill chart: ${chartFile}` : ''}${burstChart ? `\nBurst chart: ${burstChart}` : ''}`,
   );
   return 0;
+}
+
+/** The existing results with the sections of this partial run replaced. */
+function mergePartial(
+  file: string,
+  results: Record<string, unknown>,
+  parts: Set<string>,
+): Record<string, unknown> {
+  const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const section: Record<string, string> = {
+    cold: 'coldStart',
+    overhead: 'overheadRatio',
+    drill: 'drill',
+    capacity: 'capacity',
+    burst: 'burst',
+  };
+  const merged: Record<string, unknown> = { ...previous };
+  const measuredAt = { ...((previous.sectionsMeasuredAt as Record<string, string> | undefined) ?? {}) };
+  for (const part of parts) {
+    const key = section[part] as string;
+    merged[key] = results[key];
+    measuredAt[key] = results.generatedAt as string;
+  }
+  merged.sectionsMeasuredAt = measuredAt;
+  return merged;
 }
 
 /** What the stack adds per checkout in the runtime process, by owner, largest first. */

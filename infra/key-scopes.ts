@@ -1,8 +1,8 @@
 import type * as keys from '../shared/adapters/dynamo/keys.ts';
-import { counterKey, type saleKey, shardKey } from '../shared/adapters/dynamo/keys.ts';
+import { counterKey, dispenserKey, type saleKey } from '../shared/adapters/dynamo/keys.ts';
 import type { FunctionKey, TableKey } from '../shared/wiring.ts';
 
-/** IAM StringLike wildcard standing for any sale id, buyer id or shard number in a key pattern. */
+/** IAM StringLike wildcard standing for any sale id, buyer id or dispenser number in a key pattern. */
 const ANY = '*';
 
 type KeyBuilder = (...parts: string[]) => string;
@@ -20,11 +20,15 @@ export function keyPattern(builder: (...parts: never[]) => string): string {
  */
 export const checkoutWrites = {
   saleKey: undefined,
-  shardKey,
+  dispenserKey,
+  // The reconciler's sweep watermark: never written by the checkout.
+  sweepKey: undefined,
   counterKey,
+  // A claims-table key (unit items), not a sales-table one.
+  unitKey: undefined,
 } as const satisfies Record<
   keyof typeof keys,
-  typeof saleKey | typeof shardKey | typeof counterKey | undefined
+  typeof saleKey | typeof dispenserKey | typeof counterKey | undefined
 >;
 
 /**

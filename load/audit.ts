@@ -10,7 +10,7 @@
  *   - --local-data DIR: starts DynamoDB Local over the data `npm start` persisted in DIR (default
  *     .local) — only while `npm start` is not running;
  *   - otherwise AWS (region from AWS_REGION, credentials from the usual chain), with the table names
- *     from --sales-table/--orders-table/--payments-table or SALES_TABLE/ORDERS_TABLE/PAYMENTS_TABLE
+ *     from --sales-table/--orders-table/--payments-table/--claims-table or SALES_TABLE/ORDERS_TABLE/PAYMENTS_TABLE/CLAIMS_TABLE
  *     (the CDK stack's outputs).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ const HELP = `npm run audit -- --sale ID [options]
   --sales-table NAME      (SALES_TABLE)     table names; required for AWS
   --orders-table NAME     (ORDERS_TABLE)
   --payments-table NAME   (PAYMENTS_TABLE)
+  --claims-table NAME     (CLAIMS_TABLE)
   --region R              (AWS_REGION, default us-east-1)`;
 
 async function main(): Promise<number> {
@@ -57,6 +58,7 @@ async function main(): Promise<number> {
       'sales-table': { type: 'string' },
       'orders-table': { type: 'string' },
       'payments-table': { type: 'string' },
+      'claims-table': { type: 'string' },
       region: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -94,9 +96,10 @@ async function main(): Promise<number> {
     sales: stringOption(v['sales-table'], tableSpecs.sales.envVar),
     orders: stringOption(v['orders-table'], tableSpecs.orders.envVar),
     payments: stringOption(v['payments-table'], tableSpecs.payments.envVar),
+    claims: stringOption(v['claims-table'], tableSpecs.claims.envVar),
   };
   let tables: AuditTables;
-  if (named.sales && named.orders && named.payments) {
+  if (named.sales && named.orders && named.payments && named.claims) {
     tables = named as AuditTables;
   } else if (running) {
     tables = {
@@ -109,10 +112,11 @@ async function main(): Promise<number> {
       sales: named.sales ?? `${prefix}-${tableSpecs.sales.name}`,
       orders: named.orders ?? `${prefix}-${tableSpecs.orders.name}`,
       payments: named.payments ?? `${prefix}-${tableSpecs.payments.name}`,
+      claims: named.claims ?? `${prefix}-${tableSpecs.claims.name}`,
     };
   } else {
     throw new UsageError(
-      'For AWS, name the tables: --sales-table/--orders-table/--payments-table or SALES_TABLE/ORDERS_TABLE/PAYMENTS_TABLE (the stack outputs); for an emulator set DYNAMODB_ENDPOINT or --local-data.',
+      'For AWS, name the tables: --sales-table/--orders-table/--payments-table/--claims-table or SALES_TABLE/ORDERS_TABLE/PAYMENTS_TABLE/CLAIMS_TABLE (the stack outputs); for an emulator set DYNAMODB_ENDPOINT or --local-data.',
     );
   }
 

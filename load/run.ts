@@ -25,10 +25,11 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Runtime, startRuntime } from '../local/runtime.ts';
+import { type Runtime, startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
+import { burstMain } from './burst.ts';
 import { numberOption, runMain, stringOption, UsageError } from './lib/args.ts';
 import { type ArtilleryRun, bundleProcessor, runArtillery } from './lib/artillery.ts';
 import { renderChartSvg, renderReportHtml } from './lib/chart.ts';
@@ -74,6 +75,8 @@ Deployed stack:
   --sale ID            drill an existing sale (LOAD_SALE), or
   --admin-token T      create the sale with this admin token (ADMIN_TOKEN)
   Audit needs SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE (+ AWS_REGION and credentials).
+
+Burst (open loop, buyers honour Retry-After): npm run load -- --burst --help
 
 Reports: load/reports/<run>/ (report.json, chart.svg, report.html, artillery.json, artillery.log).`;
 
@@ -271,9 +274,19 @@ async function main(): Promise<number> {
     } else {
       // No trailing slash: Artillery appends each request's path ("/sales/…") to the target.
       baseUrl = (s.target as string).replace(/\/+$/, '');
-      const names = [process.env.SALES_TABLE, process.env.ORDERS_TABLE, process.env.PAYMENTS_TABLE];
+      const names = [
+        process.env.SALES_TABLE,
+        process.env.ORDERS_TABLE,
+        process.env.PAYMENTS_TABLE,
+        process.env.CLAIMS_TABLE,
+      ];
       if (names.every(Boolean)) {
-        tables = { sales: names[0] as string, orders: names[1] as string, payments: names[2] as string };
+        tables = {
+          sales: names[0] as string,
+          orders: names[1] as string,
+          payments: names[2] as string,
+          claims: names[3] as string,
+        };
         db = documentClient({
           region: process.env.AWS_REGION ?? 'us-east-1',
           endpoints: { dynamodb: process.env.DYNAMODB_ENDPOINT },
@@ -577,6 +590,6 @@ async function main(): Promise<number> {
   }
 }
 
-// `--waiting-room`: the waiting-room drill (load/waiting-room.ts) runs instead.
+// Modes beyond the Artillery drill live in their own files; the flag picks one.
 if (process.argv.includes('--waiting-room')) await import('./waiting-room.ts');
-else runMain(main);
+else runMain(process.argv.includes('--burst') ? () => burstMain(process.argv.slice(2)) : main);

@@ -1,6 +1,6 @@
 /**
  * `npm run smoke -- --target URL [--tokens FILE | --admin-token T --buyer-token T]
- *                  [--sales-table N --orders-table N --payments-table N --region R]`
+ *                  [--sales-table N --orders-table N --payments-table N --claims-table N --region R]`
  *
  * A few seconds' proof that a deployed stack (AWS, LocalStack, or `npm start`) works end to end:
  * a small sale of its own, purchases that are approved and declined, a replay, refusals, then the
@@ -33,10 +33,11 @@ const HELP = `npm run smoke -- --target URL [options]
   --sale-id ID            the sale to create (default smoke-<time>-<random>; it must not exist)
   --settle-timeout S      seconds for every order to become terminal (default 120)
 
-  With table access, the full audit runs as well (all three names, or none):
+  With table access, the full audit runs as well (all four names, or none):
   --sales-table NAME      (SALES_TABLE)
   --orders-table NAME     (ORDERS_TABLE)
   --payments-table NAME   (PAYMENTS_TABLE)
+  --claims-table NAME     (CLAIMS_TABLE)
   --region R              (AWS_REGION, default us-east-1)
   --dynamodb-endpoint URL (DYNAMODB_ENDPOINT) an emulator or LocalStack instead of AWS`;
 
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
       'sales-table': { type: 'string' },
       'orders-table': { type: 'string' },
       'payments-table': { type: 'string' },
+      'claims-table': { type: 'string' },
       region: { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -110,7 +112,7 @@ async function main(): Promise<number> {
     }
   } else if (!tables) {
     console.log(
-      '  (no table names given: HTTP checks only; add --sales-table/--orders-table/--payments-table for the full audit)',
+      '  (no table names given: HTTP checks only; add --sales-table/--orders-table/--payments-table/--claims-table for the full audit)',
     );
   }
   const failed = result.checks.filter((c) => !c.ok).length;
@@ -127,12 +129,13 @@ function auditTables(v: Record<string, unknown>): AuditTables | undefined {
     sales: stringOption(v['sales-table'] as string | undefined, tableSpecs.sales.envVar),
     orders: stringOption(v['orders-table'] as string | undefined, tableSpecs.orders.envVar),
     payments: stringOption(v['payments-table'] as string | undefined, tableSpecs.payments.envVar),
+    claims: stringOption(v['claims-table'] as string | undefined, tableSpecs.claims.envVar),
   };
   const given = Object.values(named).filter(Boolean).length;
   if (given === 0) return undefined;
-  if (given < 3)
+  if (given < 4)
     throw new UsageError(
-      'The audit needs all three tables: --sales-table, --orders-table and --payments-table (or SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE)',
+      'The audit needs all four tables: --sales-table, --orders-table, --payments-table and --claims-table (or SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE, CLAIMS_TABLE)',
     );
   return named as AuditTables;
 }

@@ -9,6 +9,8 @@ export interface Emulator {
   endpoint: string;
   /** Where its data lives, for the start banner. */
   data: string;
+  /** The emulator's own process, when it runs in one (DynamoDB Local's JVM). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startDynamoDbLocal(
   return {
     endpoint,
     data: options.dataDir ?? 'in memory',
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

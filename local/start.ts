@@ -1,12 +1,20 @@
 import { parseArgs } from 'node:util';
-import { startRuntime } from './runtime.ts';
+import { startRuntime } from './runtime/index.ts';
+import { formatLimits, parseConcurrency, parseThrottle } from './runtime/limits.ts';
 
-/** `npm start [-- --seed] [--in-memory] [--port N]`: the whole system on this machine. */
+/**
+ * `npm start [-- --seed] [--in-memory] [--port N] [--data-dir DIR] [--concurrency fn=N,…]
+ * [--throttle stage=rate/burst,fn=rate/burst] [--dev-issuer]`: the whole system on this machine.
+ */
 const { values } = parseArgs({
   options: {
     seed: { type: 'boolean', default: false },
     'in-memory': { type: 'boolean', default: false },
     port: { type: 'string' },
+    'data-dir': { type: 'string' },
+    concurrency: { type: 'string' },
+    throttle: { type: 'string' },
+    'dev-issuer': { type: 'boolean' },
   },
 });
 
@@ -21,15 +29,38 @@ if (!Number.isFinite(interval) || interval < 0) {
   process.exit(2);
 }
 
+let limits: {
+  concurrency?: ReturnType<typeof parseConcurrency>;
+  throttle?: ReturnType<typeof parseThrottle>;
+};
+try {
+  const concurrency = values.concurrency ?? process.env.LOCAL_CONCURRENCY;
+  const throttle = values.throttle ?? process.env.LOCAL_THROTTLE;
+  limits = {
+    ...(concurrency ? { concurrency: parseConcurrency(concurrency) } : {}),
+    ...(throttle ? { throttle: parseThrottle(throttle) } : {}),
+  };
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
 const runtime = await startRuntime({
   port,
+  ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
   inMemory: values['in-memory'],
+  ...limits,
+  ...(values['dev-issuer'] ? { devIssuer: true } : {}),
   dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT,
   sqsEndpoint: process.env.SQS_ENDPOINT,
   reconcileIntervalSeconds: interval,
   ...(process.env.VISIBILITY_TIMEOUT_SECONDS
     ? { visibilityTimeoutSeconds: Number(process.env.VISIBILITY_TIMEOUT_SECONDS) }
     : {}),
+}).catch((error: unknown) => {
+  // A refusal to start (another runtime on this data dir, a missing issuer) is a message, not a stack.
+  console.error(`Cannot start: ${(error as Error).message}`);
+  process.exit(1);
 });
 
 let stopping = false;
@@ -44,7 +75,7 @@ process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
 let saleId = 'demo';
-if (values.seed) {
+if (values.seed && runtime.devIssuer) {
   const admin = await runtime.issuer.sign('seed-admin', true);
   const now = Date.now();
   const res = await fetch(`${runtime.url}/sales`, {
@@ -73,12 +104,15 @@ if (values.seed) {
   saleId = '<saleId>';
 }
 
-const token = await runtime.issuer.sign('alice');
-console.log(`
+const token = runtime.devIssuer ? await runtime.issuer.sign('alice') : '<a token from your issuer>';
+console.log(`${runtime.notices.map((n) => `\n${n}`).join('')}
 Flash-sale checkout running at ${runtime.url}
-Endpoints: DynamoDB ${runtime.endpoints.dynamodb}, SQS/SNS ${runtime.endpoints.sqs} (also in .local/runtime.json)
+Endpoints: DynamoDB ${runtime.endpoints.dynamodb}, SQS/SNS ${runtime.endpoints.sqs} (also in ${values['data-dir'] ?? '.local'}/runtime.json)
 Data: ${runtime.dataLocations.join('; ')}
 Reconciler every ${interval}s. Ctrl-C stops everything.
+${formatLimits(runtime.limits)}
+  (beyond these: 429 RETRY + Retry-After; change with --concurrency/--throttle or LOCAL_CONCURRENCY/LOCAL_THROTTLE)
+Dev issuer: ${runtime.devIssuer ? 'on (GET /.well-known/jwks.json, POST /dev/tokens; loopback Host names and JSON only)' : 'off (external endpoints; JWT_ISSUER/JWKS_URL verify tokens; --dev-issuer turns it on)'}
 
 Try it:
   TOKEN=${token}

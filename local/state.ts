@@ -8,6 +8,8 @@ export const STATE_FILE = 'runtime.json';
 export interface RuntimeState extends LocalResources {
   url: string;
   pid: number;
+  /** DynamoDB Local's JVM, so a start after a crash can stop one left behind. */
+  dynamodbPid?: number;
   endpoints: { dynamodb: string; sqs: string; region: string };
 }
 

@@ -48,6 +48,8 @@ const groups = {
     SALE_CACHE_MS: number(3_000, 0, 60_000),
     SOLD_OUT_MEMO_MS: number(1_000, 0, 60_000),
     CHECKOUT_MAX_ATTEMPTS: number(8, 1, 20),
+    // The time one checkout may spend before it answers RETRY; well under placeOrder's timeout.
+    CHECKOUT_BUDGET_MS: number(3_000, 200, 20_000),
     REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
   // HMAC key for tokens this API issues and later reads back (pagination tokens, admission tokens):
@@ -57,6 +59,9 @@ const groups = {
   },
   reconcile: {
     RECONCILE_BATCH_LIMIT: number(500, 1, 10_000),
+    // How old a number taken but never claimed must be before the sweep gives it back: longer
+    // than any checkout's budget, so a claim still in flight is never raced.
+    SWEEP_GRACE_SECONDS: number(30, 10, 3_600),
     REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
 } as const;

@@ -44,7 +44,8 @@ export const createSaleBody = z
     perUserLimit: int(1, 1_000),
     startsAt: isoInstant,
     endsAt: isoInstant,
-    shards: z.optional(int(1, 50)),
+    // The number of stock dispensers (kept under its first name, `shards`).
+    shards: z.optional(int(1, 64)),
     holdSeconds: z.optional(
       z.int().check(
         z.gte(PAYMENT_RETRY_WINDOW_SECONDS, {

@@ -1,27 +1,93 @@
-import type { CheckoutFailure } from './domain/cancellation.ts';
+import type { ClaimFailure } from './domain/cancellation.ts';
 import type { Order, OrderStatus } from './domain/order.ts';
 import type { Sale } from './domain/sale.ts';
-import type { TakePlan } from './domain/stock.ts';
+import type { DispenserState, NumberRange } from './domain/stock.ts';
+
+/**
+ * A store could not answer in time or refused for load (throttling, timeouts, a reset socket,
+ * a 5xx after the SDK's retries). The checkout turns it into RETRY, never a 5xx.
+ */
+export class StoreBusyError extends Error {
+  override name = 'StoreBusyError';
+}
 
 export interface SaleStore {
-  /** Creates the sale and its shards atomically; false when the sale id is taken. */
-  create(sale: Sale, shardUnits: number[]): Promise<boolean>;
+  /** Creates the sale and its dispensers (caps by index) atomically; false when the sale id is taken. */
+  create(sale: Sale, caps: number[]): Promise<boolean>;
   get(saleId: string): Promise<Sale | undefined>;
-  /** Units in each shard, index = shard number. */
-  readShards(saleId: string, shards: number, consistent: boolean): Promise<number[]>;
+  /** Every dispenser's issued and cap, index = dispenser number. */
+  readDispensers(
+    saleId: string,
+    dispensers: number,
+    consistent: boolean,
+    signal?: AbortSignal,
+  ): Promise<DispenserState[]>;
 }
 
-export interface Reservation {
+export type TakeResult =
+  | { ok: true; range: NumberRange }
+  /** Fewer than asked remain in that dispenser (its real remaining, from the failed condition). */
+  | { ok: false; kind: 'short'; remaining: number }
+  | { ok: false; kind: 'closed' }
+  /** Throttled, conflicting with a release in flight, or timed out: nothing is known to be taken. */
+  | { ok: false; kind: 'busy' };
+
+/** The dispensers: the only items every buyer shares, and they only see plain conditional updates. */
+export interface StockStore {
+  /** One conditional update: `issued += quantity` if it stays within cap and the sale window. */
+  take(
+    saleId: string,
+    dispenser: number,
+    quantity: number,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<TakeResult>;
+  /**
+   * Gives numbers taken but never claimed back: a `returned` marker per number (put only if the
+   * number has no unit item, so a late claim and a return can never both win) and the cap raised
+   * by as many, on the numbers' own dispenser. Returns how many numbers it gave back.
+   */
+  giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number>;
+}
+
+/**
+ * The reconciler's place in one dispenser: numbers up to `checkedTo` were checked; numbers up to
+ * `pendingIssued` were issued by `pendingSince` and are checked once the grace has passed.
+ */
+export interface SweepWatermark {
+  checkedTo: number;
+  pendingIssued: number;
+  pendingSince: number;
+}
+
+export interface SweepStore {
+  /** Sales whose dispensers may hold numbers taken but never claimed (open, or closed within the hour). */
+  liveSales(now: number): Promise<{ saleId: string; dispensers: number }[]>;
+  /** One per dispenser, index = dispenser number; a dispenser never swept starts at zero. */
+  watermarks(saleId: string, dispensers: number): Promise<SweepWatermark[]>;
+  saveWatermark(saleId: string, dispenser: number, watermark: SweepWatermark): Promise<void>;
+  /** The numbers in `from … to` of one dispenser that have a unit item (claimed or returned). */
+  unitsPresent(saleId: string, dispenser: number, from: number, to: number): Promise<Set<number>>;
+}
+
+export interface Claim {
+  /** The order to put (its `claimed` ranges name the unit items to put). */
   order: Order;
-  plan: TakePlan;
   perUserLimit: number;
-  /** Epoch ms; the shards refuse outside their sale window. */
-  now: number;
   /** First time the reconciler should look at this order. */
   dueAt: number;
+  /**
+   * Counts sends known to have failed. A resend after an unknown outcome keeps it, so it carries
+   * the same ClientRequestToken and DynamoDB applies the claim at most once.
+   */
+  attempt: number;
 }
 
-export type ReserveResult = { ok: true } | ({ ok: false } & CheckoutFailure);
+export type ClaimResult =
+  | { ok: true }
+  | ({ ok: false } & ClaimFailure)
+  /** The transaction may or may not have committed (timeout, reset, 5xx): resend it or read the order. */
+  | { ok: false; kind: 'unknown' };
 
 /** Where a buyer's order list goes on: the last order of a page (the byBuyer index key). */
 export interface BuyerCursor {
@@ -44,14 +110,18 @@ export interface TransitionChange {
 }
 
 export interface OrderStore {
-  /** The checkout transaction: shard(s) −q, order put-if-absent, buyer counter +q within the limit. */
-  reserve(reservation: Reservation): Promise<ReserveResult>;
-  get(orderId: string, consistent?: boolean): Promise<Order | undefined>;
+  /**
+   * The claim transaction: a unit item per number (put-if-absent), the order (put-if-absent: the
+   * idempotency record) and the buyer counter +q within the limit. Sending the same claim again is
+   * idempotent (same ClientRequestToken).
+   */
+  claim(claim: Claim, signal?: AbortSignal): Promise<ClaimResult>;
+  get(orderId: string, consistent?: boolean, signal?: AbortSignal): Promise<Order | undefined>;
   listByBuyer(userId: string, limit: number, after?: BuyerCursor): Promise<Page<Order>>;
   /**
    * Moves an order from `from` to `change.to` only if it is still in `from`; a status that gives
-   * stock back returns the units to their shards and lowers the buyer's counter in the same
-   * transaction. Returns the updated order, or undefined when the order was not in `from`.
+   * stock back raises the cap of the order's `releaseTo` dispenser and lowers the buyer's counter
+   * in the same transaction. Returns the updated order, or undefined when the order was not in `from`.
    */
   transition(order: Order, from: OrderStatus, change: TransitionChange): Promise<Order | undefined>;
   /** Moves the reconciler's next look at an order that is still in `status`. */

@@ -22,6 +22,8 @@ export const RECOMMENDED_K = 64;
 /** The window the scenarios use: between DynamoDB's typical and slow transaction round trips. */
 const SCENARIO_WINDOW_MS = 10;
 export const TARGET_PER_SECOND = 10_000;
+/** The finite drop the sell-out runs sell (K = 64 × 1,600 units). */
+const SELL_OUT_UNITS = 102_400;
 
 export interface CapacityRow {
   design: Design;
@@ -120,6 +122,24 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
     (r) => r.limitedBy === 'API Gateway account quota' && r.backendPerSecond >= TARGET_PER_SECOND,
   );
   const whatIfs = scenarios(tweak);
+  const sellOut = (['today', 'dispensers'] as const).map((design) => {
+    // A finite drop: 1,600 units per stock item, no releases, until the last unit goes.
+    const run = simulate(
+      tweak({
+        ...stackSettings(design, RECOMMENDED_K, SCENARIO_WINDOW_MS),
+        unitsPerItem: SELL_OUT_UNITS / RECOMMENDED_K,
+        releasesPerSecond: 0,
+        durationS: 60,
+      }),
+    );
+    return {
+      design,
+      units: SELL_OUT_UNITS,
+      unitsSold: run.unitsSold,
+      soldOutAtS: run.soldOutAtS,
+      averagePerSecond: run.soldOutAtS ? Math.round(run.unitsSold / run.soldOutAtS) : null,
+    };
+  });
   const recommended = recommend(whatIfs[0] as Scenario);
   // The recommended warm throughput, checked by running the stack on exactly those table capacities.
   const warmed = tweak({
@@ -143,6 +163,7 @@ export function capacityModel(tweak: (s: Settings) => Settings = (s) => s) {
     todayDesign: describeDesign(stackSettings('today', RECOMMENDED_K, SCENARIO_WINDOW_MS)),
     rows,
     recommended,
+    sellOut,
     scenarios: whatIfs.map((s) => ({
       name: s.name,
       checkoutsPerSecond: s.endToEnd.checkoutsPerSecond,
@@ -211,6 +232,10 @@ export function formatCapacity(m: CapacityModel): string {
   for (const s of m.scenarios)
     lines.push(
       `   - ${s.name}: ${num(s.checkoutsPerSecond)}/s (${s.limitedBy}); backend ${num(s.backendPerSecond)}/s (${s.backendLimitedBy}); first second ${num(s.firstSecond)}`,
+    );
+  for (const o of m.sellOut)
+    lines.push(
+      `   - ${num(o.units)} units, ${o.design} (K = ${RECOMMENDED_K}, ${SCENARIO_WINDOW_MS} ms, from a cold stack): ${o.soldOutAtS === null ? `not sold out in the run (${num(o.unitsSold)} sold)` : `sold out at ${o.soldOutAtS} s, ${num(o.averagePerSecond ?? 0)}/s on average`}`,
     );
   const r = m.recommended;
   const t = (x: { rateLimit: number; burstLimit: number }) => `${num(x.rateLimit)}/${num(x.burstLimit)}`;

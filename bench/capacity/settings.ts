@@ -44,6 +44,8 @@ export interface Settings {
   windowMs: number;
   /** Units per checkout (each is a claim item in the new design). */
   quantity: number;
+  /** Units each stock item starts with; Infinity for the sustained figures (stock never runs out). */
+  unitsPerItem: number;
   seed: number;
   /** Open-loop arrivals per second (first tries and buyers' retries together), far above capacity. */
   demandPerSecond: number;
@@ -93,6 +95,7 @@ export function stackSettings(design: Design, k: number, windowMs: number): Sett
     k,
     windowMs,
     quantity: 1,
+    unitsPerItem: Number.POSITIVE_INFINITY,
     seed: 12,
     demandPerSecond: 30_000,
     durationS: 3,
@@ -128,8 +131,7 @@ const n = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US') : 'unli
 export function describeSettings(s: Settings): string[] {
   const l = s.latencyMs;
   return [
-    "Discrete-event simulation of one sale's checkout path (seeded PRNG: the same settings give the same table). Stock never runs out in the simulated window; figures are successful checkouts per second completed in [" +
-      `${s.warmupS} s, ${s.durationS} s), after the first second's cold starts.`,
+    `Discrete-event simulation of one sale's checkout path (seeded PRNG: the same settings give the same table). ${stockSentence(s)} Figures are successful checkouts per second answered in [${s.warmupS} s, ${s.durationS} s), after the first second's cold starts.`,
     `Demand: open-loop Poisson arrivals at ${n(s.demandPerSecond)}/s (first tries and buyers' retries together), far above capacity; each checkout takes ${s.quantity} unit(s). Every arrival carries a new token (the authorizer's cache never helps: pessimistic).`,
     `API Gateway: token buckets for the account (${n(s.apiAccount.rateLimit)} rps, burst ${n(s.apiAccount.burstLimit)}; the documented default, shared with every route and refusal), the stage (${n(s.apiStage.rateLimit)}/${n(s.apiStage.burstLimit)}) and the checkout method (${n(s.apiCheckout.rateLimit)}/${n(s.apiCheckout.burstLimit)}) from shared/wiring.ts apiThrottle. A refused request is a 429 RETRY and costs nothing else. Throttles apply before the authorizer.`,
     `Lambda: reserved concurrency placeOrder ${n(s.placeOrderReserved)}, authorizer ${n(s.authorizerReserved)} (wiring table); at most ${AWS.lambdaNewEnvironmentsPer10s} new environments per function per 10 s; a new environment's cold start takes ${s.coldStartMs.placeOrder} ms (placeOrder) / ${s.coldStartMs.authorizer} ms (authorizer); ${s.placeOrderProvisioned} provisioned. No free environment = throttle = 429 RETRY through the gateway responses.`,
@@ -149,4 +151,10 @@ export function describeDesign(s: Settings): string {
   return s.design === 'today'
     ? "Today's checkout: one TransactWriteItems of a stock shard (random among K) + the order + the buyer counter (6 WCU), then SendMessage."
     : `New checkout: a strongly consistent GetItem of the order (1 RCU), ONE conditional UpdateItem on a dispenser (random among K, 1 WCU), ONE TransactWriteItems of ${s.quantity} unit claim(s) + the order + the buyer counter (${2 * (s.quantity + 2)} WCU, items no other buyer shares), then SendMessage; numbers taken but not claimed are returned with one more plain update.`;
+}
+
+function stockSentence(s: Settings): string {
+  return Number.isFinite(s.unitsPerItem)
+    ? `Each stock item starts with ${n(s.unitsPerItem)} units; a checkout picks among the items that still have stock (it knows which: optimistic), and arrivals stop once all are empty.`
+    : 'Stock never runs out in the simulated window.';
 }

@@ -12,8 +12,17 @@ export interface RunResult {
   checkoutsPerSecond: number;
   /** Successful checkouts answered in the first simulated second (cold starts included). */
   firstSecond: number;
+  /** Units taken from stock over the whole run, and when the last one went (finite stock only). */
+  unitsSold: number;
+  soldOutAtS: number | null;
   /** Answers in the measured window, per second, by kind. */
-  perSecond: { accepted: number; apiThrottled: number; lambdaThrottled: number; retryAfterBudget: number };
+  perSecond: {
+    accepted: number;
+    apiThrottled: number;
+    lambdaThrottled: number;
+    retryAfterBudget: number;
+    soldOut: number;
+  };
   /** Refused DynamoDB calls per second in the window (each one then backs off and retries). */
   conflictsPerSecond: number;
   throttlesPerSecond: number;
@@ -30,10 +39,13 @@ export interface RunResult {
 interface HotItem {
   partition: TokenBucket;
   inFlightUntil: number;
+  remaining: number;
 }
 
 type Charge = [bucket: TokenBucket, units: number, meter: string];
-type Outcome = 'ok' | 'conflict' | 'throttle';
+type Outcome = 'ok' | 'conflict' | 'throttle' | 'soldOut';
+/** How a checkout ends without an order: 429 RETRY past its budget, or 409 SOLD_OUT. */
+type Ending = 'retryAfterBudget' | 'soldOut';
 
 export function simulate(s: Settings): RunResult {
   const q = new EventQueue();
@@ -44,12 +56,13 @@ export function simulate(s: Settings): RunResult {
   const jitter = (ms: number) => ms * (0.75 + 0.5 * random());
   const bucket = (t: { rateLimit: number; burstLimit: number }) => new TokenBucket(t.rateLimit, t.burstLimit);
   const rated = (perSecond: number) => new TokenBucket(perSecond, perSecond * s.partitionBurstS);
-  const hotItems = (count: number) =>
+  const hotItems = (count: number, units: number) =>
     Array.from(
       { length: count },
       (): HotItem => ({
         partition: rated(AWS.partitionWcuPerSecond),
         inFlightUntil: 0,
+        remaining: units,
       }),
     );
 
@@ -66,16 +79,33 @@ export function simulate(s: Settings): RunResult {
   const ordersRead = rated(s.ordersRcu);
   const byBuyerIndex = rated(s.tableWcu.orders);
   const byDueIndex = rated(s.tableWcu.orders);
-  const stock = hotItems(s.k);
-  const dueBuckets = hotItems(s.dueBuckets);
+  const stock = hotItems(s.k, s.unitsPerItem);
+  const dueBuckets = hotItems(s.dueBuckets, 0);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
+  // Stock items that can still cover a checkout; empty ones leave it, returned units bring them back.
+  const stocked = stock.slice();
+  let unitsSold = 0;
+  let soldOutAt: number | undefined;
+  const takeUnits = (item: HotItem) => {
+    item.remaining -= s.quantity;
+    unitsSold += s.quantity;
+    if (item.remaining < s.quantity) stocked.splice(stocked.indexOf(item), 1);
+    if (stocked.length === 0) soldOutAt ??= q.now;
+  };
+  const giveBack = (item: HotItem) => {
+    if (item.remaining < s.quantity) stocked.push(item);
+    item.remaining += s.quantity;
+    unitsSold -= s.quantity;
+  };
+  /** A stocked item, or undefined once the sale is sold out (the checkout then answers from memory). */
+  const pickStocked = (): HotItem | undefined => (stocked.length > 0 ? pick(stocked) : undefined);
 
   // What the window used, for the utilization figures.
   const used: Record<string, number> = {};
   const meter = (name: string, units: number) => {
     if (inWindow()) used[name] = (used[name] ?? 0) + units;
   };
-  const counts = { accepted: 0, apiThrottled: 0, lambdaThrottled: 0, retryAfterBudget: 0 };
+  const counts = { accepted: 0, apiThrottled: 0, lambdaThrottled: 0, retryAfterBudget: 0, soldOut: 0 };
   let conflicts = 0;
   let throttles = 0;
   let firstSecond = 0;
@@ -124,7 +154,7 @@ export function simulate(s: Settings): RunResult {
     latency: (o: Outcome) => number,
     deadline: number,
     done: () => void,
-    gaveUp: () => void,
+    gaveUp: (why: Ending) => void,
     attempt = 0,
   ): void {
     const outcome = op();
@@ -133,9 +163,13 @@ export function simulate(s: Settings): RunResult {
       q.after(took, done);
       return;
     }
+    if (outcome === 'soldOut') {
+      gaveUp('soldOut');
+      return;
+    }
     if (inWindow()) outcome === 'conflict' ? conflicts++ : throttles++;
     const wait = took + random() * Math.min(s.retry.capMs, s.retry.baseMs * 2 ** attempt);
-    if (q.now + wait >= deadline) q.after(took, gaveUp);
+    if (q.now + wait >= deadline) q.after(took, () => gaveUp('retryAfterBudget'));
     else q.after(wait, () => withRetry(op, latency, deadline, done, gaveUp, attempt + 1));
   }
 
@@ -153,17 +187,20 @@ export function simulate(s: Settings): RunResult {
   /** The checkout handler, from its first DynamoDB call to its answer. */
   function checkout(arrivedAt: number): void {
     const deadline = q.now + s.retry.budgetMs;
-    const finish = (kind: 'accepted' | 'retryAfterBudget') => {
+    const finish = (kind: 'accepted' | Ending) => {
       placeOrder.release();
       answer(kind, arrivedAt);
     };
     const enqueue = () =>
       q.after(jitter(s.latencyMs.sqsSend) + jitter(s.latencyMs.handler), () => finish('accepted'));
-    const giveUp = () => finish('retryAfterBudget');
+    const giveUp = (why: Ending) => finish(why);
     if (s.design === 'today') {
-      const transaction = () => {
-        const shard = pick(stock);
-        return write([shard], [...stockCharge(shard, tx), ...orderAndCounterCharges()], s.windowMs);
+      const transaction = (): Outcome => {
+        const shard = pickStocked();
+        if (!shard) return 'soldOut';
+        const outcome = write([shard], [...stockCharge(shard, tx), ...orderAndCounterCharges()], s.windowMs);
+        if (outcome === 'ok') takeUnits(shard);
+        return outcome;
       };
       withRetry(transaction, txLatency, deadline, enqueue, giveUp);
       return;
@@ -171,14 +208,19 @@ export function simulate(s: Settings): RunResult {
     let dispenser: HotItem = stock[0] as HotItem;
     const claims = (): Charge[] => [[tables[s.tableOf.claim], tx * s.quantity, `${s.tableOf.claim} table`]];
     const claim = () => write([], [...claims(), ...orderAndCounterCharges()], s.windowMs);
-    const returnNumbers = () => {
-      // Best effort, as in the design: what fails here the reconciler returns later.
+    const returnNumbers = (why: Ending) => {
+      // Best effort, as in the design: what fails here the reconciler returns later (counted back now).
       write([dispenser], stockCharge(dispenser, plain), 0);
-      giveUp();
+      giveBack(dispenser);
+      giveUp(why);
     };
-    const takeNumbers = () => {
-      dispenser = pick(stock);
-      return write([dispenser], stockCharge(dispenser, plain), 0);
+    const takeNumbers = (): Outcome => {
+      const item = pickStocked();
+      if (!item) return 'soldOut';
+      dispenser = item;
+      const outcome = write([dispenser], stockCharge(dispenser, plain), 0);
+      if (outcome === 'ok') takeUnits(dispenser);
+      return outcome;
     };
     const readOrder = () => write([], [[ordersRead, AWS.strongReadRcu, 'orders reads']], 0);
     withRetry(
@@ -215,14 +257,15 @@ export function simulate(s: Settings): RunResult {
       }
     } else answer('apiThrottled', arrivedAt);
     const next = q.now - Math.log(1 - random()) * (1000 / s.demandPerSecond);
-    if (next < to) q.at(next, arrive);
+    if (next < to && soldOutAt === undefined) q.at(next, arrive);
   }
 
+  const nothing = () => {};
   function release(): void {
     const item = pick(stock);
     const deadline = q.now + s.retry.budgetMs;
     const op = () => write([item], [...stockCharge(item, tx), ...orderAndCounterCharges()], s.windowMs);
-    const nothing = () => {};
+    // Releases stand for their write load and in-flight holds; the units they return are not counted.
     withRetry(op, txLatency, deadline, nothing, nothing);
     const next = q.now - Math.log(1 - random()) * (1000 / s.releasesPerSecond);
     if (next < to) q.at(next, release);
@@ -279,11 +322,14 @@ export function simulate(s: Settings): RunResult {
   return {
     checkoutsPerSecond: per(counts.accepted),
     firstSecond,
+    unitsSold,
+    soldOutAtS: soldOutAt === undefined ? null : Math.round(soldOutAt) / 1000,
     perSecond: {
       accepted: per(counts.accepted),
       apiThrottled: per(counts.apiThrottled),
       lambdaThrottled: per(counts.lambdaThrottled),
       retryAfterBudget: per(counts.retryAfterBudget),
+      soldOut: per(counts.soldOut),
     },
     conflictsPerSecond: per(conflicts),
     throttlesPerSecond: per(throttles),

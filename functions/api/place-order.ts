@@ -13,20 +13,30 @@ import { ADMISSION_HEADER, requireAdmission } from '../../shared/usecases/waitin
 
 const config = loadConfig('placeOrder');
 const signingKey = config.signing.TOKEN_SIGNING_KEY;
-const { sales, orders } = stores(config);
+const budgetMs = config.checkout.CHECKOUT_BUDGET_MS;
+// Per-attempt timeouts so one stuck socket costs part of the budget, not all of it; the SDK's own
+// retries then run within what is left (every call also carries the budget's abort signal).
+const { sales, stock, orders } = stores(config, {
+  connectionTimeoutMs: Math.min(1_000, budgetMs / 3),
+  requestTimeoutMs: Math.ceil(budgetMs / 2),
+});
 const saleStore = sales();
 const deps: CheckoutDeps = {
   sales: saleStore,
+  stock: stock(),
   orders: orders(),
   queue: new SqsOrderQueue(sqsClient(config), { orders: config.queueUrl('orders') }),
   catalog: new SaleCatalog(saleStore, config.checkout.SALE_CACHE_MS),
   maxAttempts: config.checkout.CHECKOUT_MAX_ATTEMPTS,
+  budgetMs,
   soldOutMemoMs: config.checkout.SOLD_OUT_MEMO_MS,
   reenqueueGraceMs: config.checkout.REENQUEUE_GRACE_SECONDS * 1000,
   observe: (event, detail) => {
     metrics.addMetric(event, MetricUnit.Count, 1);
     if (event === 'enqueueFailed')
       logger.error('order accepted but not sent; the reconciler will send it', detail as Error);
+    if (event === 'returnFailed')
+      logger.warn('numbers not given back at once; the reconciler sweep will', detail as Error);
   },
 };
 

@@ -9,10 +9,12 @@ import { loadConfig } from '../../shared/config.ts';
 import { countPipeline, logger, metrics } from '../../shared/observability.ts';
 import { traced } from '../../shared/tracing.ts';
 import { type ReconcileReport, reconcile } from '../../shared/usecases/reconcile.ts';
+import { type SweepReport, sweep } from '../../shared/usecases/sweep.ts';
 import { PAYMENT_GRACE_MS } from '../../shared/wiring.ts';
 
 const config = loadConfig('reconcile');
-const { db, orders } = stores(config);
+const dynamo = stores(config);
+const { db, orders } = dynamo;
 const deps = {
   orders: orders(),
   queue: new SqsOrderQueue(sqsClient(config), {
@@ -33,6 +35,7 @@ const deps = {
       error,
     }),
 };
+const sweepDeps = { sales: dynamo.sales(), stock: dynamo.stock(), sweep: dynamo.sweep() };
 
 /** Stop taking new pages this long before the function's timeout: one page's work fits in it. */
 const RESERVE_MS = 10_000;
@@ -41,7 +44,7 @@ const RESERVE_MS = 10_000;
 const asOf = (event: { time?: string } | undefined) =>
   Math.max(Date.now(), Date.parse(event?.time ?? '') || 0);
 
-export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
+export const handler = middy<{ time?: string } | undefined, ReconcileReport & { sweep: SweepReport }>()
   .use(traced())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
@@ -54,5 +57,11 @@ export const handler = middy<{ time?: string } | undefined, ReconcileReport>()
       timeLeft: () => context.getRemainingTimeInMillis() - RESERVE_MS,
     });
     if (report.examined > 0) logger.info('reconciled', { ...report });
-    return report;
+    // Numbers taken but never claimed (a checkout that died between its two steps) go back.
+    const swept = await sweep(sweepDeps, asOf(event), {
+      graceMs: config.reconcile.SWEEP_GRACE_SECONDS * 1000,
+      maxNumbersPerDispenser: config.reconcile.RECONCILE_BATCH_LIMIT,
+    });
+    if (swept.returned > 0) logger.info('swept numbers taken but never claimed', { ...swept });
+    return { ...report, sweep: swept };
   });

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { BurstJob, BurstResult } from './burst.ts';
 import type { ClientJob, ClientResult } from './generator.ts';
 
 /** The load generator in its own process (its own core share and event loop), driven job by job. */
@@ -19,17 +20,26 @@ export class ClientProcess {
   }
 
   run(job: ClientJob, timeoutMs: number): Promise<ClientResult> {
+    return this.ask<ClientResult>({ job }, timeoutMs);
+  }
+
+  /** An open-loop burst (load/lib/burst.ts). */
+  burst(burst: BurstJob, timeoutMs: number): Promise<BurstResult> {
+    return this.ask<BurstResult>({ burst }, timeoutMs);
+  }
+
+  private ask<T>(message: { job: ClientJob } | { burst: BurstJob }, timeoutMs: number): Promise<T> {
     return new Promise((done, fail) => {
       const timer = setTimeout(
         () => fail(new Error(`load generator did not finish in ${timeoutMs} ms`)),
         timeoutMs,
       );
-      this.child.once('message', (message: { result?: ClientResult; error?: string }) => {
+      this.child.once('message', (answer: { result?: T; error?: string }) => {
         clearTimeout(timer);
-        if (message.result) done(message.result);
-        else fail(new Error(message.error ?? 'load generator failed'));
+        if (answer.result) done(answer.result);
+        else fail(new Error(answer.error ?? 'load generator failed'));
       });
-      this.child.send({ job });
+      this.child.send(message);
     });
   }
 

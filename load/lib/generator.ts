@@ -6,6 +6,7 @@
  */
 import { Agent, request } from 'node:http';
 import { devIssuer } from '../../local/dev-issuer.ts';
+import { type BurstJob, runBurst } from './burst.ts';
 import type { RequestSample } from './stats.ts';
 import { joinUrl } from './url.ts';
 
@@ -120,10 +121,10 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
   return { startedAt, endedAt, samples, orderIds, mintMs };
 }
 
-// As a child: one job per message, answered with its result.
+// As a child: one job per message (closed-loop `job` or open-loop `burst`), answered with its result.
 if (process.send) {
-  process.on('message', (message: { job: ClientJob }) => {
-    runJob(message.job).then(
+  process.on('message', (message: { job: ClientJob } | { burst: BurstJob }) => {
+    ('burst' in message ? runBurst(message.burst) : runJob(message.job)).then(
       (result) => process.send?.({ result }),
       (error: unknown) => process.send?.({ error: String((error as Error)?.stack ?? error) }),
     );

@@ -4,7 +4,7 @@
  * DynamoDB, wait for a sale to settle.
  */
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { shardKey } from '../../shared/adapters/dynamo/keys.ts';
+import { dispenserKey } from '../../shared/adapters/dynamo/keys.ts';
 import { DUE_BUCKETS } from '../../shared/domain/order.ts';
 import type { StockSample } from './stats.ts';
 import { joinUrl } from './url.ts';
@@ -56,7 +56,7 @@ export async function createSaleVia(
   return JSON.parse(body) as CreatedSale;
 }
 
-/** Units left in every shard, read strongly consistent. */
+/** Units left in every dispenser (its `available` = cap − issued), read strongly consistent. */
 export async function readStock(
   db: DynamoDBDocumentClient,
   salesTable: string,
@@ -66,7 +66,7 @@ export async function readStock(
   let total = 0;
   for (let start = 0; start < shards; start += 100) {
     let keys: Record<string, unknown>[] = Array.from({ length: Math.min(100, shards - start) }, (_, i) => ({
-      pk: shardKey(saleId, start + i),
+      pk: dispenserKey(saleId, start + i),
     }));
     for (let attempt = 0; keys.length > 0 && attempt < 10; attempt++) {
       const out = await db.send(

@@ -10,11 +10,13 @@ import {
   orderStatuses,
 } from '../domain/order.ts';
 import type { Sale } from '../domain/sale.ts';
+import { type DispenserState, numbersOf } from '../domain/stock.ts';
 
 export interface AuditTables {
   sales: string;
   orders: string;
   payments: string;
+  claims: string;
 }
 
 export interface AuditOptions {
@@ -24,6 +26,11 @@ export interface AuditOptions {
   expectSettled?: boolean;
   /** Demand exceeded supply and nothing was released: every unit must be sold (invariant 6). */
   expectSoldOut?: boolean;
+  /**
+   * Numbers taken but neither claimed nor given back may exist (a crash between take and claim
+   * that the sweep has not reached yet); by default there must be none at a quiet moment.
+   */
+  allowInFlight?: boolean;
   /** Reconciler period, for "stuck past expiresAt" (invariant 4). */
   reconcilePeriodMs?: number;
   now?: number;
@@ -32,8 +39,11 @@ export interface AuditOptions {
 export interface AuditReport {
   saleId: string;
   ok: boolean;
-  stock: { total: number; available: number; held: number; sold: number };
-  shards: number[];
+  stock: { total: number; available: number; held: number; sold: number; inFlight: number };
+  /** Per dispenser: what it still offers (cap − issued). */
+  dispensers: number[];
+  /** Unit items: numbers claimed by orders, and numbers given back (return markers). */
+  units: { claimed: number; returned: number };
   ordersByStatus: Record<OrderStatus, number>;
   orders: number;
   buyers: number;
@@ -42,7 +52,9 @@ export interface AuditReport {
 }
 
 /**
- * Checks DESIGN.md's six invariants for one sale straight from DynamoDB. It scans (an operator's
+ * Checks DESIGN.md's six invariants for one sale straight from DynamoDB, plus the dispensers' own:
+ * every issued number is claimed by exactly the order that lists it, returned, or (only while
+ * the sweep has not reached it) in flight. It scans (an operator's
  * tool, run after a drill, not on any hot path) and reads the payment ledger for every order.
  */
 export async function auditSale(
@@ -60,28 +72,48 @@ export async function auditSale(
   const sale = saleItem as unknown as Sale;
 
   const saleItems = await scanAll(db, tables.sales, saleId);
-  const shards = new Array<number>(sale.shards).fill(0);
+  const dispensers: DispenserState[] = Array.from({ length: sale.shards }, () => ({ issued: 0, cap: 0 }));
   const counters = new Map<string, number>();
   for (const item of saleItems) {
-    if (item.kind === 'shard') shards[Number(item.shard)] = Number(item.available);
+    if (item.kind === 'dispenser') {
+      const d = { issued: Number(item.issued), cap: Number(item.cap) };
+      dispensers[Number(item.dispenser)] = d;
+      if (Number(item.available) !== d.cap - d.issued)
+        violations.push(
+          `dispenser ${item.dispenser} offers ${item.available} ≠ cap ${d.cap} − issued ${d.issued}`,
+        );
+    }
     if (item.kind === 'counter') counters.set(String(item.userId), Number(item.units));
   }
   const orders = (await scanAll(db, tables.orders, saleId)).map(toOrder);
+  const unitItems = await scanAll(db, tables.claims, saleId);
 
-  // 1. totalStock = available + held + sold
-  const available = shards.reduce((a, b) => a + b, 0);
+  // 1. totalStock = available + held + sold (+ numbers in flight: taken, neither claimed nor returned)
+  const available = dispensers.reduce((a, d) => a + (d.cap - d.issued), 0);
+  const issued = dispensers.reduce((a, d) => a + d.issued, 0);
+  const claimedUnits = unitItems.filter((u) => u.state === 'claimed');
+  const returnedUnits = unitItems.filter((u) => u.state === 'returned');
+  const inFlight = issued - claimedUnits.length - returnedUnits.length;
   const held = sum(orders.filter((o) => holdsStock(o.status)));
   const sold = sum(orders.filter((o) => o.status === 'CONFIRMED'));
-  if (sale.totalStock !== available + held + sold) {
+  if (sale.totalStock !== available + held + sold + inFlight) {
     violations.push(
-      `stock does not balance: total ${sale.totalStock} ≠ available ${available} + held ${held} + sold ${sold}`,
+      `stock does not balance: total ${sale.totalStock} ≠ available ${available} + held ${held} + sold ${sold} + in flight ${inFlight}`,
     );
   }
+  if (inFlight < 0) violations.push(`${-inFlight} more unit items than numbers issued`);
+  if (inFlight > 0 && !options.allowInFlight)
+    violations.push(`${inFlight} numbers taken but neither claimed nor given back`);
 
-  // 2. no shard below zero; no buyer above the limit; counters agree with orders
-  shards.forEach((units, shard) => {
-    if (units < 0) violations.push(`shard ${shard} is below zero (${units})`);
+  // 2. no dispenser over its cap; no buyer above the limit; counters agree with orders
+  dispensers.forEach((d, i) => {
+    if (d.issued > d.cap) violations.push(`dispenser ${i} issued ${d.issued} > cap ${d.cap}`);
   });
+  for (const unit of unitItems) {
+    const d = dispensers[Number(unit.dispenser)];
+    if (!d || Number(unit.number) < 1 || Number(unit.number) > d.issued)
+      violations.push(`unit ${unit.pk} is not a number its dispenser issued`);
+  }
   const perBuyer = new Map<string, number>();
   for (const order of orders) {
     if (holdsStock(order.status) || order.status === 'CONFIRMED')
@@ -96,6 +128,30 @@ export async function auditSale(
     const actual = perBuyer.get(userId) ?? 0;
     if (counted !== actual)
       violations.push(`buyer ${userId}'s counter says ${counted} but their live orders hold ${actual}`);
+  }
+
+  // Every number is sold once: each order's numbers are unit items claimed by that order, and
+  // every claimed unit item belongs to an order that lists it.
+  const claimedBy = new Map(claimedUnits.map((u) => [`${u.dispenser}#${u.number}`, String(u.orderId)]));
+  const listed = new Set<string>();
+  for (const order of orders) {
+    const numbers = numbersOf(order.claimed ?? []);
+    if (numbers.length !== order.quantity)
+      violations.push(`order ${order.orderId} claims ${numbers.length} numbers for ${order.quantity} units`);
+    for (const { dispenser, number } of numbers) {
+      const key = `${dispenser}#${number}`;
+      if (listed.has(key)) violations.push(`number ${key} is listed by two orders`);
+      listed.add(key);
+      const owner = claimedBy.get(key);
+      if (owner !== order.orderId)
+        violations.push(
+          `order ${order.orderId} lists number ${key} but its unit item is ${owner ?? 'absent or returned'}`,
+        );
+    }
+  }
+  for (const key of claimedBy.keys()) {
+    if (!listed.has(key))
+      violations.push(`unit ${key} is claimed by ${claimedBy.get(key)}, which does not list it`);
   }
 
   // 3. one order per (buyer, sale, key); every accepted order exists
@@ -146,17 +202,19 @@ export async function auditSale(
     }
   }
 
-  // 6. demand exceeded supply, nothing released: nothing stranded in a shard
+  // 6. demand exceeded supply, nothing released: nothing stranded in a dispenser
+  const remaining = dispensers.map((d) => d.cap - d.issued);
   if (options.expectSoldOut && available !== 0)
-    violations.push(`${available} units stranded in shards of a sold-out sale: ${shards.join(',')}`);
+    violations.push(`${available} units stranded in dispensers of a sold-out sale: ${remaining.join(',')}`);
 
   const ordersByStatus = Object.fromEntries(orderStatuses.map((s) => [s, 0])) as Record<OrderStatus, number>;
   for (const order of orders) ordersByStatus[order.status]++;
   return {
     saleId,
     ok: violations.length === 0,
-    stock: { total: sale.totalStock, available, held, sold },
-    shards,
+    stock: { total: sale.totalStock, available, held, sold, inFlight },
+    dispensers: remaining,
+    units: { claimed: claimedUnits.length, returned: returnedUnits.length },
     ordersByStatus,
     orders: orders.length,
     buyers: new Set(orders.map((o) => o.userId)).size,
@@ -222,8 +280,9 @@ export function formatReport(report: AuditReport): string {
     .join(', ');
   return [
     `Sale ${report.saleId}: ${report.ok ? 'OK — every invariant holds' : `${report.violations.length} VIOLATION(S)`}`,
-    `  stock     total ${stock.total} = available ${stock.available} + held ${stock.held} + sold ${stock.sold}`,
-    `  shards    ${report.shards.join(' ')}`,
+    `  stock     total ${stock.total} = available ${stock.available} + held ${stock.held} + sold ${stock.sold} + in flight ${stock.inFlight}`,
+    `  dispensers ${report.dispensers.join(' ')}`,
+    `  units     claimed ${report.units.claimed}, returned ${report.units.returned}`,
     `  orders    ${report.orders} from ${report.buyers} buyers: ${statuses || 'none'}`,
     `  charges   approved ${report.charges.approved} (refunded ${report.charges.refunded}), declined ${report.charges.declined}`,
     ...report.violations.slice(0, 50).map((v) => `  ✗ ${v}`),

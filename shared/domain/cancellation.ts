@@ -1,7 +1,7 @@
 /**
- * Decoding of a cancelled checkout transaction. DynamoDB reports one reason per item, in the
- * order the items were sent; with ReturnValuesOnConditionCheckFailure=ALL_OLD a failed condition
- * also carries the item as it was.
+ * Decoding of a cancelled claim transaction. DynamoDB reports one reason per item, in the order
+ * the items were sent; with ReturnValuesOnConditionCheckFailure=ALL_OLD a failed condition also
+ * carries the item as it was.
  */
 export interface CancellationReason {
   Code?: string;
@@ -9,20 +9,17 @@ export interface CancellationReason {
   Item?: Record<string, unknown>;
 }
 
-/** What each transaction item was, in send order. */
-export type CheckoutItem =
-  | { kind: 'order' }
-  | { kind: 'counter' }
-  | { kind: 'shard'; shard: number; quantity: number };
+/** What each item of the claim transaction was, in send order. */
+export type ClaimItem = { kind: 'order' } | { kind: 'counter' } | { kind: 'unit' };
 
-export type CheckoutFailure =
+export type ClaimFailure =
   | { kind: 'duplicate'; existing: Record<string, unknown> | undefined }
   | { kind: 'limit'; held: number }
-  | { kind: 'notActive' }
-  | { kind: 'shortShards'; observed: { shard: number; units: number }[] }
-  | { kind: 'contention' };
+  /** A number already has a unit item: the sweep returned it, so it is no longer this buyer's. */
+  | { kind: 'numberGone' }
+  | { kind: 'busy' };
 
-const contentionCodes = new Set([
+const busyCodes = new Set([
   'TransactionConflict',
   'ThrottlingError',
   'ProvisionedThroughputExceeded',
@@ -31,13 +28,13 @@ const contentionCodes = new Set([
 
 /**
  * Most decisive reason first: an existing order means this is a retry (replay it), a full buyer
- * counter is final, a shard outside its window means the sale is closed, a short shard only means
- * "try elsewhere", and a conflict or throttle means "try again".
+ * counter is final, a number already marked means it was swept back, and a conflict or throttle
+ * means "try again".
  */
 export function decodeCancellation(
-  items: readonly CheckoutItem[],
+  items: readonly ClaimItem[],
   reasons: readonly CancellationReason[],
-): CheckoutFailure {
+): ClaimFailure {
   const failed = items.map((item, i) => ({ item, reason: reasons[i] ?? {} }));
   const conditional = failed.filter((f) => f.reason.Code === 'ConditionalCheckFailed');
 
@@ -47,19 +44,7 @@ export function decodeCancellation(
   const counter = conditional.find((f) => f.item.kind === 'counter');
   if (counter) return { kind: 'limit', held: Number(counter.reason.Item?.units ?? 0) };
 
-  const shards = conditional.flatMap((f) =>
-    f.item.kind === 'shard' ? [{ item: f.item, old: f.reason.Item }] : [],
-  );
-  if (shards.some(({ item, old }) => old !== undefined && Number(old.available) >= item.quantity)) {
-    // Enough units but the condition failed: the shard's sale window is what refused.
-    return { kind: 'notActive' };
-  }
-  if (shards.length > 0) {
-    return {
-      kind: 'shortShards',
-      observed: shards.map(({ item, old }) => ({ shard: item.shard, units: Number(old?.available ?? 0) })),
-    };
-  }
-  if (failed.some((f) => contentionCodes.has(f.reason.Code ?? ''))) return { kind: 'contention' };
+  if (conditional.some((f) => f.item.kind === 'unit')) return { kind: 'numberGone' };
+  if (failed.some((f) => busyCodes.has(f.reason.Code ?? ''))) return { kind: 'busy' };
   throw new Error(`Unexpected transaction cancellation: ${JSON.stringify(reasons.map((r) => r.Code))}`);
 }

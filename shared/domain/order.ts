@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { NumberRange } from './stock.ts';
 
 export const orderStatuses = [
   'RESERVED',
@@ -22,8 +23,10 @@ export interface Order {
   updatedAt: string;
   expiresAt: string;
   failureReason?: string;
-  /** Units taken per shard index, so a release returns them where they came from. */
-  takenFrom: Record<string, number>;
+  /** The dispenser numbers this order claimed (one unit item each). */
+  claimed: NumberRange[];
+  /** The dispenser a release gives the units back to, spread by order id so releases do not pile onto one item. */
+  releaseTo: number;
   idempotencyKey: string;
   bodyHash: string;
   paymentToken: string;
@@ -126,4 +129,11 @@ export function dueBucketOf(orderId: string): string {
   let h = 0;
   for (const ch of orderId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return String(h % DUE_BUCKETS);
+}
+
+/** Where an order's release goes: a hash of its id over the sale's dispensers. */
+export function releaseDispenserOf(orderId: string, dispensers: number): number {
+  let h = 0;
+  for (const ch of orderId) h = (h * 17 + ch.charCodeAt(0)) >>> 0;
+  return h % dispensers;
 }

@@ -3,7 +3,7 @@ import type { Room } from './waiting-room.ts';
 
 export type SaleStatus = 'SCHEDULED' | 'ACTIVE' | 'SOLD_OUT' | 'ENDED';
 
-/** Sale metadata as stored. Stock lives in the shards, never here. */
+/** Sale metadata as stored. Stock lives in the dispensers, never here. */
 export interface Sale {
   saleId: string;
   name: string;
@@ -13,6 +13,7 @@ export interface Sale {
   perUserLimit: number;
   startsAt: string;
   endsAt: string;
+  /** How many dispensers hold the stock (the API's `shards` field, kept under its first name). */
   shards: number;
   holdSeconds: number;
   createdAt: string;
@@ -26,27 +27,31 @@ export interface SaleView extends Omit<Sale, 'shards' | 'holdSeconds' | 'created
 }
 
 export const DEFAULT_HOLD_SECONDS = 600;
-export const MAX_SHARDS = 50;
-/** Units per shard when the shard count is derived: enough shards to spread writes, few enough that a shard rarely runs dry while others hold stock. */
-const UNITS_PER_SHARD = 25;
-const DERIVED_SHARD_CAP = 32;
+/** One sale's dispensers are created in one transaction with the sale item (100 items at most). */
+export const MAX_DISPENSERS = 64;
+/**
+ * Units per dispenser when the count is derived: a dispenser takes ~1,000 plain updates/s, so a
+ * large sale gets the most dispensers (64 ≈ 64,000 takes/s of headroom); a small one still gets
+ * several, since a buyer never waits on a dispenser that runs dry (the checkout reads the truth).
+ */
+const UNITS_PER_DISPENSER = 10;
 
-export function deriveShardCount(totalStock: number): number {
-  return Math.max(1, Math.min(DERIVED_SHARD_CAP, Math.ceil(totalStock / UNITS_PER_SHARD)));
+export function deriveDispenserCount(totalStock: number): number {
+  return Math.max(1, Math.min(MAX_DISPENSERS, Math.ceil(totalStock / UNITS_PER_DISPENSER)));
 }
 
-/** Splits stock as evenly as possible; the first shards take the remainder. */
-export function splitStock(totalStock: number, shards: number): number[] {
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
-    throw invalid(`shards must be an integer from 1 to ${MAX_SHARDS}`);
+/** Splits stock as evenly as possible; the first dispensers take the remainder. */
+export function splitStock(totalStock: number, dispensers: number): number[] {
+  if (!Number.isInteger(dispensers) || dispensers < 1 || dispensers > MAX_DISPENSERS) {
+    throw invalid(`shards (dispensers) must be an integer from 1 to ${MAX_DISPENSERS}`);
   }
-  if (shards > Math.max(1, totalStock))
+  if (dispensers > Math.max(1, totalStock))
     throw invalid('shards must not exceed totalStock', [
-      { path: 'shards', message: 'more shards than units' },
+      { path: 'shards', message: 'more dispensers than units' },
     ]);
-  const base = Math.floor(totalStock / shards);
-  const remainder = totalStock % shards;
-  return Array.from({ length: shards }, (_, i) => base + (i < remainder ? 1 : 0));
+  const base = Math.floor(totalStock / dispensers);
+  const remainder = totalStock % dispensers;
+  return Array.from({ length: dispensers }, (_, i) => base + (i < remainder ? 1 : 0));
 }
 
 export function isOpen(sale: Pick<Sale, 'startsAt' | 'endsAt'>, now: number): boolean {

@@ -1,31 +1,75 @@
-/** A take of units from shards: shard index → quantity. */
+/**
+ * A sale's stock lives in K dispensers. Each hands out numbers: `issued` counts the numbers given
+ * so far and `cap` how many it may give. A buyer takes numbers with one plain conditional update
+ * (`issued + q <= cap`) and then claims each number with a unit item; releases and returns raise
+ * `cap`. So a dispenser's remaining stock is `cap − issued`, and a number is sold at most once
+ * because its unit item is put only if absent.
+ */
+export interface DispenserState {
+  issued: number;
+  cap: number;
+}
+
+export const remainingOf = (d: DispenserState): number => Math.max(0, d.cap - d.issued);
+
+/** Numbers `first … first + count − 1` taken from one dispenser. */
+export interface NumberRange {
+  dispenser: number;
+  first: number;
+  count: number;
+}
+
+/** A take plan: dispenser index → quantity. */
 export type TakePlan = Map<number, number>;
 
 /**
- * Picks where to take `quantity` units, from what this process believes each shard holds
- * (Infinity = not known yet). Prefers one shard chosen at random among those that can cover the
- * whole quantity, so concurrent buyers spread over the shards; falls back to several shards,
- * largest first, when no single one is enough. Returns undefined when the beliefs cannot cover it.
+ * 100 items per DynamoDB transaction: the claim holds one unit item per number plus the order and
+ * the buyer's counter, so one order takes at most 98 units.
+ */
+export const MAX_UNITS_PER_ORDER = 98;
+
+/** Every number of some ranges, in order. */
+export function numbersOf(ranges: readonly NumberRange[]): { dispenser: number; number: number }[] {
+  return ranges.flatMap((r) =>
+    Array.from({ length: r.count }, (_, i) => ({ dispenser: r.dispenser, number: r.first + i })),
+  );
+}
+
+/** Same numbers, whatever the order the ranges were listed in. */
+export function sameRanges(a: readonly NumberRange[], b: readonly NumberRange[]): boolean {
+  const key = (ranges: readonly NumberRange[]) =>
+    ranges
+      .map((r) => `${r.dispenser}:${r.first}:${r.count}`)
+      .sort()
+      .join(',');
+  return key(a) === key(b);
+}
+
+/**
+ * Picks where to take `quantity` numbers from what this process believes each dispenser still
+ * holds (Infinity = not known yet). Prefers one dispenser chosen at random among those that can
+ * cover the whole quantity, so concurrent buyers spread; falls back to several, largest first,
+ * when no single one is enough. Returns undefined when the beliefs cannot cover it.
  */
 export function planTake(
   beliefs: readonly number[],
   quantity: number,
   random: () => number = Math.random,
 ): TakePlan | undefined {
-  const able = beliefs.flatMap((units, shard) => (units >= quantity ? [shard] : []));
+  const able = beliefs.flatMap((units, dispenser) => (units >= quantity ? [dispenser] : []));
   if (able.length > 0) {
-    const shard = able[Math.floor(random() * able.length)] as number;
-    return new Map([[shard, quantity]]);
+    const dispenser = able[Math.floor(random() * able.length)] as number;
+    return new Map([[dispenser, quantity]]);
   }
   const order = beliefs
-    .map((units, shard) => ({ units, shard }))
-    .filter((s) => s.units > 0)
-    .sort((a, b) => b.units - a.units || a.shard - b.shard);
+    .map((units, dispenser) => ({ units, dispenser }))
+    .filter((d) => d.units > 0)
+    .sort((a, b) => b.units - a.units || a.dispenser - b.dispenser);
   const plan: TakePlan = new Map();
   let missing = quantity;
-  for (const { units, shard } of order) {
+  for (const { units, dispenser } of order) {
     const take = Math.min(units, missing);
-    plan.set(shard, take);
+    plan.set(dispenser, take);
     missing -= take;
     if (missing === 0) return plan;
   }
@@ -33,16 +77,16 @@ export function planTake(
 }
 
 /**
- * What one process knows about a sale's shards. Beliefs only ever err high between refreshes
- * (others take units); a failed take corrects them from the value DynamoDB returns, and a
- * consistent read replaces them all.
+ * What one process believes each dispenser of a sale still holds. Beliefs only ever err high
+ * between reads (others take numbers); a failed take corrects one from the item DynamoDB hands
+ * back, and a consistent read of every dispenser replaces them all.
  */
 export class StockBeliefs {
   private beliefs: number[];
   private soldOutUntil = 0;
 
-  constructor(shards: number) {
-    this.beliefs = Array.from({ length: shards }, () => Number.POSITIVE_INFINITY);
+  constructor(dispensers: number) {
+    this.beliefs = Array.from({ length: dispensers }, () => Number.POSITIVE_INFINITY);
   }
 
   snapshot(): readonly number[] {
@@ -53,20 +97,24 @@ export class StockBeliefs {
     return planTake(this.beliefs, quantity, random);
   }
 
-  taken(plan: TakePlan): void {
-    for (const [shard, units] of plan) this.beliefs[shard] = Math.max(0, (this.beliefs[shard] ?? 0) - units);
+  /** Numbers this process took (or took back) from a dispenser. */
+  taken(dispenser: number, count: number): void {
+    const belief = this.beliefs[dispenser];
+    if (belief !== undefined) this.beliefs[dispenser] = Math.max(0, belief - count);
   }
 
-  observed(shard: number, units: number): void {
-    if (shard >= 0 && shard < this.beliefs.length) this.beliefs[shard] = units;
+  /** The dispenser's real remaining stock, as DynamoDB just reported it. */
+  observed(dispenser: number, remaining: number): void {
+    if (dispenser >= 0 && dispenser < this.beliefs.length) this.beliefs[dispenser] = remaining;
   }
 
-  refreshed(units: readonly number[], now: number, memoMs: number): void {
-    this.beliefs = [...units];
-    this.soldOutUntil = units.every((u) => u <= 0) ? now + memoMs : 0;
+  /** A consistent read of every dispenser; when it finds them all empty, refusals need no write for `memoMs`. */
+  refreshed(states: readonly DispenserState[], now: number, memoMs: number): void {
+    this.beliefs = states.map(remainingOf);
+    this.soldOutUntil = this.beliefs.every((u) => u <= 0) ? now + memoMs : 0;
   }
 
-  /** True while a recent consistent read saw every shard empty: refusals need no database write. */
+  /** True while a recent consistent read saw every dispenser empty. */
   knownSoldOut(now: number): boolean {
     return now < this.soldOutUntil;
   }

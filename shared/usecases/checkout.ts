@@ -1,26 +1,40 @@
 import type { PlaceOrderBody } from '../contract.ts';
+import { Budget } from '../domain/budget.ts';
 import { DomainError, invalid, saleNotFound } from '../domain/errors.ts';
-import { bodyHashOf, type Order, orderIdFor } from '../domain/order.ts';
+import { bodyHashOf, type Order, orderIdFor, releaseDispenserOf } from '../domain/order.ts';
 import { isOpen, type Sale } from '../domain/sale.ts';
-import { StockBeliefs } from '../domain/stock.ts';
-import type { OrderQueue, OrderStore, SaleStore } from '../ports.ts';
+import { MAX_UNITS_PER_ORDER, StockBeliefs, sameRanges } from '../domain/stock.ts';
+import { type Claim, type OrderQueue, type OrderStore, type SaleStore, StoreBusyError } from '../ports.ts';
+import {
+  defaultSleep,
+  jitter,
+  retryLater,
+  returnNumbers,
+  type TakeDeps,
+  takeNumbers,
+} from './take-numbers.ts';
 
-export interface CheckoutDeps {
-  sales: SaleStore;
+export type CheckoutEvent =
+  | 'reserved'
+  | 'replayed'
+  | 'soldOut'
+  | 'contention'
+  | 'enqueueFailed'
+  | 'numbersReturned'
+  | 'returnFailed'
+  | 'outcomeUnknown';
+
+export interface CheckoutDeps extends TakeDeps {
   orders: OrderStore;
   queue: OrderQueue;
   catalog: SaleCatalog;
-  maxAttempts: number;
-  soldOutMemoMs: number;
+  /** CHECKOUT_BUDGET_MS: what one checkout may spend before answering RETRY. */
+  budgetMs: number;
   /** When the reconciler first looks at a new order that the order consumer has not moved on. */
   reenqueueGraceMs: number;
   /** Reports what happened, for metrics and logs; never changes the outcome. */
-  observe?: (
-    event: 'reserved' | 'replayed' | 'soldOut' | 'contention' | 'enqueueFailed',
-    detail?: unknown,
-  ) => void;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
+  observe?: (event: CheckoutEvent, detail?: unknown) => void;
+  clock?: () => number;
 }
 
 export interface CheckoutRequest {
@@ -38,8 +52,8 @@ export interface CheckoutResult {
 }
 
 /**
- * Sale metadata and stock beliefs, kept per process. The metadata changes rarely and is cached for
- * a few seconds, so the buy path never reads or condition-checks the sale item.
+ * Sale metadata and dispenser beliefs, kept per process. The metadata changes rarely and is cached
+ * for a few seconds, so the buy path never reads or condition-checks the sale item.
  */
 export class SaleCatalog {
   private readonly entries = new Map<
@@ -66,109 +80,174 @@ export class SaleCatalog {
   }
 }
 
+/**
+ * A checkout: replay check → take numbers (plain conditional updates on dispensers) → claim them
+ * (one transaction over items no other buyer shares) → send the order. Within a time budget:
+ * every answer is the order (202/200), a refusal (4xx), or RETRY; never an error because of load.
+ */
 export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): Promise<CheckoutResult> {
+  const budget = new Budget(deps.budgetMs, deps.clock);
+  try {
+    return await checkout(deps, request, budget);
+  } catch (error) {
+    if (error instanceof StoreBusyError) throw retryLater();
+    throw error;
+  }
+}
+
+async function checkout(
+  deps: CheckoutDeps,
+  request: CheckoutRequest,
+  budget: Budget,
+): Promise<CheckoutResult> {
   const { userId, saleId, idempotencyKey, body, now } = request;
   const found = await deps.catalog.get(saleId, now);
   if (!found) throw saleNotFound(saleId);
   const { sale, stock } = found;
-  if (body.quantity > sale.perUserLimit) {
-    throw invalid(`quantity must be at most ${sale.perUserLimit} for this sale`, [
-      { path: 'quantity', message: `at most ${sale.perUserLimit}` },
+  const most = Math.min(sale.perUserLimit, MAX_UNITS_PER_ORDER);
+  if (body.quantity > most) {
+    throw invalid(`quantity must be at most ${most} for this sale`, [
+      { path: 'quantity', message: `at most ${most}` },
     ]);
   }
 
+  // Replay first: a retry gets its order back whatever happened since (sold out, window closed),
+  // and takes no number. One strongly consistent read of the idempotency record.
   const orderId = orderIdFor(userId, saleId, idempotencyKey);
   const bodyHash = bodyHashOf(body);
-  // A refusal must not hide an order this key already placed: a retry after sell-out or after the
-  // window closed gets its order back. One read, and only on the refusal path.
-  const refuse = async (error: DomainError): Promise<CheckoutResult> => {
-    const existing = await deps.orders.get(orderId, true);
-    if (existing) return replayOrThrow(existing, bodyHash, deps.observe);
-    throw error;
-  };
-  const soldOut = () => {
-    deps.observe?.('soldOut');
-    return refuse(new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${body.quantity} units left`));
-  };
+  const existing = await deps.orders.get(orderId, true, budget.signal());
+  if (existing) return replayOrThrow(existing, bodyHash, deps.observe);
+
   if (!isOpen(sale, now)) {
-    return refuse(
-      new DomainError('SALE_NOT_ACTIVE', `Sale ${saleId} is open from ${sale.startsAt} to ${sale.endsAt}`),
+    throw new DomainError(
+      'SALE_NOT_ACTIVE',
+      `Sale ${saleId} is open from ${sale.startsAt} to ${sale.endsAt}`,
     );
   }
-  if (stock.knownSoldOut(now)) return soldOut();
+  if (stock.knownSoldOut(now)) {
+    deps.observe?.('soldOut');
+    throw new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${body.quantity} units left`);
+  }
 
+  const claimed = await takeNumbers(deps, {
+    sale,
+    beliefs: stock,
+    quantity: body.quantity,
+    now,
+    budget,
+  }).catch(async (error: unknown) => {
+    // A refusal must not hide an order a concurrent copy of this request placed meanwhile.
+    if (!(error instanceof DomainError)) throw error;
+    const placed = await deps.orders.get(orderId, true, budget.closingSignal()).catch(() => undefined);
+    if (placed) return replayOrThrow(placed, bodyHash, deps.observe);
+    throw error;
+  });
+  if (!Array.isArray(claimed)) return claimed;
   const createdAt = new Date(now).toISOString();
   const expiresAt = now + sale.holdSeconds * 1000;
+  const order: Order = {
+    orderId,
+    saleId,
+    userId,
+    quantity: body.quantity,
+    amount: body.quantity * sale.price,
+    currency: sale.currency,
+    status: 'RESERVED',
+    createdAt,
+    updatedAt: createdAt,
+    expiresAt: new Date(expiresAt).toISOString(),
+    claimed,
+    releaseTo: releaseDispenserOf(orderId, sale.shards),
+    idempotencyKey,
+    bodyHash,
+    paymentToken: body.paymentToken,
+  };
+  const claim: Claim = {
+    order,
+    perUserLimit: sale.perUserLimit,
+    dueAt: Math.min(now + deps.reenqueueGraceMs, expiresAt),
+    attempt: 1,
+  };
+  return claimNumbers(deps, claim, budget);
+}
+
+/**
+ * Claims the numbers with the order. An unknown outcome is resent unchanged (same token) while the
+ * budget lasts, then settled by reading the order; numbers whose claim surely failed go back at once.
+ */
+async function claimNumbers(deps: CheckoutDeps, claim: Claim, budget: Budget): Promise<CheckoutResult> {
+  const { order } = claim;
   const sleep = deps.sleep ?? defaultSleep;
-  let contention = 0;
-  // Short shards are corrected from the values DynamoDB hands back, so each pass learns; contention
-  // backs off. Both are bounded: a request never loops for long.
-  for (let pass = 0; pass < deps.maxAttempts * 2; pass++) {
-    let plan = stock.plan(body.quantity, deps.random);
-    if (!plan) {
-      // Beliefs cannot cover it: ask DynamoDB (strongly consistent) before saying SOLD_OUT.
-      stock.refreshed(await deps.sales.readShards(saleId, sale.shards, true), now, deps.soldOutMemoMs);
-      plan = stock.plan(body.quantity, deps.random);
-      if (!plan) return soldOut();
-    }
-    const order: Order = {
-      orderId,
-      saleId,
-      userId,
-      quantity: body.quantity,
-      amount: body.quantity * sale.price,
-      currency: sale.currency,
-      status: 'RESERVED',
-      createdAt,
-      updatedAt: createdAt,
-      expiresAt: new Date(expiresAt).toISOString(),
-      takenFrom: Object.fromEntries([...plan].map(([shard, units]) => [String(shard), units])),
-      idempotencyKey,
-      bodyHash,
-      paymentToken: body.paymentToken,
-    };
-    const result = await deps.orders.reserve({
-      order,
-      plan,
-      perUserLimit: sale.perUserLimit,
-      now,
-      dueAt: Math.min(now + deps.reenqueueGraceMs, expiresAt),
-    });
-    if (result.ok) {
-      stock.taken(plan);
-      deps.observe?.('reserved');
-      try {
-        await deps.queue.enqueueOrder(order);
-      } catch (error) {
-        // The order is safe in DynamoDB; the reconciler sends it once its grace period passes.
-        deps.observe?.('enqueueFailed', error);
-      }
-      return { order, replayed: false };
-    }
-    switch (result.kind) {
-      case 'duplicate': {
-        if (!result.existing) throw new Error(`Order ${orderId} exists but DynamoDB did not return it`);
-        return replayOrThrow(result.existing as unknown as Order, bodyHash, deps.observe);
-      }
-      case 'limit':
-        throw new DomainError(
-          'PURCHASE_LIMIT_EXCEEDED',
-          `You hold ${result.held} of this sale's limit of ${sale.perUserLimit}; ${body.quantity} more would exceed it`,
-        );
-      case 'notActive':
-        return refuse(new DomainError('SALE_NOT_ACTIVE', `Sale ${saleId} is not open`));
-      case 'shortShards':
-        for (const { shard, units } of result.observed) stock.observed(shard, units);
-        break;
-      case 'contention':
-        contention++;
-        deps.observe?.('contention');
-        if (contention >= deps.maxAttempts) throw retryLater();
-        await sleep(jitter(contention, deps.random));
-        break;
-    }
+  let result = await deps.orders.claim(claim, budget.signal());
+  for (let resend = 1; !result.ok && budget.canTry() && resend < deps.maxAttempts; resend++) {
+    if (result.kind === 'unknown') deps.observe?.('outcomeUnknown');
+    else if (result.kind === 'busy') {
+      deps.observe?.('contention');
+      // Known not applied: a fresh attempt (a new token), not a resend.
+      claim.attempt++;
+    } else break;
+    await sleep(budget.pause(jitter(resend, deps.random)));
+    result = await deps.orders.claim(claim, budget.signal());
   }
-  throw retryLater();
+  if (result.ok) return accepted(deps, order);
+
+  const giveBack = () => returnNumbers(deps, order.saleId, order.claimed, budget);
+  switch (result.kind) {
+    case 'unknown':
+      deps.observe?.('outcomeUnknown');
+      return settle(deps, order, budget);
+    case 'duplicate': {
+      const existing = result.existing as Order | undefined;
+      if (!existing) throw new Error(`Order ${order.orderId} exists but DynamoDB did not return it`);
+      // Our own earlier send, whose answer was lost, committed: this is the order, not a replay.
+      if (sameRanges(existing.claimed ?? [], order.claimed)) return accepted(deps, order);
+      await giveBack();
+      return replayOrThrow(existing, order.bodyHash, deps.observe);
+    }
+    case 'limit':
+      await giveBack();
+      throw new DomainError(
+        'PURCHASE_LIMIT_EXCEEDED',
+        `You hold ${result.held} of this sale's limit; ${order.quantity} more would exceed it`,
+      );
+    case 'numberGone':
+    case 'busy':
+      await giveBack();
+      throw retryLater();
+  }
+}
+
+/**
+ * The claim's outcome is still unknown when the budget runs out: the order item (the idempotency
+ * record) decides. When it is not there, the numbers are fenced off with return markers, which a
+ * late claim cannot get past (both need the unit item absent), so they are not stranded.
+ */
+async function settle(deps: CheckoutDeps, order: Order, budget: Budget): Promise<CheckoutResult> {
+  const found = await deps.orders.get(order.orderId, true, budget.closingSignal()).catch((error: unknown) => {
+    if (error instanceof StoreBusyError) return 'unreadable' as const;
+    throw error;
+  });
+  if (found === undefined || found === 'unreadable') {
+    // Unreadable, the numbers stay with the reconciler's sweep (same exclusion, after its grace).
+    if (found === undefined) await returnNumbers(deps, order.saleId, order.claimed, budget);
+    throw retryLater(
+      'The outcome of this order is not known yet; a retry with the same Idempotency-Key returns the order if it was placed',
+    );
+  }
+  if (sameRanges(found.claimed ?? [], order.claimed)) return accepted(deps, order);
+  await returnNumbers(deps, order.saleId, order.claimed, budget);
+  return replayOrThrow(found, order.bodyHash, deps.observe);
+}
+
+async function accepted(deps: CheckoutDeps, order: Order): Promise<CheckoutResult> {
+  deps.observe?.('reserved');
+  try {
+    await deps.queue.enqueueOrder(order);
+  } catch (error) {
+    // The order is safe in DynamoDB; the reconciler sends it once its grace period passes.
+    deps.observe?.('enqueueFailed', error);
+  }
+  return { order, replayed: false };
 }
 
 function replayOrThrow(existing: Order, bodyHash: string, observe: CheckoutDeps['observe']): CheckoutResult {
@@ -182,13 +261,3 @@ function replayOrThrow(existing: Order, bodyHash: string, observe: CheckoutDeps[
   observe?.('replayed');
   return { order: existing, replayed: true };
 }
-
-const retryLater = () =>
-  new DomainError('RETRY', 'The sale is very busy; retry with the same Idempotency-Key', [], 1);
-
-/** Full jitter on an exponential base: 10, 20, 40 … ms, capped at 250 ms. */
-function jitter(attempt: number, random: () => number = Math.random): number {
-  return random() * Math.min(250, 10 * 2 ** attempt);
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -3,17 +3,18 @@ import type { CreateSaleBody } from '../contract.ts';
 import { DomainError, saleNotFound } from '../domain/errors.ts';
 import {
   DEFAULT_HOLD_SECONDS,
-  deriveShardCount,
+  deriveDispenserCount,
   type Sale,
   type SaleView,
   splitStock,
   viewOf,
 } from '../domain/sale.ts';
+import { remainingOf } from '../domain/stock.ts';
 import { newRoom } from '../domain/waiting-room.ts';
 import type { SaleStore } from '../ports.ts';
 
 export async function createSale(sales: SaleStore, input: CreateSaleBody, now: number): Promise<SaleView> {
-  const shards = input.shards ?? deriveShardCount(input.totalStock);
+  const shards = input.shards ?? deriveDispenserCount(input.totalStock);
   const sale: Sale = {
     saleId: input.saleId ?? `sale_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
     name: input.name,
@@ -33,14 +34,14 @@ export async function createSale(sales: SaleStore, input: CreateSaleBody, now: n
   return viewOf(sale, sale.totalStock, now);
 }
 
-/** Live view: `available` is the sum of the shards, read eventually consistent (a display value). */
+/** Live view: `available` is what the dispensers still offer, read eventually consistent (a display value). */
 export async function getSaleView(sales: SaleStore, saleId: string, now: number): Promise<SaleView> {
   const sale = await sales.get(saleId);
   if (!sale) throw saleNotFound(saleId);
-  const units = await sales.readShards(saleId, sale.shards, false);
+  const dispensers = await sales.readDispensers(saleId, sale.shards, false);
   return viewOf(
     sale,
-    units.reduce((a, b) => a + b, 0),
+    dispensers.reduce((sum, d) => sum + remainingOf(d), 0),
     now,
   );
 }

@@ -1,6 +1,7 @@
 import { jwtVerify, SignJWT } from 'jose';
 import { DomainError, saleNotFound } from '../domain/errors.ts';
 import type { Sale } from '../domain/sale.ts';
+import { type DispenserState, remainingOf } from '../domain/stock.ts';
 import {
   admittedUnused,
   type Counts,
@@ -89,15 +90,17 @@ export class RoomSnapshots {
   private async read(saleId: string): Promise<Snapshot | undefined> {
     const sale = await this.sales.get(saleId);
     if (!sale?.waitingRoom) return undefined;
-    const [units, counts] = await Promise.all([
-      this.sales.readShards(saleId, sale.shards, false),
+    const [dispensers, counts] = await Promise.all([
+      this.sales.readDispensers(saleId, sale.shards, false),
       this.rooms.readCounts(saleId, sale.waitingRoom.counterShards),
     ]);
-    const snapshot = { sale, room: sale.waitingRoom, available: units.reduce((a, b) => a + b, 0), counts };
+    const snapshot = { sale, room: sale.waitingRoom, available: availableOf(dispensers), counts };
     this.onRefresh?.(roomView(snapshot, Date.now()));
     return snapshot;
   }
 }
+
+const availableOf = (dispensers: DispenserState[]) => dispensers.reduce((sum, d) => sum + remainingOf(d), 0);
 
 export type QueueStatus = TicketState & {
   saleId: string;
@@ -207,11 +210,11 @@ export async function updateRoom(
     if (!sale.waitingRoom) throw noRoom(saleId);
     const room = retimed(sale.waitingRoom, change, now);
     if (await deps.rooms.saveRoom(saleId, room)) {
-      const [units, counts] = await Promise.all([
-        deps.sales.readShards(saleId, sale.shards, true),
+      const [dispensers, counts] = await Promise.all([
+        deps.sales.readDispensers(saleId, sale.shards, true),
         deps.rooms.readCounts(saleId, room.counterShards),
       ]);
-      return roomView({ sale, room, available: units.reduce((a, b) => a + b, 0), counts }, now);
+      return roomView({ sale, room, available: availableOf(dispensers), counts }, now);
     }
   }
   throw new DomainError('RETRY', 'The room was changed concurrently; retry', [], 1);

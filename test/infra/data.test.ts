@@ -33,14 +33,14 @@ describe('tables', () => {
   });
 
   it('creates a table the wiring gains, with no CDK change', () => {
-    const extra = { ...tables.orders, name: 'claims', envVar: 'CLAIMS_TABLE', indexes: [] };
-    (tables as Record<string, TableSpec>).claims = extra;
+    const extra = { ...tables.orders, name: 'extras', envVar: 'EXTRAS_TABLE', indexes: [] };
+    (tables as Record<string, TableSpec>).extras = extra;
     try {
       const grown = synth();
       grown.stateful.resourceCountIs('AWS::DynamoDB::Table', tableEntries.length + 1);
-      expect((grown.built.stateful.tables as Record<string, unknown>).claims).toBeDefined();
+      expect((grown.built.stateful.tables as Record<string, unknown>).extras).toBeDefined();
     } finally {
-      delete (tables as Record<string, TableSpec>).claims;
+      delete (tables as Record<string, TableSpec>).extras;
     }
   });
 

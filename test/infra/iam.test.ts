@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { accessStatements } from '../../infra/functions.ts';
 import { keyPattern, writeScopes } from '../../infra/key-scopes.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
-import { counterKey, saleKey, shardKey } from '../../shared/adapters/dynamo/keys.ts';
+import { counterKey, dispenserKey, saleKey, sweepKey } from '../../shared/adapters/dynamo/keys.ts';
 import {
   type DynamoAction,
   type FunctionKey,
@@ -115,10 +115,10 @@ describe('least privilege (wiring access → IAM)', () => {
     for (const grant of indexGrants) expect(grant.action).toBe('dynamodb:Query');
   });
 
-  it('listMyOrders reads byBuyer only, the reconciler byDue only', () => {
+  it('listMyOrders reads byBuyer only, the reconciler byDue and byLive (the sweep) only', () => {
     const indexes = (key: FunctionKey) => grantsOf(key).flatMap((g) => (g.index ? [g.index] : []));
     expect(indexes('listMyOrders')).toEqual(['byBuyer']);
-    expect(indexes('reconcile')).toEqual(['byDue']);
+    expect(indexes('reconcile').sort()).toEqual(['byDue', 'byLive']);
     expect(grantsOf('listMyOrders').filter((g) => g.action === 'dynamodb:Query' && !g.index)).toEqual([]);
   });
 
@@ -180,7 +180,7 @@ describe('least privilege (wiring access → IAM)', () => {
     );
     expect(writes.map((g) => g.action)).toEqual(['dynamodb:UpdateItem']);
     const patterns = writeScopes.placeOrder?.sales ?? [];
-    expect(patterns).toEqual([keyPattern(shardKey), keyPattern(counterKey)]);
+    expect(patterns).toEqual([keyPattern(dispenserKey), keyPattern(counterKey)]);
     for (const grant of writes) {
       expect(grant.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } });
     }
@@ -193,7 +193,8 @@ describe('least privilege (wiring access → IAM)', () => {
           .replace(/\?/g, '.')}$`,
       );
     const allowed = (key: string) => patterns.some((p) => like(p).test(key));
-    expect(allowed(shardKey('drop-1', 7))).toBe(true);
+    expect(allowed(dispenserKey('drop-1', 7))).toBe(true);
+    expect(allowed(sweepKey('drop-1', 7))).toBe(false);
     expect(allowed(counterKey('drop-1', 'alice'))).toBe(true);
     expect(allowed(saleKey('drop-1'))).toBe(false);
     expect(allowed('ADMIN#anything')).toBe(false);

@@ -138,7 +138,7 @@ const cases: Case[] = [
   sale('sale: ends before it starts', { endsAt: '2025-12-31T00:00:00Z' }),
   sale('sale: not a date', { startsAt: 'tomorrow' }),
   sale('sale: more shards than units', { shards: 11 }),
-  sale('sale: 51 shards', { totalStock: 1000, shards: 51 }),
+  sale('sale: 65 dispensers (shards)', { totalStock: 1000, shards: 65 }),
   sale('sale: unknown field', { discount: 5 }),
   sale('sale: missing name', { name: undefined }),
   {
@@ -281,7 +281,7 @@ describe('who may read what', () => {
   it('derives the shard count from the stock when none is given', async () => {
     const created = await h.createSale({ totalStock: 1000 });
     const report = await h.audit(created.saleId);
-    expect(report.shards.length).toBeGreaterThan(1);
+    expect(report.dispensers.length).toBeGreaterThan(1);
     expect(report.stock.available).toBe(1000);
   });
 });

@@ -161,7 +161,15 @@ const page = (name: string, token: () => string, who: Who = 'buyer'): Case => ({
   status: 400,
   code: 'VALIDATION_ERROR',
 });
-const flip = (token: string) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+/**
+ * Changes one character in the middle of the token's last segment (its signature). Not the last
+ * character: its low bits are base64url padding, which decoders ignore, so changing them can leave
+ * the signature intact.
+ */
+const flip = (token: string) => {
+  const at = token.lastIndexOf('.') + Math.floor((token.length - token.lastIndexOf('.')) / 2);
+  return `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+};
 const lastOrder = () =>
   JSON.parse(Buffer.from(issued.split('.')[0] as string, 'base64url').toString()) as {
     u: string;

@@ -9,7 +9,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
-import { sqsEventOf } from '../../local/runtime.ts';
+import { sqsEventOf } from '../../local/runtime/index.ts';
 import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
 import { PAYMENT_GRACE_MS, PAYMENT_RETRY_WINDOW_SECONDS } from '../../shared/wiring.ts';
@@ -24,7 +24,9 @@ beforeAll(async () => {
     consumers: false,
     visibilityTimeoutSeconds: 1,
     maxReceiveCount: MAX_RECEIVES,
-    env: { REENQUEUE_GRACE_SECONDS: '1', PAYMENT_DECLINE_RATE: '0.1' },
+    // A generous checkout budget: these tests are about the pipeline, and a 300-buyer burst on a
+    // shared 2-core machine can outlast the default 3 s (the budget has its own tests).
+    env: { REENQUEUE_GRACE_SECONDS: '1', PAYMENT_DECLINE_RATE: '0.1', CHECKOUT_BUDGET_MS: '20000' },
   });
   admin = await h.token('admin', true);
 });
@@ -306,19 +308,34 @@ describe('order → payment pipeline, with faults injected', () => {
     const { saleId } = await h.createSale({ totalStock: 100, shards: 8, perUserLimit: 1 });
     h.runtime.startConsumers();
     const started = Date.now();
-    const replies = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => h.buy(`e2e-${i}`, saleId, { paymentToken: 'tok_random' })),
-    );
-    const accepted = replies.filter((r) => r.status === 202).map((r) => r.body.orderId as string);
+    // Buyers do as the contract says: on 429 RETRY they wait Retry-After and retry with the same key
+    // (the checkout's time budget answers RETRY when this shared machine is slower than the burst).
+    const buyAsTold = async (userId: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const reply = await h.buy(userId, saleId, { paymentToken: 'tok_random' });
+        if (reply.status !== 429 || attempt === 8) return reply;
+        await new Promise((r) => setTimeout(r, Number(reply.headers.get('retry-after') ?? 1) * 1000));
+      }
+    };
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => buyAsTold(`e2e-${i}`)));
+    const accepted = replies
+      .filter((r) => r.status === 202 || r.status === 200)
+      .map((r) => r.body.orderId as string);
     // Declines return units while the crowd is still buying, so a few buyers past the hundredth get one.
     expect(accepted.length).toBeGreaterThanOrEqual(100);
     expect(
       replies.every(
         (r) =>
-          r.status === 202 || (r.status === 409 && (r.body.error as { code: string }).code === 'SOLD_OUT'),
+          r.status === 202 ||
+          r.status === 200 ||
+          (r.status === 409 && (r.body.error as { code: string }).code === 'SOLD_OUT'),
       ),
     ).toBe(true);
     const lastRequest = Date.now();
+    // A take or claim that timed out under this burst may leave numbers in flight: the reconciler's
+    // sweep gives them back once they are older than its grace.
+    await h.runtime.runReconciler();
+    await h.runtime.runReconciler(new Date(Date.now() + 31_000));
     await h.waitFor(
       async () => {
         const report = await h.audit(saleId, { expectSettled: true });
@@ -449,7 +466,12 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
 
   it('pages the due index past its per-bucket limit', async () => {
     const tables = h.runtime.resources.tableNames;
-    const store = new DynamoOrderStore(h.db, tables.orders, () => tables.sales);
+    const store = new DynamoOrderStore(
+      h.db,
+      tables.orders,
+      () => tables.sales,
+      () => tables.claims,
+    );
     // Five orders forced into one bucket: a page of two must be followed twice more.
     const ids = Array.from({ length: 5 }, (_, i) => `paging-${Date.now()}-${i}`);
     const at = Date.now();

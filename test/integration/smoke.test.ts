@@ -40,6 +40,8 @@ function smoke(args: string[]): Promise<Run> {
         tableNames.orders,
         '--payments-table',
         tableNames.payments,
+        '--claims-table',
+        tableNames.claims,
         '--dynamodb-endpoint',
         h.runtime.endpoints.dynamodb,
         '--region',
@@ -101,9 +103,18 @@ describe('npm run smoke', () => {
   });
 
   it('exits 2 with usage help on a bad invocation, before touching the stack', async () => {
-    const run = await smoke(['--sales-table', 'only-one', '--orders-table', '', '--payments-table', '']);
-    // Only one table name given (the others empty): the audit needs all three.
+    const run = await smoke([
+      '--sales-table',
+      'only-one',
+      '--orders-table',
+      '',
+      '--payments-table',
+      '',
+      '--claims-table',
+      '',
+    ]);
+    // Only one table name given (the others empty): the audit needs all four.
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('needs all three tables');
+    expect(run.stderr).toContain('needs all four tables');
   });
 });

@@ -7,10 +7,21 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime.ts';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime/index.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
 import { type AuditOptions, auditSale, formatReport } from '../../shared/audit/invariants.ts';
+import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
+
+/**
+ * Functional tests see the handlers' own answers under concurrency, not the local runtime's
+ * refusals: its concurrency limits are lifted unless a test sets them (the limits have their own
+ * tests in local-runtime.test.ts).
+ */
+const UNLIMITED = Object.fromEntries(Object.keys(functionSpecs).map((fn) => [fn, 100_000])) as Record<
+  FunctionKey,
+  number
+>;
 
 export interface Reply<T = Record<string, unknown>> {
   status: number;
@@ -58,6 +69,7 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
     visibilityTimeoutSeconds: 1,
     pollersPerConsumer: 2,
     ...options,
+    concurrency: { ...UNLIMITED, ...options.concurrency },
   });
   const db = documentClient({
     region: runtime.endpoints.region,

@@ -88,6 +88,15 @@ describe('capacity model: wider limits', () => {
     expect(fewEnvironments.checkoutsPerSecond).toBeLessThan(4_000);
   });
 
+  it('sells exactly a finite stock, never more, in both designs', () => {
+    for (const design of ['today', 'dispensers'] as const) {
+      const run = simulate(isolated(design, 8, 5, { unitsPerItem: 100, durationS: 5 }));
+      expect(run.unitsSold).toBe(800);
+      expect(run.soldOutAtS).not.toBeNull();
+      expect(run.soldOutAtS).toBeLessThan(5);
+    }
+  });
+
   it('gives the same result for the same seed, and another for another seed', () => {
     const settings = isolated('today', 4, 10);
     expect(simulate(settings)).toEqual(simulate(settings));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Budget } from '../../shared/domain/budget.ts';
 import { decodeCancellation } from '../../shared/domain/cancellation.ts';
 import {
   bodyHashOf,
@@ -8,13 +9,21 @@ import {
   isTerminal,
   orderIdFor,
   orderStatuses,
+  releaseDispenserOf,
   releasesStock,
 } from '../../shared/domain/order.ts';
-import { deriveShardCount, saleStatus, splitStock } from '../../shared/domain/sale.ts';
-import { planTake, StockBeliefs } from '../../shared/domain/stock.ts';
+import { deriveDispenserCount, saleStatus, splitStock } from '../../shared/domain/sale.ts';
+import {
+  type NumberRange,
+  numbersOf,
+  planTake,
+  remainingOf,
+  StockBeliefs,
+  sameRanges,
+} from '../../shared/domain/stock.ts';
 
-describe('shard choice', () => {
-  it('takes from one shard that can cover the quantity, spreading by the random pick', () => {
+describe('dispenser choice and beliefs', () => {
+  it('takes from one dispenser that can cover the quantity, spreading by the random pick', () => {
     const beliefs = [0, 5, 1, 5];
     expect(planTake(beliefs, 2, () => 0)).toEqual(new Map([[1, 2]]));
     expect(planTake(beliefs, 2, () => 0.99)).toEqual(new Map([[3, 2]]));
@@ -24,7 +33,7 @@ describe('shard choice', () => {
     expect(picks).toEqual(new Set([1, 2, 3]));
   });
 
-  it('spans several shards, largest first, when no single one is enough', () => {
+  it('spans several dispensers, largest first, when no single one is enough', () => {
     expect(planTake([1, 0, 2, 1], 4)).toEqual(
       new Map([
         [2, 2],
@@ -39,39 +48,102 @@ describe('shard choice', () => {
     expect(planTake([0, 0], 1)).toBeUndefined();
   });
 
-  it('treats unknown shards as worth trying and learns from what DynamoDB returns', () => {
+  it('treats unknown dispensers as worth trying and learns from what DynamoDB returns', () => {
     const stock = new StockBeliefs(3);
     expect(stock.plan(1, () => 0)).toEqual(new Map([[0, 1]]));
     stock.observed(0, 0);
     stock.observed(1, 0);
     expect(stock.plan(1, () => 0)).toEqual(new Map([[2, 1]]));
-    stock.taken(new Map([[2, 1]]));
+    stock.taken(2, 1);
     expect(stock.snapshot()[2]).toBe(Number.POSITIVE_INFINITY);
+    stock.observed(2, 3);
+    stock.taken(2, 2);
+    expect(stock.snapshot()).toEqual([0, 0, 1]);
   });
 
-  it('remembers a sell-out only for the memo period after a consistent read saw every shard empty', () => {
+  it('plans from a consistent read as cap − issued, and remembers a sell-out only for the memo period', () => {
     const stock = new StockBeliefs(2);
-    stock.refreshed([0, 0], 1_000, 500);
+    stock.refreshed(
+      [
+        { issued: 5, cap: 5 },
+        { issued: 7, cap: 7 },
+      ],
+      1_000,
+      500,
+    );
     expect(stock.knownSoldOut(1_400)).toBe(true);
     expect(stock.knownSoldOut(1_500)).toBe(false);
-    stock.refreshed([0, 1], 2_000, 500);
+    // A release raised the second dispenser's cap: no sell-out, and the plan goes there.
+    stock.refreshed(
+      [
+        { issued: 5, cap: 5 },
+        { issued: 7, cap: 9 },
+      ],
+      2_000,
+      500,
+    );
     expect(stock.knownSoldOut(2_100)).toBe(false);
-    expect(stock.total()).toBe(1);
+    expect(stock.total()).toBe(2);
+    expect(stock.plan(2)).toEqual(new Map([[1, 2]]));
+    expect(remainingOf({ issued: 9, cap: 7 })).toBe(0);
+  });
+
+  it('lists the numbers of ranges and compares ranges whatever their order', () => {
+    const ranges = [
+      { dispenser: 2, first: 4, count: 2 },
+      { dispenser: 0, first: 1, count: 1 },
+    ];
+    expect(numbersOf(ranges)).toEqual([
+      { dispenser: 2, number: 4 },
+      { dispenser: 2, number: 5 },
+      { dispenser: 0, number: 1 },
+    ]);
+    expect(sameRanges(ranges, [...ranges].reverse())).toBe(true);
+    expect(sameRanges(ranges, [{ dispenser: 2, first: 4, count: 2 }])).toBe(false);
+    expect(sameRanges(ranges, [ranges[0] as NumberRange, { dispenser: 0, first: 2, count: 1 }])).toBe(false);
+  });
+
+  it('spreads releases over the dispensers by order id', () => {
+    const targets = new Set(
+      Array.from({ length: 400 }, (_, i) => releaseDispenserOf(orderIdFor('u', 's', String(i)), 16)),
+    );
+    expect(targets.size).toBe(16);
+    expect([...targets].every((d) => d >= 0 && d < 16)).toBe(true);
+  });
+});
+
+describe('time budget', () => {
+  it('keeps a reserve for settling and never pauses past it', () => {
+    let now = 0;
+    const budget = new Budget(3_000, () => now, 500);
+    expect(budget.canTry()).toBe(true);
+    expect(budget.pause(250)).toBe(250);
+    now = 2_400;
+    expect(budget.canTry()).toBe(true);
+    expect(budget.pause(250)).toBe(100);
+    now = 2_600;
+    expect(budget.canTry()).toBe(false);
+    expect(budget.pause(250)).toBe(0);
+    expect(budget.left()).toBe(400);
+    expect(budget.signal().aborted).toBe(false);
   });
 });
 
 describe('sales', () => {
-  it('splits stock evenly with the remainder on the first shards', () => {
+  it('splits stock evenly over the dispensers, the remainder on the first ones', () => {
     expect(splitStock(10, 4)).toEqual([3, 3, 2, 2]);
     expect(splitStock(100, 8).reduce((a, b) => a + b)).toBe(100);
+    expect(splitStock(1000, 64).reduce((a, b) => a + b)).toBe(1000);
     expect(() => splitStock(3, 4)).toThrow(/shards/);
     expect(() => splitStock(100, 0)).toThrow(/shards/);
+    expect(() => splitStock(1000, 65)).toThrow(/shards/);
   });
 
-  it('derives enough shards to spread writes, within a cap', () => {
-    expect(deriveShardCount(1)).toBe(1);
-    expect(deriveShardCount(100)).toBe(4);
-    expect(deriveShardCount(1_000_000)).toBe(32);
+  it('derives enough dispensers to spread writes, up to 64', () => {
+    expect(deriveDispenserCount(1)).toBe(1);
+    expect(deriveDispenserCount(100)).toBe(10);
+    expect(deriveDispenserCount(1_000)).toBe(64);
+    expect(deriveDispenserCount(1_000_000)).toBe(64);
   });
 
   it('reports the status from the window and the stock', () => {
@@ -117,12 +189,8 @@ describe('order status rules', () => {
   });
 });
 
-describe('decoding CancellationReasons', () => {
-  const layout = [
-    { kind: 'order' as const },
-    { kind: 'counter' as const },
-    { kind: 'shard' as const, shard: 3, quantity: 2 },
-  ];
+describe('decoding CancellationReasons of the claim', () => {
+  const layout = [{ kind: 'order' as const }, { kind: 'counter' as const }, { kind: 'unit' as const }];
   const none = { Code: 'None' };
 
   it('puts an existing order first: the request is a retry', () => {
@@ -152,27 +220,18 @@ describe('decoding CancellationReasons', () => {
     });
   });
 
-  it('reports a short shard with what it held', () => {
-    expect(
-      decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 1 } }]),
-    ).toEqual({
-      kind: 'shortShards',
-      observed: [{ shard: 3, units: 1 }],
+  it('reads a unit item already present as a number that is no longer ours', () => {
+    expect(decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed' }])).toEqual({
+      kind: 'numberGone',
     });
   });
 
-  it('reads a shard that had enough units but still refused as the sale window', () => {
-    expect(
-      decodeCancellation(layout, [none, none, { Code: 'ConditionalCheckFailed', Item: { available: 9 } }]),
-    ).toEqual({ kind: 'notActive' });
-  });
-
-  it('maps conflicts and throttling to contention', () => {
+  it('maps conflicts and throttling to busy', () => {
     expect(decodeCancellation(layout, [{ Code: 'TransactionConflict' }, none, none])).toEqual({
-      kind: 'contention',
+      kind: 'busy',
     });
     expect(decodeCancellation(layout, [none, none, { Code: 'ThrottlingError' }])).toEqual({
-      kind: 'contention',
+      kind: 'busy',
     });
   });
 

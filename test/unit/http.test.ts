@@ -95,6 +95,7 @@ describe('configuration', () => {
     const env = {
       SALES_TABLE: 's',
       ORDERS_TABLE: 'o',
+      CLAIMS_TABLE: 'c',
       ORDERS_QUEUE_URL: 'http://q/orders.fifo',
       TOKEN_SIGNING_KEY: 'k'.repeat(32),
     };
@@ -104,6 +105,10 @@ describe('configuration', () => {
     const config = loadConfig('placeOrder', env);
     expect(config.tableName('sales')).toBe('s');
     expect(config.checkout.CHECKOUT_MAX_ATTEMPTS).toBe(8);
+    expect(config.checkout.CHECKOUT_BUDGET_MS).toBe(3_000);
+    expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_BUDGET_MS: '50' })).toThrow(
+      /CHECKOUT_BUDGET_MS/,
+    );
     expect(() => config.tableName('payments')).toThrow(/no access/);
     expect(() =>
       loadConfig('processPayment', {

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type CancellationReason, type CheckoutItem, decodeCancellation } from '../../domain/cancellation.ts';
+import { type CancellationReason, type ClaimItem, decodeCancellation } from '../../domain/cancellation.ts';
 import {
   DUE_BUCKETS,
   dueBucketOf,
@@ -18,16 +18,18 @@ import {
   type OrderStatus,
   releasesStock,
 } from '../../domain/order.ts';
-import type {
-  BuyerCursor,
-  OrderStore,
-  Page,
-  Reservation,
-  ReserveResult,
-  TransitionChange,
+import { numbersOf } from '../../domain/stock.ts';
+import {
+  type BuyerCursor,
+  type Claim,
+  type ClaimResult,
+  type OrderStore,
+  type Page,
+  StoreBusyError,
+  type TransitionChange,
 } from '../../ports.ts';
-import { counterKey, shardKey } from './keys.ts';
-import { isConditionFailure } from './sale-store.ts';
+import { isConditionFailure, isTransient } from './errors.ts';
+import { counterKey, dispenserKey, unitKey } from './keys.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -40,65 +42,78 @@ export class DynamoOrderStore implements OrderStore {
     private readonly ordersTable: string,
     /** Resolved on first use: functions that only read orders are not given the sales table. */
     private readonly salesTableName: () => string,
+    /** Resolved on first use: only the checkout writes unit items. */
+    private readonly claimsTableName: () => string,
   ) {}
 
   private get salesTable(): string {
     return this.salesTableName();
   }
 
-  async reserve({ order, plan, perUserLimit, now, dueAt }: Reservation): Promise<ReserveResult> {
-    const layout: CheckoutItem[] = [
+  private get claimsTable(): string {
+    return this.claimsTableName();
+  }
+
+  async claim({ order, perUserLimit, dueAt, attempt }: Claim, signal?: AbortSignal): Promise<ClaimResult> {
+    const units = numbersOf(order.claimed);
+    const layout: ClaimItem[] = [
       { kind: 'order' },
       { kind: 'counter' },
-      ...[...plan].map(([shard, quantity]) => ({ kind: 'shard' as const, shard, quantity })),
+      ...units.map(() => ({ kind: 'unit' as const })),
     ];
-    const items = layout.map((item): TransactItem => {
-      if (item.kind === 'order') {
-        return {
-          Put: {
-            TableName: this.ordersTable,
-            Item: { ...order, dueBucket: dueBucketOf(order.orderId), dueAt },
-            ConditionExpression: 'attribute_not_exists(orderId)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        };
-      }
-      if (item.kind === 'counter') {
-        return {
-          Update: {
-            TableName: this.salesTable,
-            Key: { pk: counterKey(order.saleId, order.userId) },
-            UpdateExpression: 'ADD units :q SET kind = :kind, saleId = :sale, userId = :user',
-            ConditionExpression: 'attribute_not_exists(units) OR units <= :max',
-            ExpressionAttributeValues: {
-              ':q': order.quantity,
-              ':max': perUserLimit - order.quantity,
-              ':kind': 'counter',
-              ':sale': order.saleId,
-              ':user': order.userId,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        };
-      }
-      return {
-        Update: {
-          TableName: this.salesTable,
-          Key: { pk: shardKey(order.saleId, item.shard) },
-          UpdateExpression: 'SET available = available - :q',
-          ConditionExpression: 'available >= :q AND opensAt <= :now AND closesAt > :now',
-          ExpressionAttributeValues: { ':q': item.quantity, ':now': now },
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.ordersTable,
+          Item: { ...order, dueBucket: dueBucketOf(order.orderId), dueAt },
+          ConditionExpression: 'attribute_not_exists(orderId)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
-      };
-    });
-    // Same token only for a byte-identical attempt, which is what the SDK's own retry sends.
+      },
+      {
+        Update: {
+          TableName: this.salesTable,
+          Key: { pk: counterKey(order.saleId, order.userId) },
+          UpdateExpression: 'ADD units :q SET kind = :kind, saleId = :sale, userId = :user',
+          ConditionExpression: 'attribute_not_exists(units) OR units <= :max',
+          ExpressionAttributeValues: {
+            ':q': order.quantity,
+            ':max': perUserLimit - order.quantity,
+            ':kind': 'counter',
+            ':sale': order.saleId,
+            ':user': order.userId,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      // A number is sold once: its unit item is put only if neither a claim nor a return marker holds it.
+      ...units.map(({ dispenser, number }) => ({
+        Put: {
+          TableName: this.claimsTable,
+          Item: {
+            pk: unitKey(order.saleId, dispenser, number),
+            saleId: order.saleId,
+            dispenser,
+            number,
+            state: 'claimed',
+            orderId: order.orderId,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+    ];
+    // The same token for the same order, numbers and attempt: a resend after an unknown outcome
+    // (ours or the SDK's) is applied at most once.
     const token = createHash('sha256')
-      .update(`${order.orderId}|${[...plan].join(';')}|${now}`)
+      .update(
+        `${order.orderId}|${order.claimed.map((r) => `${r.dispenser}:${r.first}:${r.count}`).join(';')}|${attempt}`,
+      )
       .digest('hex')
       .slice(0, 36);
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: token }));
+      await this.db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: token }), {
+        abortSignal: signal,
+      });
       return { ok: true };
     } catch (error) {
       const name = (error as { name?: string }).name;
@@ -108,18 +123,22 @@ export class DynamoOrderStore implements OrderStore {
         );
         return { ok: false, ...decodeCancellation(layout, reasons) };
       }
-      if (name === 'TransactionInProgressException' || name === 'TransactionConflictException') {
-        return { ok: false, kind: 'contention' };
-      }
+      if (isTransient(error)) return { ok: false, kind: 'unknown' };
       throw error;
     }
   }
 
-  async get(orderId: string, consistent = false): Promise<Order | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.ordersTable, Key: { orderId }, ConsistentRead: consistent }),
-    );
-    return Item ? toOrder(Item) : undefined;
+  async get(orderId: string, consistent = false, signal?: AbortSignal): Promise<Order | undefined> {
+    try {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.ordersTable, Key: { orderId }, ConsistentRead: consistent }),
+        { abortSignal: signal },
+      );
+      return Item ? toOrder(Item) : undefined;
+    } catch (error) {
+      if (isTransient(error)) throw new StoreBusyError(`order ${orderId} unreadable now`, { cause: error });
+      throw error;
+    }
   }
 
   async listByBuyer(userId: string, limit: number, after?: BuyerCursor): Promise<Page<Order>> {
@@ -184,15 +203,16 @@ export class DynamoOrderStore implements OrderStore {
     }
     const release: TransactItem[] = [
       { Update: update },
-      ...Object.entries(order.takenFrom).map(([shard, units]) => ({
+      // The units come back as new numbers on one dispenser, chosen per order so releases spread.
+      {
         Update: {
           TableName: this.salesTable,
-          Key: { pk: shardKey(order.saleId, Number(shard)) },
-          UpdateExpression: 'ADD available :n',
+          Key: { pk: dispenserKey(order.saleId, order.releaseTo) },
+          UpdateExpression: 'ADD cap :n, available :n',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':n': units },
+          ExpressionAttributeValues: { ':n': order.quantity },
         },
-      })),
+      },
       {
         Update: {
           TableName: this.salesTable,

@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Counts, Room, Ticket } from '../../domain/waiting-room.ts';
 import type { RoomStore } from '../../usecases/waiting-room.ts';
+import { isConditionFailure } from './errors.ts';
 import { saleKey } from './keys.ts';
-import { isConditionFailure } from './sale-store.ts';
 
 /** Each ticket and each counter shard has its own partition key in the sales table, like the stock shards. */
 export const ticketKey = (saleId: string, userId: string) => `SALE#${saleId}#TICKET#${userId}`;

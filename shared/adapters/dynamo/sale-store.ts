@@ -5,8 +5,16 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Sale } from '../../domain/sale.ts';
-import type { SaleStore } from '../../ports.ts';
-import { saleKey, shardKey } from './keys.ts';
+import type { DispenserState } from '../../domain/stock.ts';
+import { type SaleStore, StoreBusyError } from '../../ports.ts';
+import { isConditionFailure, isTransient } from './errors.ts';
+import { dispenserKey, saleKey } from './keys.ts';
+
+/** The sparse byLive index's one partition: only sale items carry it, so the sweep finds live sales. */
+export const LIVE_BUCKET = 'live';
+
+/** How long after its end the sweep still looks at a sale: numbers taken in its last seconds. */
+export const SWEEP_AFTER_END_MS = 3_600_000;
 
 export class DynamoSaleStore implements SaleStore {
   constructor(
@@ -14,7 +22,7 @@ export class DynamoSaleStore implements SaleStore {
     private readonly table: string,
   ) {}
 
-  async create(sale: Sale, shardUnits: number[]): Promise<boolean> {
+  async create(sale: Sale, caps: number[]): Promise<boolean> {
     const opensAt = Date.parse(sale.startsAt);
     const closesAt = Date.parse(sale.endsAt);
     try {
@@ -24,20 +32,29 @@ export class DynamoSaleStore implements SaleStore {
             {
               Put: {
                 TableName: this.table,
-                Item: { pk: saleKey(sale.saleId), kind: 'sale', ...sale },
+                // liveBucket/sweepUntil put the sale (and nothing else) on the sparse byLive index.
+                Item: {
+                  pk: saleKey(sale.saleId),
+                  kind: 'sale',
+                  ...sale,
+                  liveBucket: LIVE_BUCKET,
+                  sweepUntil: closesAt + SWEEP_AFTER_END_MS,
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            // The window travels with every shard so the checkout condition never reads the sale item.
-            ...shardUnits.map((available, shard) => ({
+            // The window travels with every dispenser so the take's condition never reads the sale item.
+            ...caps.map((cap, dispenser) => ({
               Put: {
                 TableName: this.table,
                 Item: {
-                  pk: shardKey(sale.saleId, shard),
-                  kind: 'shard',
+                  pk: dispenserKey(sale.saleId, dispenser),
+                  kind: 'dispenser',
                   saleId: sale.saleId,
-                  shard,
-                  available,
+                  dispenser,
+                  issued: 0,
+                  cap,
+                  available: cap,
                   opensAt,
                   closesAt,
                 },
@@ -59,47 +76,47 @@ export class DynamoSaleStore implements SaleStore {
       new GetCommand({ TableName: this.table, Key: { pk: saleKey(saleId) } }),
     );
     if (!Item) return undefined;
-    const { pk: _pk, kind: _kind, ...sale } = Item;
+    const { pk: _pk, kind: _kind, liveBucket: _live, sweepUntil: _until, ...sale } = Item;
     return sale as Sale;
   }
 
-  async readShards(saleId: string, shards: number, consistent: boolean): Promise<number[]> {
-    const units = new Array<number>(shards).fill(0);
-    let keys: Record<string, unknown>[] = Array.from({ length: shards }, (_, shard) => ({
-      pk: shardKey(saleId, shard),
+  async readDispensers(
+    saleId: string,
+    dispensers: number,
+    consistent: boolean,
+    signal?: AbortSignal,
+  ): Promise<DispenserState[]> {
+    const states = Array.from({ length: dispensers }, () => ({ issued: 0, cap: 0 }));
+    let keys: Record<string, unknown>[] = Array.from({ length: dispensers }, (_, d) => ({
+      pk: dispenserKey(saleId, d),
     }));
-    // BatchGet takes 100 keys at most and may hand some back unprocessed.
-    while (keys.length > 0) {
-      const chunk = keys.slice(0, 100);
-      keys = keys.slice(100);
-      const out = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.table]: {
-              Keys: chunk,
-              ConsistentRead: consistent,
-              ProjectionExpression: '#shard, available',
-              ExpressionAttributeNames: { '#shard': 'shard' },
+    try {
+      // BatchGet takes 100 keys at most and may hand some back unprocessed.
+      while (keys.length > 0) {
+        const chunk = keys.slice(0, 100);
+        keys = keys.slice(100);
+        const out = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: chunk,
+                ConsistentRead: consistent,
+                ProjectionExpression: 'dispenser, issued, cap',
+              },
             },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[this.table] ?? [])
-        units[Number(item.shard)] = Number(item.available);
-      keys.push(
-        ...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []),
-      );
+          }),
+          { abortSignal: signal },
+        );
+        for (const item of out.Responses?.[this.table] ?? [])
+          states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
+        keys.push(
+          ...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []),
+        );
+      }
+    } catch (error) {
+      if (isTransient(error)) throw new StoreBusyError('dispensers unreadable now', { cause: error });
+      throw error;
     }
-    return units;
+    return states;
   }
-}
-
-export function isConditionFailure(error: unknown): boolean {
-  const name = (error as { name?: string }).name;
-  if (name === 'ConditionalCheckFailedException') return true;
-  if (name === 'TransactionCanceledException') {
-    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code === 'ConditionalCheckFailed');
-  }
-  return false;
 }

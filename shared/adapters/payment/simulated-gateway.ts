@@ -5,7 +5,7 @@ import {
   type PaymentGateway,
   TransientPaymentError,
 } from '../../ports.ts';
-import { isConditionFailure } from '../dynamo/sale-store.ts';
+import { isConditionFailure } from '../dynamo/errors.ts';
 
 export interface SimulatedGatewayOptions {
   latencyMs: number;

@@ -1,0 +1,94 @@
+/**
+ * `npm run load -- --burst`: the flash crowd as it arrives, open loop. Starts the local runtime as
+ * `npm start` would (on disk unless --in-memory, its default limits unless overridden), runs the
+ * burst drill (load/lib/burst-drill.ts) and writes load/reports/<run>/ (report.json, chart.svg).
+ * Exit 0 when every target holds. See docs/LOAD.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRuntime } from '../local/runtime/index.ts';
+import { formatLimits, parseConcurrency, parseThrottle } from '../local/runtime/limits.ts';
+import { documentClient } from '../shared/adapters/dynamo/client.ts';
+import { numberOption } from './lib/args.ts';
+import { formatBurst, runBurstDrill } from './lib/burst-drill.ts';
+import { ClientProcess } from './lib/generator-process.ts';
+
+export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst against a local runtime)
+  --buyers N           buyers (default 5000)
+  --units N            stock (default 1000)
+  --rate N             arrivals per second, whatever the answers (default 1000)
+  --max-tries N        tries per buyer; 429 RETRY is retried after Retry-After, same key (default 8)
+  --warmup S           closed-loop warm-up on a separate sale first (default 15; 0 = none)
+  --in-memory          DynamoDB Local in memory (default: on disk, as npm start)
+  --concurrency fn=N,… / --throttle stage=rate/burst,fn=rate/burst   local limits, as npm start`;
+
+export async function burstMain(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv.filter((a) => a !== '--burst'),
+    options: {
+      buyers: { type: 'string' },
+      units: { type: 'string' },
+      rate: { type: 'string' },
+      'max-tries': { type: 'string' },
+      warmup: { type: 'string' },
+      'in-memory': { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      throttle: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (v.help) {
+    console.log(BURST_HELP);
+    return 0;
+  }
+  const n = (name: string, value: string | undefined, fallback: number, min: number, max: number) =>
+    numberOption(name, value, undefined, fallback, { min, max, integer: true }) as number;
+  const options = {
+    buyers: n('buyers', v.buyers, 5000, 1, 100_000),
+    units: n('units', v.units, 1000, 1, 1_000_000),
+    arrivalPerSec: n('rate', v.rate, 1000, 1, 20_000),
+    maxTries: n('max-tries', v['max-tries'], 8, 1, 50),
+    warmupSeconds: n('warmup', v.warmup, 15, 0, 300),
+  };
+  const runId = `burst-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+  const dir = join(resolve(import.meta.dirname, '..'), 'load', 'reports', runId);
+  mkdirSync(dir, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'flash-burst-'));
+  console.log(`Starting the local runtime (${v['in-memory'] ? 'in memory' : 'on disk'})…`);
+  const runtime = await startRuntime({
+    port: 0,
+    dataDir,
+    inMemory: v['in-memory'],
+    ...(v.concurrency ? { concurrency: parseConcurrency(v.concurrency) } : {}),
+    ...(v.throttle ? { throttle: parseThrottle(v.throttle) } : {}),
+  });
+  console.log(formatLimits(runtime.limits));
+  const db = documentClient({
+    region: runtime.endpoints.region,
+    endpoints: { dynamodb: runtime.endpoints.dynamodb },
+  });
+  const generator = new ClientProcess();
+  try {
+    const { figures, chartSvg } = await runBurstDrill(runtime, db, generator, {
+      ...options,
+      settleTimeoutMs: 120_000,
+      tag: runId.replace(/[^A-Za-z0-9]/g, '').slice(-20),
+      dataDir,
+    });
+    writeFileSync(join(dir, 'report.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    writeFileSync(join(dir, 'chart.svg'), chartSvg);
+    console.log(`\n${formatBurst(figures, v['in-memory'] ? 'in memory' : 'on disk')}\n${figures.audit}`);
+    console.log(
+      `\nReport: ${relative(process.cwd(), join(dir, 'report.json'))} (chart: chart.svg beside it)`,
+    );
+    return Object.values(figures.targets).every((t) => t.met) ? 0 : 1;
+  } finally {
+    generator.stop();
+    db.destroy();
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The burst drill (issue 8): a sale, an open-loop crowd that honours Retry-After, then "last answer
+ * → every order terminal" and the invariant audit; the figures bench/results.json keeps under
+ * `burst`, and a chart like the drill's. Shared by `npm run load -- --burst` and `npm run bench`.
+ */
+import { join } from 'node:path';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Runtime } from '../../local/runtime/index.ts';
+import { saleKey } from '../../shared/adapters/dynamo/keys.ts';
+import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
+import type { BurstResult } from './burst.ts';
+import { renderChartSvg } from './chart.ts';
+import type { ClientProcess } from './generator-process.ts';
+import { countOpenOrders, createSaleVia, readStock, sampleStock, waitUntilZero } from './local.ts';
+import { percentile, round, timeline } from './stats.ts';
+
+export const BURST_TARGETS = { answers5xx: 0, p99Ms: 2_000, gaveUp: 0, settleSeconds: 15 };
+
+export interface BurstDrillOptions {
+  buyers: number;
+  units: number;
+  arrivalPerSec: number;
+  maxTries: number;
+  /** Seconds of closed-loop traffic on a separate sale first (DynamoDB Local's JVM warms up). */
+  warmupSeconds: number;
+  settleTimeoutMs: number;
+  tag: string;
+  /** The runtime's data dir (the dev issuer key). */
+  dataDir: string;
+}
+
+export interface BurstFigures {
+  buyers: number;
+  units: number;
+  arrivalPerSec: number;
+  answersByStatus: Record<string, number>;
+  answers5xx: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  accepted: number;
+  gaveUp: number;
+  settleSeconds: number | null;
+  auditOk: boolean;
+  /** More detail: every answer counted, retries, and each buyer's time to a final answer. */
+  answers: number;
+  retries: number;
+  transportErrors: number;
+  soldOut: number;
+  buyerP99Ms: number;
+  unitsSold: number;
+  arrivalSeconds: number;
+  warmup: { seconds: number; checkouts: number };
+  targets: Record<string, { target: string; met: boolean }>;
+  audit: string;
+}
+
+export async function runBurstDrill(
+  runtime: Runtime,
+  db: DynamoDBDocumentClient,
+  generator: ClientProcess,
+  o: BurstDrillOptions,
+): Promise<{ figures: BurstFigures; chartSvg: string; result: BurstResult }> {
+  const tables = runtime.resources.tableNames;
+  const admin = await runtime.issuer.sign(`${o.tag}-admin`, true);
+  const keyFile = join(o.dataDir, 'dev-issuer-key.json');
+  let warmCheckouts = 0;
+  if (o.warmupSeconds > 0) {
+    const warmSale = await createSaleVia(runtime.url, admin, {
+      saleId: `${o.tag}-warmup`,
+      totalStock: 1_000_000,
+      perUserLimit: 1000,
+      shards: 8,
+    });
+    const warm = await generator.run(
+      {
+        url: runtime.url,
+        saleId: warmSale.saleId,
+        keyFile,
+        userPrefix: `${o.tag}-warm`,
+        buyers: o.warmupSeconds * 600,
+        concurrency: 16,
+        maxDurationMs: o.warmupSeconds * 1000,
+        requestTimeoutMs: 10_000,
+      },
+      o.warmupSeconds * 1000 + 120_000,
+    );
+    warmCheckouts = warm.orderIds.length;
+    await waitUntilZero(() => countOpenOrders(db, tables.orders, warmSale.saleId), 180_000, 250);
+  }
+
+  const sale = await createSaleVia(runtime.url, admin, {
+    saleId: o.tag,
+    totalStock: o.units,
+    perUserLimit: 1,
+  });
+  const { Item } = await db.send(
+    new GetCommand({ TableName: tables.sales, Key: { pk: saleKey(sale.saleId) }, ConsistentRead: true }),
+  );
+  const shards = Number(Item?.shards ?? 1);
+  const sampler = sampleStock(
+    async () => ({
+      available: await readStock(db, tables.sales, sale.saleId, shards),
+      open: await countOpenOrders(db, tables.orders, sale.saleId),
+    }),
+    // Each sample is 32 queries (one per due bucket): sampled gently, it stays out of the figures.
+    500,
+  );
+  const arrivalSeconds = o.buyers / o.arrivalPerSec;
+  const result = await generator.burst(
+    {
+      url: runtime.url,
+      saleId: sale.saleId,
+      keyFile,
+      userPrefix: `${o.tag}-buyer`,
+      buyers: o.buyers,
+      arrivalPerSec: o.arrivalPerSec,
+      maxTries: o.maxTries,
+      requestTimeoutMs: 30_000,
+    },
+    (arrivalSeconds + o.maxTries * 2 + 120) * 1000 + 60_000,
+  );
+  const settled = await waitUntilZero(
+    () => countOpenOrders(db, tables.orders, sale.saleId),
+    o.settleTimeoutMs,
+    250,
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  await sampler.stop();
+  const acceptedIds = result.buyers.flatMap((b) => (b.orderId ? [b.orderId] : []));
+  const gaveUp = result.buyers.filter((b) => b.outcome === 'gaveUp').length;
+  const audit = await auditSale(db, tables, sale.saleId, {
+    acceptedOrderIds: acceptedIds,
+    expectSettled: true,
+    // Every unit is owed only when demand outlasted stock: buyers who gave up withdrew theirs (gaveUp says so).
+    expectSoldOut: o.buyers - gaveUp > o.units,
+  });
+
+  const latencies = result.samples.map((s) => s.ms);
+  const answersByStatus: Record<string, number> = {};
+  for (const s of result.samples) {
+    const key =
+      s.status === 0
+        ? `transport ${s.code ?? ''}`.trim()
+        : `${s.status}${s.code && s.status >= 400 ? ` ${s.code}` : ''}`;
+    answersByStatus[key] = (answersByStatus[key] ?? 0) + 1;
+  }
+  const answers5xx = result.samples.filter((s) => s.status >= 500).length;
+  const transportErrors = result.samples.filter((s) => s.status === 0).length;
+  const accepted = result.buyers.filter((b) => b.outcome === 'accepted').length;
+  const settleSeconds =
+    settled.at === undefined ? null : round(Math.max(0, settled.at - result.endedAt) / 1000, 2);
+  const p99Ms = round(percentile(latencies, 99), 1);
+  const figures: BurstFigures = {
+    buyers: o.buyers,
+    units: o.units,
+    arrivalPerSec: o.arrivalPerSec,
+    answersByStatus,
+    answers5xx,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms,
+    maxMs: round(Math.max(...latencies), 1),
+    accepted,
+    gaveUp,
+    settleSeconds,
+    auditOk: audit.ok,
+    answers: result.samples.length,
+    retries: result.samples.filter((s) => s.name === 'checkout-retry').length,
+    transportErrors,
+    soldOut: result.samples.filter((s) => s.code === 'SOLD_OUT').length,
+    buyerP99Ms: round(
+      percentile(
+        result.buyers.map((b) => b.ms),
+        99,
+      ),
+      1,
+    ),
+    unitsSold: audit.stock.sold + audit.stock.held,
+    arrivalSeconds: round(arrivalSeconds, 2),
+    warmup: { seconds: o.warmupSeconds, checkouts: warmCheckouts },
+    targets: {
+      answers5xx: { target: '= 0', met: answers5xx === 0 && transportErrors === 0 },
+      p99Ms: { target: `<= ${BURST_TARGETS.p99Ms}`, met: p99Ms <= BURST_TARGETS.p99Ms },
+      accepted: { target: `= ${o.units}`, met: accepted === Math.min(o.units, o.buyers) },
+      gaveUp: { target: '= 0', met: gaveUp === 0 },
+      settleSeconds: {
+        target: `<= ${BURST_TARGETS.settleSeconds}`,
+        met: settleSeconds !== null && settleSeconds <= BURST_TARGETS.settleSeconds,
+      },
+      auditOk: { target: 'true', met: audit.ok },
+    },
+    audit: formatReport(audit),
+  };
+  const chartSvg = renderChartSvg({
+    title: `Burst: ${o.buyers.toLocaleString('en')} buyers at ${o.arrivalPerSec}/s for ${o.units.toLocaleString('en')} units (local stack)`,
+    subtitle: [
+      `open loop; buyers retry 429 RETRY after Retry-After with the same key (≤ ${o.maxTries} tries); every answer counted`,
+      `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms · accepted ${accepted}, gave up ${gaveUp}, 5xx ${answers5xx} · settled ${settleSeconds ?? '—'} s after the last answer · audit ${audit.ok ? 'clean' : 'VIOLATIONS'}`,
+    ],
+    start: result.startedAt,
+    points: timeline(result.samples, result.startedAt, 500, () => true),
+    bucketSeconds: 0.5,
+    stock: sampler.samples.filter(
+      (s) => s.t >= result.startedAt - 500 && s.t <= (settled.at ?? result.endedAt) + 2000,
+    ),
+    totalStock: o.units,
+    markers: [
+      { at: result.endedAt, label: 'last answer' },
+      ...(settled.at ? [{ at: settled.at, label: 'all orders terminal' }] : []),
+    ],
+    latencyTargetMs: BURST_TARGETS.p99Ms,
+  });
+  return { figures, chartSvg, result };
+}
+
+/** One line for the console and the bench summary. */
+export function formatBurst(f: BurstFigures, label: string): string {
+  const met = (k: string) => (f.targets[k]?.met ? 'met' : 'MISSED');
+  return `burst ${label} (${f.buyers} buyers at ${f.arrivalPerSec}/s for ${f.units} units): answers ${f.answers} (${Object.entries(
+    f.answersByStatus,
+  )
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(
+      ', ',
+    )}); 5xx ${f.answers5xx} (${met('answers5xx')}); p50 ${f.p50Ms} / p99 ${f.p99Ms} (${met('p99Ms')}) / max ${f.maxMs} ms; accepted ${f.accepted} (${met('accepted')}); gave up ${f.gaveUp} (${met('gaveUp')}); settle ${f.settleSeconds ?? '—'} s (${met('settleSeconds')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'}`;
+}

@@ -1,0 +1,273 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { emulatorCredentials } from '../../shared/adapters/aws.ts';
+import { errorBody } from '../../shared/http/error-body.ts';
+import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
+import { DEV_ISSUER, type DevIssuer, devIssuer } from '../dev-issuer.ts';
+import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../emulators.ts';
+import { ensureResources, type LocalResources } from '../resources.ts';
+import { STATE_FILE } from '../state.ts';
+import { cachedAuthorizer } from './authorizer.ts';
+import { ConcurrencyGate, invokeWithin } from './concurrency.ts';
+import { devRoute } from './dev-routes.ts';
+import { gateway, send } from './gateway.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { effectiveLimits, type LimitOverrides, type RuntimeLimits } from './limits.ts';
+import { Pollers } from './pollers.ts';
+import { startSchedule } from './schedule.ts';
+import { localSecret } from './secret.ts';
+import { clearStaleRuntime } from './stale.ts';
+import { ApiThrottle } from './throttle.ts';
+
+export type { RuntimeLimits } from './limits.ts';
+export { sqsEventOf } from './pollers.ts';
+
+export interface RuntimeOptions extends LimitOverrides {
+  /** HTTP port; 0 picks a free one. */
+  port?: number;
+  /** Where DynamoDB data (unless inMemory) and the dev issuer key live. */
+  dataDir?: string;
+  inMemory?: boolean;
+  /** External endpoints (LocalStack, AWS): nothing is embedded when set. */
+  dynamodbEndpoint?: string;
+  sqsEndpoint?: string;
+  /**
+   * Act as the dev issuer (JWKS + POST /dev/tokens, functions trust its key). On by default only
+   * when both emulators are embedded; with external endpoints the functions need JWT_ISSUER and
+   * JWKS_URL of a real issuer unless this is set explicitly.
+   */
+  devIssuer?: boolean;
+  region?: string;
+  prefix?: string;
+  /** Run the SQS consumers (the Lambda event source mappings). */
+  consumers?: boolean;
+  /** Reconciler period in seconds; 0 disables the timer (tests call runReconciler). */
+  reconcileIntervalSeconds?: number;
+  /** Overrides for drills and tests: the wiring's values are the cloud's. */
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  /** Pollers per consumer, like the event source's maximum concurrency. */
+  pollersPerConsumer?: number;
+  /** Extra environment for the functions (payment simulation rates, log level). */
+  env?: Record<string, string>;
+}
+
+export interface Runtime {
+  url: string;
+  port: number;
+  resources: LocalResources;
+  endpoints: { dynamodb: string; sqs: string; region: string };
+  dataLocations: string[];
+  /** The dev issuer, when this runtime is one (see RuntimeOptions.devIssuer). */
+  issuer: DevIssuer;
+  devIssuer: boolean;
+  /** The throttle and concurrency limits in force. */
+  limits: RuntimeLimits;
+  /** What the start did on its own (e.g. stopped a stale DynamoDB Local), for the banner. */
+  notices: string[];
+  invokeHttp(fn: FunctionKey, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
+  /** Invokes any function as its event source would (tests use it to replay deliveries). */
+  invoke(fn: FunctionKey, event: unknown): Promise<unknown>;
+  /** One scheduled run; `at` plays EventBridge's scheduled time. */
+  runReconciler(at?: Date): Promise<unknown>;
+  /** Resolves once every poller has drained its current batch and stopped. */
+  stopConsumers(): Promise<void>;
+  startConsumers(): void;
+  stop(): Promise<void>;
+}
+
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** API Gateway gives up on an integration after 29 s whatever the function's own timeout. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+
+let runtimeStarted = false;
+
+/**
+ * The whole system on one machine: DynamoDB Local and fauxqs (unless endpoints are given), the
+ * tables and queues of the wiring table, API Gateway played by an HTTP server (throttle, authorizer,
+ * proxy events) in front of the very handler modules the cloud runs, each within its concurrency
+ * limit and timeout, pollers that play the SQS event source, and a timer that plays the schedule.
+ */
+export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  // Handler modules read their configuration once, at import, like a Lambda cold start: a second
+  // runtime in this process would silently run with the first one's endpoints.
+  if (runtimeStarted)
+    throw new Error('startRuntime runs once per process; start another process for a second stack');
+  // Node 20 here, nodejs22.x in Lambda: the SDK's reminder about that is noise locally.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const dataDir = resolve(options.dataDir ?? '.local');
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const external = Boolean(options.dynamodbEndpoint || options.sqsEndpoint);
+  const isDevIssuer = options.devIssuer ?? !external;
+  const limits = effectiveLimits(options);
+  const dynamoDataDir = options.dynamodbEndpoint || options.inMemory ? undefined : join(dataDir, 'dynamodb');
+  const stateFile = join(dataDir, STATE_FILE);
+  const env = { ...process.env, ...options.env };
+  if (!isDevIssuer && !(env.JWT_ISSUER && (env.JWKS_URL || env.JWKS_JSON)))
+    throw new Error(
+      'With external endpoints the runtime is not a dev issuer: set JWT_ISSUER and JWKS_URL (or JWKS_JSON) for your issuer, or ask for the dev issuer explicitly (npm start -- --dev-issuer)',
+    );
+  const notices = await clearStaleRuntime(dataDir, dynamoDataDir);
+  runtimeStarted = true;
+  const started: Emulator[] = [];
+  const stopEmulators = async () => {
+    for (const emulator of started.reverse()) await emulator.stop().catch(() => undefined);
+  };
+  let server: Server | undefined;
+  try {
+    const dynamo = options.dynamodbEndpoint
+      ? undefined
+      : await startDynamoDbLocal({ dataDir: dynamoDataDir });
+    if (dynamo) started.push(dynamo);
+    // Recorded at once, so a crash from here on leaves a pid the next start can clean up.
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(stateFile, JSON.stringify({ pid: process.pid, dynamodbPid: dynamo?.pid }));
+    const sqsEmulator = options.sqsEndpoint ? undefined : await startSqsEmulator();
+    if (sqsEmulator) started.push(sqsEmulator);
+    const endpoints = {
+      region,
+      dynamodb: options.dynamodbEndpoint ?? (dynamo as Emulator).endpoint,
+      sqs: options.sqsEndpoint ?? (sqsEmulator as Emulator).endpoint,
+    };
+    const resources = await ensureResources(endpoints, {
+      prefix: options.prefix ?? 'flash',
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      maxReceiveCount: options.maxReceiveCount,
+    });
+    const issuer = await devIssuer(join(dataDir, 'dev-issuer-key.json'));
+    const signingKey = localSecret(join(dataDir, 'token-signing-key'));
+
+    const handlers = new Map<FunctionKey, LambdaHandler>();
+    let ready: () => void = () => {};
+    const loaded = new Promise<void>((done) => {
+      ready = done;
+    });
+    const invoke = async (fn: FunctionKey, event: unknown) => {
+      await loaded;
+      const handler = handlers.get(fn);
+      if (!handler) throw new Error(`No handler loaded for ${fn}`);
+      return handler(event, lambdaContext(fn, functionSpecs[fn].timeoutSeconds));
+    };
+    const gates = new Map(
+      (Object.entries(limits.concurrency) as [FunctionKey, number][]).map(([fn, n]) => [
+        fn,
+        new ConcurrencyGate(n),
+      ]),
+    );
+    /** A synchronous invocation as API Gateway makes it: within the concurrency limit and timeout. */
+    const invokeSync = (fn: FunctionKey, event: unknown) =>
+      invokeWithin(
+        gates.get(fn),
+        Math.min(functionSpecs[fn].timeoutSeconds * 1000, INTEGRATION_TIMEOUT_MS),
+        () => invoke(fn, event),
+      );
+    const authorize = cachedAuthorizer((token, methodArn) =>
+      invokeSync('authorizer', { type: 'TOKEN', authorizationToken: token, methodArn }),
+    );
+    const handle = gateway({
+      region,
+      throttle: new ApiThrottle(limits.throttle),
+      authorize,
+      invoke: invokeSync,
+      ...(isDevIssuer ? { devRoute: (req, path, body) => devRoute(issuer, req, path, body) } : {}),
+    });
+
+    server = createServer((req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        console.error('local runtime error', error);
+        if (!res.headersSent) send(res, 500, errorBody('INTERNAL', 'Local runtime error'));
+      });
+    });
+    server.keepAliveTimeout = 30_000;
+    const listening = server;
+    await new Promise<void>((done, fail) => {
+      listening.once('error', fail);
+      // A flash crowd opens many connections at once: a deeper accept queue than Node's 511.
+      listening.listen({ port: options.port ?? 3000, host: '127.0.0.1', backlog: 4096 }, () => done());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+
+    // The functions read their configuration at import (cold start), as in Lambda.
+    Object.assign(process.env, {
+      AWS_REGION: region,
+      DYNAMODB_ENDPOINT: endpoints.dynamodb,
+      SQS_ENDPOINT: endpoints.sqs,
+      SNS_ENDPOINT: endpoints.sqs,
+      ...(isDevIssuer ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json` } : {}),
+      PAYMENT_GATEWAY: 'simulated',
+      TOKEN_SIGNING_KEY: signingKey,
+      POWERTOOLS_SERVICE_NAME: 'flash-sale',
+      POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      ...resources.env,
+      ...options.env,
+    });
+    for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
+      const module = (await import(
+        pathToFileURL(resolve(import.meta.dirname, '..', '..', spec.entry)).href
+      )) as {
+        handler: LambdaHandler;
+      };
+      handlers.set(key, module.handler);
+    }
+    ready();
+
+    const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials: emulatorCredentials() });
+    const pollers = new Pollers(sqs, resources, invoke, options.pollersPerConsumer ?? 4);
+    if (options.consumers !== false) pollers.start();
+    const stopSchedule = startSchedule(options.reconcileIntervalSeconds ?? 60, invoke);
+
+    // Operator tools (dlq, audit) and the next start find this stack through this file.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({ url, pid: process.pid, dynamodbPid: dynamo?.pid, endpoints, ...resources }, null, 2),
+    );
+
+    return {
+      url,
+      port,
+      resources,
+      endpoints,
+      dataLocations: [
+        `DynamoDB: ${dynamo ? dynamo.data : endpoints.dynamodb}`,
+        `SQS/SNS: ${sqsEmulator ? 'in memory (fauxqs)' : endpoints.sqs}`,
+        `dev issuer key: ${join(dataDir, 'dev-issuer-key.json')}`,
+      ],
+      issuer,
+      devIssuer: isDevIssuer,
+      limits,
+      notices,
+      invokeHttp: (fn, event) => invoke(fn, event) as Promise<APIGatewayProxyResult>,
+      invoke,
+      runReconciler: (at = new Date()) =>
+        invoke('reconcile', { source: 'local.schedule', time: at.toISOString() }),
+      stopConsumers: () => pollers.stop(),
+      startConsumers: () => pollers.start(),
+      stop: async () => {
+        stopSchedule();
+        await pollers.stop();
+        await new Promise<void>((done) => {
+          server?.close(() => done());
+          server?.closeAllConnections();
+        });
+        sqs.destroy();
+        await stopEmulators();
+        rmSync(stateFile, { force: true });
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await stopEmulators();
+    rmSync(stateFile, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+import {
+  apiThrottle,
+  type FunctionKey,
+  type FunctionSpec,
+  functionSpecs,
+  type ThrottleSpec,
+} from '../../shared/wiring.ts';
+import type { ThrottleSettings } from './throttle.ts';
+
+/**
+ * Local cap on every function's in-flight invocations. The wiring's reserved concurrency is the
+ * cloud's (400 checkouts on 400 instances); here every invocation shares one event loop, the SDK's
+ * 50-socket pool and one DynamoDB Local, which peaks near 32 concurrent clients on this 2-core
+ * machine (~350 transactions/s). Admitting more only queues work inside the process, where it
+ * waits past its budget; refusing it at once with RETRY keeps every answer quick.
+ */
+export const LOCAL_MAX_IN_FLIGHT = 32;
+
+export interface RuntimeLimits {
+  throttle: ThrottleSettings;
+  /** In-flight limit per synchronously invoked function (routes and the authorizer). */
+  concurrency: Partial<Record<FunctionKey, number>>;
+}
+
+export interface LimitOverrides {
+  throttle?: { stage?: ThrottleSpec; methods?: Partial<Record<FunctionKey, ThrottleSpec>> };
+  concurrency?: Partial<Record<FunctionKey, number>>;
+}
+
+/** The wiring's limits (API throttle as deployed, concurrency capped for one machine), then overrides. */
+export function effectiveLimits(overrides: LimitOverrides = {}): RuntimeLimits {
+  const concurrency: Partial<Record<FunctionKey, number>> = {};
+  for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
+    if (!spec.http && key !== 'authorizer') continue;
+    concurrency[key] =
+      overrides.concurrency?.[key] ??
+      Math.min(spec.reservedConcurrency ?? Number.POSITIVE_INFINITY, LOCAL_MAX_IN_FLIGHT);
+  }
+  return {
+    throttle: {
+      stage: overrides.throttle?.stage ?? apiThrottle.stage,
+      methods: { ...apiThrottle.methods, ...overrides.throttle?.methods },
+    },
+    concurrency,
+  };
+}
+
+/** `placeOrder=8,authorizer=50` (flag `--concurrency`, env LOCAL_CONCURRENCY). */
+export function parseConcurrency(text: string): Partial<Record<FunctionKey, number>> {
+  const out: Partial<Record<FunctionKey, number>> = {};
+  for (const [key, value] of pairs(text, 'LOCAL_CONCURRENCY')) {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`LOCAL_CONCURRENCY: ${key} needs a whole number ≥ 1, got "${value}"`);
+    out[key as FunctionKey] = n;
+  }
+  return out;
+}
+
+/** `stage=500/250,placeOrder=100/50` as rate/burst (flag `--throttle`, env LOCAL_THROTTLE). */
+export function parseThrottle(text: string): NonNullable<LimitOverrides['throttle']> {
+  const out: NonNullable<LimitOverrides['throttle']> = {};
+  for (const [key, value] of pairs(text, 'LOCAL_THROTTLE', true)) {
+    const [rate, burst] = value.split('/').map(Number);
+    if (!(rate !== undefined && rate > 0 && burst !== undefined && Number.isInteger(burst) && burst >= 1))
+      throw new Error(`LOCAL_THROTTLE: ${key} needs rate/burst such as 100/50, got "${value}"`);
+    const spec = { rateLimit: rate, burstLimit: burst };
+    if (key === 'stage') out.stage = spec;
+    else out.methods = { ...out.methods, [key]: spec };
+  }
+  return out;
+}
+
+function pairs(text: string, what: string, stage = false): [string, string][] {
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const [key = '', value = ''] = p.split('=').map((x) => x.trim());
+      if (!(key in functionSpecs) && !(stage && key === 'stage'))
+        throw new Error(
+          `${what}: unknown function "${key}"; use one of ${stage ? 'stage, ' : ''}${Object.keys(functionSpecs).join(', ')}`,
+        );
+      return [key, value] as [string, string];
+    });
+}
+
+/** One line per limit, for the start banner. */
+export function formatLimits(limits: RuntimeLimits): string {
+  const t = (s: ThrottleSpec) => `${s.rateLimit}/s burst ${s.burstLimit}`;
+  const methods = Object.entries(limits.throttle.methods)
+    .map(([k, s]) => `${k} ${t(s as ThrottleSpec)}`)
+    .join(', ');
+  const concurrency = Object.entries(limits.concurrency)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return `API throttle: stage ${t(limits.throttle.stage)}${methods ? `; ${methods}` : ''}\nConcurrency (in flight): ${concurrency}`;
+}

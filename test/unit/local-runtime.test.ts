@@ -1,0 +1,222 @@
+import { generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { retryDelayMs } from '../../load/lib/burst.ts';
+import { AUTHORIZER_CACHE_MS, cachedAuthorizer } from '../../local/runtime/authorizer.ts';
+import { ConcurrencyGate, invokeWithin } from '../../local/runtime/concurrency.ts';
+import { isLoopbackHost } from '../../local/runtime/dev-routes.ts';
+import {
+  effectiveLimits,
+  LOCAL_MAX_IN_FLIGHT,
+  parseConcurrency,
+  parseThrottle,
+} from '../../local/runtime/limits.ts';
+import { ApiThrottle, TokenBucket } from '../../local/runtime/throttle.ts';
+import { apiThrottle, functions } from '../../shared/wiring.ts';
+
+describe('TokenBucket (API Gateway rate + burst)', () => {
+  it('lets a burst through at once, refuses the next, and refills at the rate', () => {
+    let now = 0;
+    const bucket = new TokenBucket({ rateLimit: 10, burstLimit: 3 }, () => now);
+    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    now += 99; // 0.99 tokens
+    expect(bucket.tryTake()).toBe(false);
+    now += 2; // 1.01 tokens
+    expect(bucket.tryTake()).toBe(true);
+    expect(bucket.tryTake()).toBe(false);
+    now += 10_000; // refills only up to the burst
+    expect(Array.from({ length: 5 }, () => bucket.tryTake())).toEqual([true, true, true, false, false]);
+  });
+
+  it('takes the stage bucket first, then the method bucket', () => {
+    let now = 0;
+    const throttle = new ApiThrottle(
+      { stage: { rateLimit: 1, burstLimit: 4 }, methods: { placeOrder: { rateLimit: 1, burstLimit: 2 } } },
+      () => now,
+    );
+    expect([
+      throttle.admit('placeOrder'),
+      throttle.admit('placeOrder'),
+      throttle.admit('placeOrder'),
+    ]).toEqual([true, true, false]);
+    // getSale has no method limit: only the stage's last token (the refused call spent one too).
+    expect([throttle.admit('getSale'), throttle.admit('getSale')]).toEqual([true, false]);
+    now += 1000;
+    expect(throttle.admit('getSale')).toBe(true);
+  });
+});
+
+describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', () => {
+  it('refuses beyond the limit at once and admits again when one finishes', async () => {
+    const gate = new ConcurrencyGate(2);
+    const releases: (() => void)[] = [];
+    const slow = () => new Promise<string>((done) => releases.push(() => done('ok')));
+    const a = invokeWithin(gate, 10_000, slow);
+    const b = invokeWithin(gate, 10_000, slow);
+    expect(await invokeWithin(gate, 10_000, slow)).toEqual({ outcome: 'throttled' });
+    expect(gate.inFlight).toBe(2);
+    releases[0]?.();
+    expect(await a).toEqual({ outcome: 'done', value: 'ok' });
+    expect(gate.inFlight).toBe(1);
+    const c = invokeWithin(gate, 10_000, slow);
+    releases[1]?.();
+    releases[2]?.();
+    expect([await b, await c]).toEqual([
+      { outcome: 'done', value: 'ok' },
+      { outcome: 'done', value: 'ok' },
+    ]);
+    expect(gate.inFlight).toBe(0);
+  });
+
+  it('answers timedOut past the budget but keeps the slot until the work really ends', async () => {
+    const gate = new ConcurrencyGate(1);
+    let finish: () => void = () => {};
+    const work = () => new Promise<void>((done) => (finish = done));
+    expect(await invokeWithin(gate, 20, work)).toEqual({ outcome: 'timedOut' });
+    expect(gate.inFlight).toBe(1);
+    expect(await invokeWithin(gate, 20, work)).toEqual({ outcome: 'throttled' });
+    finish();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(gate.inFlight).toBe(0);
+  });
+
+  it('frees the slot when the work throws, and passes the error on', async () => {
+    const gate = new ConcurrencyGate(1);
+    await expect(invokeWithin(gate, 1000, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(gate.inFlight).toBe(0);
+  });
+
+  it('refuses a limit below 1', () => {
+    expect(() => new ConcurrencyGate(0)).toThrow(/≥ 1/);
+  });
+});
+
+describe('local limits', () => {
+  it('takes the throttle from the wiring and caps concurrency for one machine', () => {
+    const limits = effectiveLimits();
+    expect(limits.throttle.stage).toEqual(apiThrottle.stage);
+    expect(limits.throttle.methods.placeOrder).toEqual(apiThrottle.methods.placeOrder);
+    expect(limits.concurrency.placeOrder).toBe(
+      Math.min(functions.placeOrder.reservedConcurrency, LOCAL_MAX_IN_FLIGHT),
+    );
+    expect(limits.concurrency.authorizer).toBeDefined();
+    // Consumers are bounded by their pollers, not by a synchronous gate.
+    expect(limits.concurrency.processPayment).toBeUndefined();
+  });
+
+  it('applies overrides and parses the flags, naming what is wrong', () => {
+    const limits = effectiveLimits({
+      concurrency: parseConcurrency('placeOrder=4, authorizer=50'),
+      throttle: parseThrottle('stage=100/50,placeOrder=10/5'),
+    });
+    expect(limits.concurrency).toMatchObject({ placeOrder: 4, authorizer: 50 });
+    expect(limits.throttle.stage).toEqual({ rateLimit: 100, burstLimit: 50 });
+    expect(limits.throttle.methods.placeOrder).toEqual({ rateLimit: 10, burstLimit: 5 });
+    expect(() => parseConcurrency('placeOrders=4')).toThrow(/unknown function "placeOrders"/);
+    expect(() => parseConcurrency('placeOrder=0')).toThrow(/whole number/);
+    expect(() => parseThrottle('placeOrder=10')).toThrow(/rate\/burst/);
+    expect(() => parseConcurrency('stage=4')).toThrow(/unknown function/);
+  });
+});
+
+describe('authorizer cache', () => {
+  const allow = {
+    principalId: 'alice',
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: '*' }],
+    },
+  };
+  const tokenWithExp = async (expSeconds: number) => {
+    const { privateKey } = await generateKeyPair('ES256');
+    return `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('alice').setExpirationTime(expSeconds).sign(privateKey)}`;
+  };
+
+  it('caches an Allow no longer than the token’s exp, and at most 300 s', async () => {
+    let now = 1_000_000_000_000;
+    let calls = 0;
+    const authorize = cachedAuthorizer(
+      async () => {
+        calls++;
+        return { outcome: 'done', value: allow };
+      },
+      () => now,
+    );
+    const shortLived = await tokenWithExp(now / 1000 + 10);
+    expect((await authorize(shortLived, 'arn')).kind).toBe('allow');
+    now += 9_000;
+    expect((await authorize(shortLived, 'arn')).kind).toBe('allow');
+    expect(calls).toBe(1);
+    now += 2_000; // past exp: asked again
+    await authorize(shortLived, 'arn');
+    expect(calls).toBe(2);
+
+    const longLived = await tokenWithExp(now / 1000 + 3600);
+    await authorize(longLived, 'arn');
+    now += AUTHORIZER_CACHE_MS - 1;
+    await authorize(longLived, 'arn');
+    expect(calls).toBe(3);
+    now += 2;
+    await authorize(longLived, 'arn');
+    expect(calls).toBe(4);
+  });
+
+  it('never caches a refusal and reports a busy authorizer as such', async () => {
+    const answers: unknown[] = [
+      new Error('Unauthorized'),
+      {
+        outcome: 'done',
+        value: {
+          ...allow,
+          policyDocument: {
+            ...allow.policyDocument,
+            Statement: [{ ...allow.policyDocument.Statement[0], Effect: 'Deny' }],
+          },
+        },
+      },
+      { outcome: 'throttled' },
+      { outcome: 'done', value: allow },
+    ];
+    let calls = 0;
+    const authorize = cachedAuthorizer(async () => {
+      const answer = answers[calls++];
+      if (answer instanceof Error) throw answer;
+      return answer as never;
+    });
+    const token = await tokenWithExp(Math.floor(Date.now() / 1000) + 3600);
+    expect((await authorize(token, 'arn')).kind).toBe('unauthorized');
+    expect((await authorize(token, 'arn')).kind).toBe('deny');
+    expect(await authorize(token, 'arn')).toEqual({ kind: 'busy', reason: 'throttled' });
+    expect((await authorize(token, 'arn')).kind).toBe('allow');
+    expect(calls).toBe(4);
+    expect((await authorize(undefined, 'arn')).kind).toBe('unauthorized');
+  });
+});
+
+describe('dev routes and the burst client', () => {
+  it('knows loopback Host names, any port, and nothing else', () => {
+    for (const host of ['127.0.0.1', '127.0.0.1:3000', 'localhost', 'LOCALHOST:80', '[::1]', '[::1]:3102'])
+      expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of [
+      undefined,
+      '',
+      'evil.example',
+      'localhost.evil.example',
+      '127.0.0.1.nip.io:3000',
+      '[::2]:1',
+      '10.0.0.1',
+    ])
+      expect(isLoopbackHost(host), String(host)).toBe(false);
+  });
+
+  it('waits at least what Retry-After asks, spread by up to half again', () => {
+    expect(retryDelayMs('2', () => 0)).toBe(2000);
+    expect(retryDelayMs('2', () => 1)).toBe(3000);
+    expect(retryDelayMs(undefined, () => 0)).toBe(1000);
+    expect(retryDelayMs('soon', () => 0.5)).toBe(1250);
+  });
+});
