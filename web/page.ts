@@ -82,6 +82,7 @@ function onStatus(res) {
   if (res.status === 429) return later(poll, res.retryAfter || 1);
   if (res.status !== 200 && res.status !== 201) { say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status); return later(poll, 3); }
   const s = res.body;
+  if (sale) renderSale();
   $('position').textContent = String(s.position);
   $('serving').textContent = String(s.nowServing);
   show('line', true);

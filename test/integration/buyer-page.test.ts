@@ -68,7 +68,7 @@ describe('the buyer page', () => {
     expect(await page.locator('#position').textContent()).toBe('1');
 
     await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 15_000 }).toBe('ADMITTED');
-    expect(await page.locator('#countdown').textContent()).toBe('On sale now');
+    await expect.poll(() => page.locator('#countdown').textContent()).toBe('On sale now');
     await page.locator('#buy').click();
     await expect
       .poll(() => state(page).getAttribute('data-state'), { timeout: 20_000 })
