@@ -13,7 +13,6 @@ import { Construct } from 'constructs';
 import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import { envSchemaFor } from '../shared/config.ts';
 import {
-  type DynamoAction,
   type FunctionKey,
   type FunctionSpec,
   functionSpecs,
@@ -25,8 +24,8 @@ import {
   tables,
   topics,
 } from '../shared/wiring.ts';
+import { accessStatements } from './access.ts';
 import { nodejsBundlingProps } from './bundling.ts';
-import { WRITE_ACTIONS, writeScopes } from './key-scopes.ts';
 import {
   isProd,
   LIVE_ALIAS,
@@ -35,7 +34,7 @@ import {
   SERVICE_NAME,
   type Settings,
 } from './settings.ts';
-import type { QueuePair } from './stateful-stack.ts';
+import type { JwtTrust, QueuePair } from './stateful-stack.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,7 +48,7 @@ export interface FunctionsProps {
   tables: Record<TableKey, dynamodb.ITable>;
   queues: Record<QueueKey, QueuePair>;
   topics: Record<TopicKey, sns.ITopic>;
-  jwt: { issuer: string; jwksUrl: string; audience?: string };
+  jwt: JwtTrust;
   /** HMAC key of the `signing` env group (TOKEN_SIGNING_KEY). */
   signingSecret: secretsmanager.ISecret;
 }
@@ -154,81 +153,6 @@ export class Functions extends Construct {
   }
 }
 
-/** The IAM statements a wiring entry's `access` implies, and nothing more. */
-export function accessStatements(
-  spec: FunctionSpec,
-  resources: Pick<FunctionsProps, 'tables' | 'queues' | 'topics'>,
-  key?: FunctionKey,
-): iam.PolicyStatement[] {
-  const statements: iam.PolicyStatement[] = [];
-  for (const [table, wired] of Object.entries(spec.access.tables ?? {}) as [TableKey, DynamoAction[]][]) {
-    const arn = resources.tables[table].tableArn;
-    const indexes = spec.access.indexes?.[table] ?? [];
-    for (const index of indexes) {
-      if (!tables[table].indexes.some((i) => i.name === index))
-        throw new Error(
-          `${key ?? 'function'}: access.indexes names ${table}/${index}, which the table lacks`,
-        );
-    }
-    if (indexes.length > 0 && !wired.includes('Query'))
-      throw new Error(`${key ?? 'function'}: access.indexes on ${table} needs Query in its table actions`);
-    // With named indexes, Query is granted on those indexes only, not on the base table.
-    const actions = [...new Set(wired)].filter((action) => !(action === 'Query' && indexes.length > 0));
-    const scope = key ? writeScopes[key]?.[table] : undefined;
-    const scoped = scope ? actions.filter((action) => WRITE_ACTIONS.has(action)) : [];
-    const open = actions.filter((action) => !scoped.includes(action));
-    if (open.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `${pascalSid(table)}Table`,
-          actions: open.map((action) => `dynamodb:${action}`),
-          resources: [arn],
-        }),
-      );
-    }
-    if (scope && scoped.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `${pascalSid(table)}OwnKeys`,
-          actions: scoped.map((action) => `dynamodb:${action}`),
-          resources: [arn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scope } },
-        }),
-      );
-    }
-    if (indexes.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `${pascalSid(table)}Indexes`,
-          actions: ['dynamodb:Query'],
-          resources: indexes.map((index) => `${arn}/index/${index}`),
-        }),
-      );
-    }
-  }
-  const sendTo = spec.access.sendTo ?? [];
-  if (sendTo.length > 0) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: 'SendToQueues',
-        actions: ['sqs:SendMessage'],
-        resources: sendTo.map((queue) => resources.queues[queue].queue.queueArn),
-      }),
-    );
-  }
-  const publishTo = spec.access.publishTo ?? [];
-  if (publishTo.length > 0) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: 'PublishToTopics',
-        actions: ['sns:Publish'],
-        resources: publishTo.map((topic) => resources.topics[topic].topicArn),
-      }),
-    );
-  }
-  return statements;
-}
-
 /** Powertools settings, the resource names `access` implies, and the function's env groups. */
 export function environmentFor(
   key: FunctionKey,
@@ -254,6 +178,11 @@ export function environmentFor(
         env.JWT_ISSUER = props.jwt.issuer;
         env.JWKS_URL = props.jwt.jwksUrl;
         if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
+        if (props.jwt.cognito) {
+          env.JWT_TOKEN_USE = props.jwt.cognito.tokenUse;
+          env.JWT_CLIENT_ID = props.jwt.cognito.clientId;
+        }
+        if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
         break;
       case 'payment': {
         env.PAYMENT_GATEWAY = 'simulated';
@@ -281,6 +210,7 @@ export function environmentFor(
     env.JWT_ISSUER = DEV_ISSUER;
     env.JWKS_JSON = settings.devJwks ?? '';
     if (props.jwt.audience) env.JWT_AUDIENCE = props.jwt.audience;
+    if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
   }
   assertEnvironmentComplete(key, env);
   return env;
@@ -334,8 +264,4 @@ export function assertQueuesFitConsumers(
       throw new Error(`Consumer ${key}: maxConcurrency ${maxConcurrency} must be 2..1000`);
     }
   }
-}
-
-function pascalSid(key: string): string {
-  return key.charAt(0).toUpperCase() + key.slice(1);
 }

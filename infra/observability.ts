@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -9,24 +8,25 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   type FunctionKey,
-  type FunctionSpec,
   functionSpecs,
   type QueueKey,
   type TableKey,
   tables as tableSpecs,
 } from '../shared/wiring.ts';
-import { methodSettingsKey } from './api.ts';
+import { buildDashboard } from './dashboard.ts';
 import {
-  API_STAGE,
+  apiMethodMetric,
+  indexThrottles,
+  logMetric,
+  MINUTE,
+  outcomeMetric,
+  tableThrottles,
+} from './metrics.ts';
+import {
   AUTHORIZER_FUNCTION,
   alarmedOutcomes,
   alarmThresholds,
   CHECKOUT_FUNCTION,
-  checkoutOutcomes,
-  DEAD_LETTERED_METRIC,
-  METRICS_NAMESPACE,
-  pipelineOutcomes,
-  SERVICE_NAME,
   type Settings,
 } from './settings.ts';
 import type { QueuePair } from './stateful-stack.ts';
@@ -42,8 +42,6 @@ export interface ObservabilityProps {
   queues: Record<QueueKey, QueuePair>;
   alarmTopic: sns.ITopic;
 }
-
-const MINUTE = Duration.minutes(1);
 
 /**
  * Alarms (all to the alarm topic) and one dashboard, both derived from the wiring table. The
@@ -223,206 +221,6 @@ export class Observability extends Construct {
       });
     }
 
-    if (cloud) this.dashboard = this.buildDashboard(props);
+    if (cloud) this.dashboard = buildDashboard(this, props, this.alarms);
   }
-
-  private buildDashboard(props: ObservabilityProps): cloudwatch.Dashboard {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `flash-sale-${props.settings.stage}`,
-      defaultInterval: Duration.hours(3),
-    });
-    const checkout = functionSpecs[CHECKOUT_FUNCTION].http;
-    if (!checkout) throw new Error(`${CHECKOUT_FUNCTION} has no http route`);
-    const checkoutMetric = (metricName: string, statistic: string, label: string) =>
-      apiMethodMetric(props.api, checkout, metricName, statistic, label);
-    const outcome = (metricName: string) => outcomeMetric(metricName);
-    const checkoutFn = props.functions[CHECKOUT_FUNCTION];
-    const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).filter(
-      ([, spec]) => spec.consumes || spec.schedule,
-    );
-
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: `# Flash sale (${props.settings.stage})\nCheckout is \`${checkout.method} ${checkout.path}\` (throttle key \`${methodSettingsKey(checkout)}\`). Outcomes are Powertools metrics in \`${METRICS_NAMESPACE}\` (service=${SERVICE_NAME}).`,
-        width: 24,
-        height: 2,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Checkout requests per minute',
-        left: [
-          checkoutMetric('Count', 'Sum', 'requests'),
-          checkoutMetric('4XXError', 'Sum', '4xx'),
-          checkoutMetric('5XXError', 'Sum', '5xx'),
-        ],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Checkout latency (ms)',
-        left: [
-          checkoutMetric('Latency', 'p50', 'API p50'),
-          checkoutMetric('Latency', 'p99', 'API p99'),
-          checkoutMetric('IntegrationLatency', 'p99', 'integration p99'),
-          checkoutFn.metricDuration({ period: MINUTE, statistic: 'p99', label: 'Lambda p99' }),
-        ],
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Checkout outcomes per minute',
-        left: checkoutOutcomes.map(outcome),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Order pipeline outcomes per minute',
-        left: [...pipelineOutcomes, DEAD_LETTERED_METRIC].map(outcome),
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Queue depth (visible messages)',
-        left: Object.entries(props.queues).flatMap(([key, { queue, dlq }]) => [
-          queue.metricApproximateNumberOfMessagesVisible({
-            period: MINUTE,
-            statistic: 'Maximum',
-            label: key,
-          }),
-          dlq.metricApproximateNumberOfMessagesVisible({
-            period: MINUTE,
-            statistic: 'Maximum',
-            label: `${key} DLQ`,
-          }),
-        ]),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Age of oldest message (s)',
-        left: Object.entries(props.queues).map(([key, { queue }]) =>
-          queue.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: 'Maximum', label: key }),
-        ),
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Consumer and schedule errors',
-        left: background.map(([key]) =>
-          props.functions[key].metricErrors({ period: MINUTE, statistic: 'Sum', label: `${key} errors` }),
-        ),
-        right: background.map(([key]) =>
-          props.functions[key].metricThrottles({
-            period: MINUTE,
-            statistic: 'Sum',
-            label: `${key} throttles`,
-          }),
-        ),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'DynamoDB throttled requests',
-        left: Object.entries(props.tables).map(([key, table]) => tableThrottles(table, key)),
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
-    );
-    return dashboard;
-  }
-}
-
-/** An API Gateway metric of one method (per-method metrics are on for the stage). */
-function apiMethodMetric(
-  api: apigw.RestApi,
-  http: NonNullable<FunctionSpec['http']>,
-  metricName: string,
-  statistic: string,
-  label?: string,
-): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: 'AWS/ApiGateway',
-    metricName,
-    dimensionsMap: { ApiName: api.restApiName, Stage: API_STAGE, Method: http.method, Resource: http.path },
-    statistic,
-    period: MINUTE,
-    ...(label ? { label } : {}),
-  });
-}
-
-/** A count of matching log events (a metric filter), summed per minute, in the FlashSale namespace. */
-function logMetric(
-  scope: Construct,
-  metricName: string,
-  logGroup: logs.ILogGroup,
-  filterPatterns: logs.IFilterPattern[],
-): cloudwatch.Metric {
-  filterPatterns.forEach((filterPattern, i) => {
-    new logs.MetricFilter(scope, `${metricName}Filter${i}`, {
-      logGroup,
-      filterPattern,
-      metricNamespace: METRICS_NAMESPACE,
-      metricName,
-      metricValue: '1',
-      defaultValue: 0,
-    });
-  });
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    statistic: 'Sum',
-    period: MINUTE,
-  });
-}
-
-/** Read + write throttle events of one global secondary index. */
-function indexThrottles(table: dynamodb.ITable, key: string, indexName: string): cloudwatch.IMetric {
-  const id = `${key}${indexName}`.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const metric = (metricName: string) =>
-    new cloudwatch.Metric({
-      namespace: 'AWS/DynamoDB',
-      metricName,
-      dimensionsMap: { TableName: table.tableName, GlobalSecondaryIndexName: indexName },
-      statistic: 'Sum',
-      period: MINUTE,
-    });
-  return new cloudwatch.MathExpression({
-    expression: `reads_${id} + writes_${id}`,
-    usingMetrics: {
-      [`reads_${id}`]: metric('ReadThrottleEvents'),
-      [`writes_${id}`]: metric('WriteThrottleEvents'),
-    },
-    period: MINUTE,
-    label: `${key}/${indexName} throttled requests`,
-  });
-}
-
-/** A Powertools EMF count (namespace FlashSale, dimension service), summed per minute. */
-function outcomeMetric(metricName: string, labelled = true): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: SERVICE_NAME },
-    statistic: 'Sum',
-    period: MINUTE,
-    // A label would turn an alarm into a metric-math alarm; graphs want it, alarms do not.
-    ...(labelled ? { label: metricName } : {}),
-  });
-}
-
-/** Read + write throttle events of a table (base table; on-demand tables throttle per partition). */
-function tableThrottles(table: dynamodb.ITable, key: string): cloudwatch.IMetric {
-  // Metric ids must be unique within one graph, which shows every table.
-  const id = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return new cloudwatch.MathExpression({
-    expression: `reads_${id} + writes_${id}`,
-    usingMetrics: {
-      [`reads_${id}`]: table.metric('ReadThrottleEvents', { period: MINUTE, statistic: 'Sum' }),
-      [`writes_${id}`]: table.metric('WriteThrottleEvents', { period: MINUTE, statistic: 'Sum' }),
-    },
-    period: MINUTE,
-    label: `${key} throttled requests`,
-  });
 }

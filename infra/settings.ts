@@ -16,6 +16,10 @@ export interface Settings {
   /** Defaults to `${jwtIssuer}/.well-known/jwks.json`. */
   jwksUrl?: string;
   jwtAudience?: string;
+  /** Cognito only: which token kind the API accepts (`id`, as the docs fetch; or `access`). */
+  jwtTokenUse: 'id' | 'access';
+  /** The one claim listing the caller's groups (`admin` in it = admin); unset = `cognito:groups`. */
+  jwtAdminClaim?: string;
   /** Simulated payment gateway knobs for drills (PAYMENT_LATENCY_MS, ...); unset = the code's defaults. */
   payment: { latencyMs?: number; declineRate?: number; errorRate?: number };
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -187,6 +191,10 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
   if (target === 'localstack' && jwtIssuer)
     throw new Error('Context jwtIssuer is for target aws; the localstack target trusts the dev issuer');
 
+  const jwtTokenUse = (overrides.jwtTokenUse ?? text('jwtTokenUse') ?? 'id') as Settings['jwtTokenUse'];
+  if (jwtTokenUse !== 'id' && jwtTokenUse !== 'access')
+    throw new Error('Context jwtTokenUse must be id or access');
+
   const payment = overrides.payment ?? {
     latencyMs: num('paymentLatencyMs', 0, 10_000),
     declineRate: num('paymentDeclineRate', 0, 1),
@@ -237,6 +245,8 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
     jwtAudience: overrides.jwtAudience ?? text('jwtAudience'),
+    jwtTokenUse,
+    jwtAdminClaim: overrides.jwtAdminClaim ?? text('jwtAdminClaim'),
     payment,
     logLevel,
     corsOrigins,

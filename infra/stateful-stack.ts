@@ -25,6 +25,16 @@ export interface StatefulStackProps extends StackProps {
   settings: Settings;
 }
 
+/** What the authorizer (and in-route verification) trusts; shared/config.ts `auth` group. */
+export interface JwtTrust {
+  issuer: string;
+  jwksUrl: string;
+  audience?: string;
+  /** Cognito: token_use accepted and the app client (JWT_TOKEN_USE + JWT_CLIENT_ID). */
+  cognito?: { tokenUse: 'id' | 'access'; clientId: string };
+  adminClaim?: string;
+}
+
 export interface QueuePair {
   queue: sqs.Queue;
   dlq: sqs.Queue;
@@ -48,7 +58,7 @@ export class StatefulStack extends Stack {
   /** HMAC key for tokens the API issues and reads back (the `signing` env group). */
   readonly signingSecret: secretsmanager.Secret;
   /** The JWT issuer the authorizer trusts: the user pool unless context names another issuer. */
-  readonly jwt: { issuer: string; jwksUrl: string; audience?: string };
+  readonly jwt: JwtTrust;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, { terminationProtection: isProd(props.settings), ...props });
@@ -105,6 +115,7 @@ export class StatefulStack extends Stack {
     }
 
     let issuer: string;
+    let cognitoClient: JwtTrust['cognito'];
     if (settings.target === 'aws') {
       const userPool = new cognito.UserPool(this, 'UserPool', {
         selfSignUpEnabled: true,
@@ -159,6 +170,8 @@ export class StatefulStack extends Stack {
       this.userPool = userPool;
       this.userPoolClient = userPoolClient;
       issuer = settings.jwtIssuer ?? `https://cognito-idp.${Aws.REGION}.amazonaws.com/${userPool.userPoolId}`;
+      if (!settings.jwtIssuer)
+        cognitoClient = { tokenUse: settings.jwtTokenUse, clientId: userPoolClient.userPoolClientId };
       new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: userPoolClient.userPoolClientId });
     } else {
@@ -169,6 +182,8 @@ export class StatefulStack extends Stack {
       issuer,
       jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
       ...(settings.jwtAudience ? { audience: settings.jwtAudience } : {}),
+      ...(cognitoClient ? { cognito: cognitoClient } : {}),
+      ...(settings.jwtAdminClaim ? { adminClaim: settings.jwtAdminClaim } : {}),
     };
 
     this.signingSecret = new secretsmanager.Secret(this, 'TokenSigningKey', {

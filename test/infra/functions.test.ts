@@ -97,6 +97,19 @@ describe('functions', () => {
     expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool as never))).toBe(true);
     expect(JSON.stringify(env.JWKS_URL)).toContain('/.well-known/jwks.json');
     expect(env.JWT_AUDIENCE).toBeUndefined();
+    // Cognito: the token kind the docs fetch (ID tokens) and the app client they are issued to.
+    expect(env.JWT_TOKEN_USE).toBe('id');
+    expect(env.JWT_CLIENT_ID).toEqual({ 'Fn::ImportValue': expect.stringContaining('WebClient') });
+    // What the authorizer sees at cold start once CloudFormation resolved the references.
+    const deployed = Object.fromEntries(
+      Object.entries(env).map(([name, value]) => [name, typeof value === 'string' ? value : UNRESOLVED]),
+    );
+    deployed.JWT_ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123';
+    deployed.JWKS_URL = `${deployed.JWT_ISSUER}/.well-known/jwks.json`;
+    deployed.JWT_CLIENT_ID = '4abcdefghijklmnopqrstuvwx';
+    expect(() => loadConfig('authorizer', deployed)).not.toThrow();
+    delete deployed.JWT_TOKEN_USE;
+    expect(() => loadConfig('authorizer', deployed)).toThrow(/JWT_TOKEN_USE/);
     for (const [key, spec] of fnEntries) {
       if (!spec.env?.includes('auth')) expect(envOf(s, key).JWT_ISSUER).toBeUndefined();
     }
@@ -162,6 +175,7 @@ describe('context overrides', () => {
       context: {
         jwtIssuer: 'https://issuer.example.com/',
         jwtAudience: 'flash-sale-api',
+        jwtAdminClaim: 'groups',
         paymentDeclineRate: '0.2',
         paymentLatencyMs: '150',
         logLevel: 'warn',
@@ -175,7 +189,11 @@ describe('context overrides', () => {
       JWT_ISSUER: 'https://issuer.example.com/',
       JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
       JWT_AUDIENCE: 'flash-sale-api',
+      JWT_ADMIN_CLAIM: 'groups',
     });
+    // Not Cognito: no token_use / client_id check.
+    expect(envOf(other, 'authorizer').JWT_TOKEN_USE).toBeUndefined();
+    expect(envOf(other, 'authorizer').JWT_CLIENT_ID).toBeUndefined();
   });
 
   it('passes payment simulation knobs, log level and architecture through', () => {

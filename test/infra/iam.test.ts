@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessStatements } from '../../infra/functions.ts';
+import { accessStatements } from '../../infra/access.ts';
 import { keyPattern, writeScopes } from '../../infra/key-scopes.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { counterKey, dispenserKey, saleKey, sweepKey } from '../../shared/adapters/dynamo/keys.ts';
