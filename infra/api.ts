@@ -162,8 +162,8 @@ export class Api extends Construct {
       },
       defaultCorsPreflightOptions: {
         allowOrigins: settings.corsOrigins,
-        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+        allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Admission-Token'],
         exposeHeaders: ['Location', 'Retry-After'],
         maxAge: Duration.hours(1),
       },

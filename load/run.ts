@@ -591,4 +591,5 @@ async function main(): Promise<number> {
 }
 
 // Modes beyond the Artillery drill live in their own files; the flag picks one.
-runMain(process.argv.includes('--burst') ? () => burstMain(process.argv.slice(2)) : main);
+if (process.argv.includes('--waiting-room')) await import('./waiting-room.ts');
+else runMain(process.argv.includes('--burst') ? () => burstMain(process.argv.slice(2)) : main);

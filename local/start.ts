@@ -91,11 +91,13 @@ if (values.seed && runtime.devIssuer) {
       startsAt: new Date(now - 60_000).toISOString(),
       endsAt: new Date(now + 7 * 24 * 3600_000).toISOString(),
       shards: 4,
+      // The buyer page at / queues through it: 2 buyers admitted per second.
+      waitingRoom: { admitPerSecond: 2 },
     }),
   });
   console.log(
     res.status === 201
-      ? 'Seeded sale "demo" (100 units, limit 2 per buyer).'
+      ? 'Seeded sale "demo" (100 units, limit 2 per buyer, waiting room admitting 2/s): open the buyer page at /.'
       : `Sale "demo" already exists (${res.status}).`,
   );
 } else {

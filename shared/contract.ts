@@ -17,6 +17,15 @@ const currencies = new Set(Intl.supportedValuesOf('currency'));
 /** C0/C1 controls, line/paragraph separators and bidi overrides: invisible, or they reorder text. */
 const CONTROL = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 
+/** Opt-in waiting room (README "Waiting room"); admitPerSecond is buyers let through per second. */
+const waitingRoomSettings = z.strictObject({
+  admitPerSecond: int(1, 100_000),
+  opensAt: z.optional(isoInstant),
+  tokenSeconds: z.optional(int(10, 3_600)),
+  counterShards: z.optional(int(1, 50)),
+  overAdmit: z.optional(z.number().check(z.gte(1), z.lte(100))),
+});
+
 export const createSaleBody = z
   .strictObject({
     saleId: z.optional(id),
@@ -45,6 +54,7 @@ export const createSaleBody = z
         z.lte(86_400),
       ),
     ),
+    waitingRoom: z.optional(waitingRoomSettings),
   })
   .check(
     z.refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
@@ -63,6 +73,10 @@ export const createSaleBody = z
       message: 'shards must not exceed totalStock',
       path: ['shards'],
     }),
+    z.refine((s) => !s.waitingRoom?.opensAt || Date.parse(s.waitingRoom.opensAt) <= Date.parse(s.startsAt), {
+      message: 'the waiting room must open no later than the sale starts',
+      path: ['waitingRoom', 'opensAt'],
+    }),
   );
 export type CreateSaleBody = z.infer<typeof createSaleBody>;
 
@@ -80,3 +94,18 @@ export const listOrdersQuery = z.strictObject({
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100))),
   nextToken: z.optional(z.string().check(z.maxLength(2048))),
 });
+
+/** `PATCH /sales/{id}`: an operator changes the admission rate or pauses/resumes admission. */
+export const updateSaleBody = z
+  .strictObject({
+    waitingRoom: z.strictObject({
+      admitPerSecond: z.optional(int(0, 100_000)),
+      paused: z.optional(z.boolean()),
+    }),
+  })
+  .check(
+    z.refine((b) => b.waitingRoom.admitPerSecond !== undefined || b.waitingRoom.paused !== undefined, {
+      message: 'set waitingRoom.admitPerSecond or waitingRoom.paused',
+      path: ['waitingRoom'],
+    }),
+  );

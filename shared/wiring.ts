@@ -157,7 +157,7 @@ export interface FunctionSpec {
   access: Access;
   /** Extra environment groups the function's config schema reads. */
   env?: ('auth' | 'payment' | 'checkout' | 'reconcile' | 'signing')[];
-  http?: { method: 'GET' | 'POST' | 'DELETE'; path: string; auth: Auth };
+  http?: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; auth: Auth };
   consumes?: { queue: QueueKey; batchSize: number; maxConcurrency: number };
   schedule?: { everySeconds: number };
 }
@@ -212,8 +212,40 @@ export const functions = {
       },
       sendTo: ['orders'],
     },
-    env: ['checkout'],
+    env: ['checkout', 'signing'],
     http: { method: 'POST', path: '/sales/{saleId}/orders', auth: 'buyer' },
+  },
+  // Waiting room (README "Waiting room"): tickets and counters live in the sales table.
+  joinQueue: {
+    entry: 'functions/api/join-queue.ts',
+    timeoutSeconds: 5,
+    memoryMb: 512,
+    access: { tables: { sales: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] } },
+    env: ['signing'],
+    http: { method: 'POST', path: '/sales/{saleId}/queue', auth: 'buyer' },
+  },
+  queueStatus: {
+    entry: 'functions/api/queue-status.ts',
+    timeoutSeconds: 5,
+    memoryMb: 512,
+    access: { tables: { sales: ['GetItem', 'BatchGetItem'] } },
+    env: ['signing'],
+    http: { method: 'GET', path: '/sales/{saleId}/queue/me', auth: 'buyer' },
+  },
+  updateSale: {
+    entry: 'functions/api/update-sale.ts',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    access: { tables: { sales: ['GetItem', 'BatchGetItem', 'UpdateItem'] } },
+    http: { method: 'PATCH', path: '/sales/{saleId}', auth: 'admin' },
+  },
+  // The buyer page (web/): one public route, so the local runtime and the deployed API serve it alike.
+  buyerPage: {
+    entry: 'functions/api/buyer-page.ts',
+    timeoutSeconds: 3,
+    memoryMb: 128,
+    access: {},
+    http: { method: 'GET', path: '/', auth: 'public' },
   },
   getOrder: {
     entry: 'functions/api/get-order.ts',

@@ -9,8 +9,10 @@ import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { type CheckoutDeps, placeOrder, SaleCatalog } from '../../shared/usecases/checkout.ts';
+import { ADMISSION_HEADER, requireAdmission } from '../../shared/usecases/waiting-room.ts';
 
 const config = loadConfig('placeOrder');
+const signingKey = config.signing.TOKEN_SIGNING_KEY;
 const budgetMs = config.checkout.CHECKOUT_BUDGET_MS;
 // Per-attempt timeouts so one stuck socket costs part of the budget, not all of it; the SDK's own
 // retries then run within what is left (every call also carries the budget's abort signal).
@@ -46,9 +48,21 @@ export const handler = route(
     const key = singleHeader(event, 'Idempotency-Key');
     if (key === undefined)
       throw new DomainError('VALIDATION_ERROR', 'The Idempotency-Key header is required');
+    const saleId = pathId.parse(event.pathParameters?.saleId);
+    // The waiting room's one early step, on the sale the checkout reads next anyway (cached).
+    const found = await deps.catalog.get(saleId, Date.now());
+    if (found?.sale.waitingRoom) {
+      const admission = singleHeader(event, ADMISSION_HEADER);
+      await requireAdmission(found.sale, caller(event).userId, admission, Date.now(), signingKey).catch(
+        (error: unknown) => {
+          metrics.addMetric('admissionRefused', MetricUnit.Count, 1);
+          throw error;
+        },
+      );
+    }
     const { order, replayed } = await placeOrder(deps, {
       userId: caller(event).userId,
-      saleId: pathId.parse(event.pathParameters?.saleId),
+      saleId,
       idempotencyKey: idempotencyKey.parse(key),
       body: placeOrderBody.parse(event.body),
       now: Date.now(),

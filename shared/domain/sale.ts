@@ -1,4 +1,5 @@
 import { invalid } from './errors.ts';
+import type { Room } from './waiting-room.ts';
 
 export type SaleStatus = 'SCHEDULED' | 'ACTIVE' | 'SOLD_OUT' | 'ENDED';
 
@@ -16,9 +17,11 @@ export interface Sale {
   shards: number;
   holdSeconds: number;
   createdAt: string;
+  /** Present when the sale opted into a waiting room (shared/domain/waiting-room.ts). */
+  waitingRoom?: Room;
 }
 
-export interface SaleView extends Omit<Sale, 'shards' | 'holdSeconds' | 'createdAt'> {
+export interface SaleView extends Omit<Sale, 'shards' | 'holdSeconds' | 'createdAt' | 'waitingRoom'> {
   available: number;
   status: SaleStatus;
 }

@@ -10,6 +10,7 @@ import {
   viewOf,
 } from '../domain/sale.ts';
 import { remainingOf } from '../domain/stock.ts';
+import { newRoom } from '../domain/waiting-room.ts';
 import type { SaleStore } from '../ports.ts';
 
 export async function createSale(sales: SaleStore, input: CreateSaleBody, now: number): Promise<SaleView> {
@@ -27,6 +28,7 @@ export async function createSale(sales: SaleStore, input: CreateSaleBody, now: n
     holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
     createdAt: new Date(now).toISOString(),
   };
+  if (input.waitingRoom) sale.waitingRoom = newRoom(input.waitingRoom, sale);
   const created = await sales.create(sale, splitStock(sale.totalStock, shards));
   if (!created) throw new DomainError('SALE_EXISTS', `Sale ${sale.saleId} already exists`);
   return viewOf(sale, sale.totalStock, now);

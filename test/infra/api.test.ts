@@ -26,7 +26,8 @@ beforeAll(() => {
   s = synth();
   const apiId = logicalId(s.built.stateless.api.api);
   const resources = resourcesOfType(s.stateless, 'AWS::ApiGateway::Resource');
-  pathOf = new Map();
+  // The root resource (`GET /`, the buyer page) is the API's own RootResourceId.
+  pathOf = new Map([[apiId, '/']]);
   const resolve = (id: string): string => {
     const known = pathOf.get(id);
     if (known !== undefined) return known;

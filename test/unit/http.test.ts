@@ -97,6 +97,7 @@ describe('configuration', () => {
       ORDERS_TABLE: 'o',
       CLAIMS_TABLE: 'c',
       ORDERS_QUEUE_URL: 'http://q/orders.fifo',
+      TOKEN_SIGNING_KEY: 'k'.repeat(32),
     };
     expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(
       /CHECKOUT_MAX_ATTEMPTS/,

@@ -1,0 +1,34 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { stores } from '../../shared/adapters/dynamo/client.ts';
+import { DynamoRoomStore } from '../../shared/adapters/dynamo/room-store.ts';
+import { inRouteVerifier } from '../../shared/auth/verify.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { pathId } from '../../shared/contract.ts';
+import { queueHeaders } from '../../shared/http/queue-headers.ts';
+import { caller, json, route } from '../../shared/http/route.ts';
+import { metrics } from '../../shared/observability.ts';
+import { joinQueue, type RoomDeps, RoomSnapshots } from '../../shared/usecases/waiting-room.ts';
+
+const config = loadConfig('joinQueue');
+const { db, sales } = stores(config);
+const saleStore = sales();
+const rooms = new DynamoRoomStore(db, config.tableName('sales'));
+const deps: RoomDeps = {
+  sales: saleStore,
+  rooms,
+  snapshots: new RoomSnapshots(saleStore, rooms, 1_000),
+  signingKey: config.signing.TOKEN_SIGNING_KEY,
+  observe: (metric, value) => metrics.addMetric(metric, MetricUnit.Count, value),
+};
+
+export const handler = route(
+  { auth: 'buyer', verifier: inRouteVerifier(config), metrics: true },
+  async (event) => {
+    const { status, created } = await joinQueue(deps, {
+      saleId: pathId.parse(event.pathParameters?.saleId),
+      userId: caller(event).userId,
+      now: Date.now(),
+    });
+    return json(created ? 201 : 200, status, queueHeaders(status));
+  },
+);

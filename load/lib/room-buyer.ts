@@ -1,0 +1,199 @@
+/**
+ * One virtual buyer of the waiting-room drill, behaving like the buyer page: join, poll status as
+ * the room asks (pollAfterSeconds / Retry-After), buy with the admission token once admitted.
+ */
+import { joinUrl } from './url.ts';
+
+export type Outcome = 'ordered' | 'soldOut' | 'expired' | 'refused' | 'gaveUp';
+
+export interface BuyerRecord {
+  userId: string;
+  group: 'preStart' | 'postStart';
+  /** When the buyer first asked to join (epoch ms). */
+  joinedAt?: number;
+  /** How the room placed the ticket: lottery (joined before the start) or arrival order. */
+  placedBy?: 'lottery' | 'arrival';
+  position?: number;
+  outcome?: Outcome;
+  outcomeAt?: number;
+  /** The refusal's code, when the outcome is `refused`. */
+  refusal?: string;
+  orderId?: string;
+  admitted: boolean;
+  /** The last state the room told this buyer. */
+  lastState?: string;
+  /** Status of a checkout tried without an admission token (cheaters only). */
+  unadmittedCheckout?: number;
+}
+
+export interface Tally {
+  requests: Record<string, number>;
+  answers5xx: number;
+  answers429: number;
+  latencies: Record<string, number[]>;
+}
+
+export function newTally(): Tally {
+  return { requests: {}, answers5xx: 0, answers429: 0, latencies: {} };
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  retryAfter: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Requests of every virtual buyer go through here, at most `maxInFlight` at once: the stack under
+ * test shares this machine, so the crowd queues here (like a CDN's connection pool) rather than
+ * burying one event loop in thousands of open requests. Latency is measured from the send.
+ */
+export class RoomClient {
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly baseUrl: string,
+    readonly tally: Tally,
+    private readonly maxInFlight: number,
+  ) {}
+
+  private async slot(): Promise<void> {
+    if (this.inFlight < this.maxInFlight) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((resume) => this.waiting.push(resume));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+
+  async send(
+    name: string,
+    method: string,
+    path: string,
+    token: string,
+    extra: { headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<Answer> {
+    await this.slot();
+    const started = performance.now();
+    this.tally.requests[name] = (this.tally.requests[name] ?? 0) + 1;
+    let status = 0;
+    let text = '';
+    let retryAfter = 0;
+    try {
+      const res = await fetch(joinUrl(this.baseUrl, path), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(extra.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...extra.headers,
+        },
+        body: extra.body === undefined ? undefined : JSON.stringify(extra.body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      status = res.status;
+      text = await res.text();
+      retryAfter = Number(res.headers.get('retry-after') ?? 0);
+    } catch {
+      status = 599; // no answer at all: counted with the 5xx
+    } finally {
+      this.release();
+    }
+    this.tally.latencies[name] ??= [];
+    this.tally.latencies[name].push(performance.now() - started);
+    if (status >= 500) this.tally.answers5xx++;
+    if (status === 429) this.tally.answers429++;
+    let body: Record<string, unknown> = {};
+    try {
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      body = {};
+    }
+    return { status, body, retryAfter };
+  }
+}
+
+/** Plays one buyer from the join to a final outcome (or `deadline`, epoch ms). */
+export async function playBuyer(
+  client: RoomClient,
+  buyer: BuyerRecord,
+  options: { saleId: string; token: string; joinAt: number; cheat: boolean; deadline: number },
+): Promise<void> {
+  const { saleId, token } = options;
+  const base = `/sales/${encodeURIComponent(saleId)}`;
+  const finish = (outcome: Outcome, refusal?: string) => {
+    buyer.outcome = outcome;
+    buyer.outcomeAt = Date.now();
+    if (refusal) buyer.refusal = refusal;
+  };
+  await sleep(Math.max(0, options.joinAt - Date.now()));
+  const buy = (admission?: string) =>
+    client.send('checkout', 'POST', `${base}/orders`, token, {
+      headers: {
+        'idempotency-key': `room-${buyer.userId}`,
+        ...(admission ? { 'admission-token': admission } : {}),
+      },
+      body: { quantity: 1, paymentToken: 'tok_ok' },
+    });
+  if (options.cheat) {
+    let answer = await buy();
+    for (let i = 0; i < 5 && (answer.status === 429 || answer.status >= 500); i++) {
+      await sleep(Math.max(1, answer.retryAfter) * 1000);
+      answer = await buy();
+    }
+    buyer.unadmittedCheckout = answer.status;
+  }
+
+  buyer.joinedAt = Date.now();
+  let answer = await client.send('join', 'POST', `${base}/queue`, token);
+  let failures = 0;
+  while (Date.now() < options.deadline) {
+    if (answer.status === 429 || answer.status >= 500) {
+      // Back off harder on each failure in a row, so a struggling stack is not buried by retries.
+      failures++;
+      const wait = Math.max(answer.retryAfter, Math.min(30, 2 ** failures));
+      await sleep(wait * 1000 * (0.5 + Math.random()));
+      answer =
+        buyer.position === undefined
+          ? await client.send('join', 'POST', `${base}/queue`, token)
+          : await client.send('status', 'GET', `${base}/queue/me`, token);
+      continue;
+    }
+    failures = 0;
+    if (answer.status !== 200 && answer.status !== 201) {
+      return finish('refused', String((answer.body.error as { code?: string } | undefined)?.code));
+    }
+    const state = answer.body.state;
+    buyer.position = Number(answer.body.position);
+    buyer.lastState = String(state);
+    buyer.placedBy = answer.body.placedBy as BuyerRecord['placedBy'];
+    if (state === 'SOLD_OUT') return finish('soldOut');
+    if (state === 'ADMITTED') {
+      buyer.admitted = true;
+      const bought = await buy(String(answer.body.admissionToken));
+      if (bought.status === 200 || bought.status === 202) {
+        buyer.orderId = String(bought.body.orderId);
+        return finish('ordered');
+      }
+      const code = (bought.body.error as { code?: string } | undefined)?.code;
+      if (code === 'SOLD_OUT') return finish('soldOut');
+      if (bought.status !== 429 && bought.status < 500 && code !== 'ADMISSION_REQUIRED')
+        return finish('refused', code);
+      await sleep(Math.max(1, bought.retryAfter) * 1000 * (0.5 + Math.random()));
+    } else {
+      // WAITING, or EXPIRED waiting for the last call (or SOLD_OUT); at the deadline an expired
+      // buyer counts as expired. Jitter spreads a crowd that joined in the same second over the next poll.
+      const wait = Math.max(1, Number(answer.body.pollAfterSeconds) || 1);
+      await sleep(wait * 1000 * (0.8 + 0.4 * Math.random()));
+    }
+    answer = await client.send('status', 'GET', `${base}/queue/me`, token);
+  }
+  finish(buyer.lastState === 'EXPIRED' ? 'expired' : 'gaveUp');
+}

@@ -1,0 +1,271 @@
+/**
+ * `npm run load -- --waiting-room` — the waiting-room drill (README "Waiting room"): a crowd for a
+ * sale with a room, a share of it joining before the start, on the local runtime in this process.
+ *
+ * Proves: no 5xx; every buyer ends with an order, SOLD_OUT or a clean refusal; units sold = stock;
+ * no checkout without admission (a share of buyers try one first and must get 403, and every order
+ * belongs to an admitted buyer); the audit is clean; and measures fairness among pre-start joiners
+ * as Spearman's ρ between join time and success (expected ≈ 0: the lottery ignores arrival time).
+ *
+ * Writes load/reports/waiting-room-<time>/report.json; `--bench` also stores it as the `waitingRoom`
+ * section of bench/results.json. Exit 0 when every target holds.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRuntime } from '../local/runtime/index.ts';
+import { documentClient } from '../shared/adapters/dynamo/client.ts';
+import { auditSale } from '../shared/audit/invariants.ts';
+import { numberOption, runMain, UsageError } from './lib/args.ts';
+import { spearman } from './lib/rank-correlation.ts';
+import { type BuyerRecord, newTally, playBuyer, RoomClient } from './lib/room-buyer.ts';
+import { percentile, round } from './lib/stats.ts';
+
+const HELP = `npm run load -- --waiting-room [options]
+  --buyers N          virtual buyers (default 10000)
+  --units N           stock, one unit per buyer (default 1000)
+  --pre-share R       share of buyers who join before the start (default 0.333)
+  --pre-seconds S     the room is open S seconds before the start; pre-start joins spread over it (default 20)
+  --post-seconds S    post-start joins spread over S seconds after the start (default 20)
+  --admit-rate N      waitingRoom.admitPerSecond (default 100)
+  --token-seconds S   admission token life (default 60)
+  --cheat-share R     buyers who first try to check out without admission (default 0.02)
+  --max-in-flight N   requests open at once across all buyers (default 64)
+  --deadline S        a buyer still without an outcome after S seconds gives up (default 240)
+  --bench             store the result as bench/results.json's waitingRoom section`;
+
+async function main(): Promise<number> {
+  const { values: v } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--waiting-room'),
+    options: {
+      buyers: { type: 'string' },
+      units: { type: 'string' },
+      'pre-share': { type: 'string' },
+      'pre-seconds': { type: 'string' },
+      'post-seconds': { type: 'string' },
+      'admit-rate': { type: 'string' },
+      'token-seconds': { type: 'string' },
+      'cheat-share': { type: 'string' },
+      deadline: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      bench: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (name: keyof typeof v, fallback: number, min: number, max: number, integer = true) =>
+    numberOption(name, v[name] as string | undefined, undefined, fallback, { min, max, integer }) as number;
+  const s = {
+    buyers: num('buyers', 10_000, 1, 200_000),
+    units: num('units', 1_000, 1, 1_000_000),
+    preShare: num('pre-share', 1 / 3, 0, 1, false),
+    preSeconds: num('pre-seconds', 20, 2, 3_600),
+    postSeconds: num('post-seconds', 20, 1, 3_600),
+    admitRate: num('admit-rate', 100, 1, 100_000),
+    tokenSeconds: num('token-seconds', 60, 10, 3_600),
+    cheatShare: num('cheat-share', 0.02, 0, 1, false),
+    deadlineSeconds: num('deadline', 240, 10, 7_200),
+    maxInFlight: num('max-in-flight', 64, 1, 10_000),
+  };
+  if (s.units > s.buyers)
+    throw new UsageError('--units must not exceed --buyers: the drill is about a crowd');
+
+  const root = resolve(import.meta.dirname, '..');
+  const dataDir = mkdtempSync(join(tmpdir(), 'flash-room-drill-'));
+  console.log(
+    `waiting-room drill: ${s.buyers} buyers (${round(s.preShare * 100)}% before the start) for ${s.units} units, admitting ${s.admitRate}/s`,
+  );
+  const runtime = await startRuntime({
+    port: 0,
+    dataDir,
+    inMemory: true,
+    consumers: true,
+    reconcileIntervalSeconds: 5,
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+  });
+  try {
+    const admin = await runtime.issuer.sign('drill-admin', true);
+    // Tokens first: signing thousands takes seconds, which must not eat into the open room.
+    const tokens: string[] = [];
+    for (let i = 0; i < s.buyers; i++) tokens.push(await runtime.issuer.sign(`rb-${i}`, false));
+    const saleId = `room-${Date.now()}`;
+    const opensAt = Date.now();
+    const startsAt = opensAt + s.preSeconds * 1000;
+    const created = await fetch(`${runtime.url}/sales`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        saleId,
+        name: 'Waiting-room drill',
+        price: 4900,
+        currency: 'EUR',
+        totalStock: s.units,
+        perUserLimit: 1,
+        startsAt: new Date(startsAt).toISOString(),
+        endsAt: new Date(startsAt + 6 * 3600_000).toISOString(),
+        waitingRoom: {
+          admitPerSecond: s.admitRate,
+          opensAt: new Date(opensAt).toISOString(),
+          tokenSeconds: s.tokenSeconds,
+        },
+      }),
+    });
+    if (created.status !== 201) throw new Error(`POST /sales: ${created.status} ${await created.text()}`);
+
+    const preCount = Math.round(s.buyers * s.preShare);
+    const buyers: BuyerRecord[] = [];
+    const plans: { token: string; joinAt: number; cheat: boolean }[] = [];
+    for (let i = 0; i < s.buyers; i++) {
+      const pre = i < preCount;
+      const userId = `rb-${i}`;
+      buyers.push({ userId, group: pre ? 'preStart' : 'postStart', admitted: false });
+      plans.push({
+        token: tokens[i] as string,
+        // Pre-start joiners spread over the open room, leaving a margin before the start.
+        joinAt: pre
+          ? opensAt + 500 + Math.random() * (s.preSeconds * 1000 - 2_500)
+          : startsAt + Math.random() * s.postSeconds * 1000,
+        cheat: Math.random() < s.cheatShare,
+      });
+    }
+    const client = new RoomClient(runtime.url, newTally(), s.maxInFlight);
+    const deadline = startsAt + s.postSeconds * 1000 + s.deadlineSeconds * 1000;
+    const progress = setInterval(() => {
+      const done = buyers.filter((b) => b.outcome).length;
+      console.log(`  ${round((Date.now() - startsAt) / 1000)} s from start: ${done}/${s.buyers} buyers done`);
+    }, 10_000);
+    await Promise.all(
+      buyers.map((buyer, i) => {
+        const plan = plans[i] as (typeof plans)[number];
+        return playBuyer(client, buyer, { saleId, ...plan, deadline });
+      }),
+    );
+    clearInterval(progress);
+    const buyersDoneAt = Date.now();
+
+    // Let the pipeline settle every order, then audit.
+    const db = documentClient({
+      region: runtime.endpoints.region,
+      endpoints: { dynamodb: runtime.endpoints.dynamodb },
+    });
+    let audit = await auditSale(db, runtime.resources.tableNames, saleId);
+    for (let waited = 0; waited < 120 && audit.stock.held > 0; waited++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      audit = await auditSale(db, runtime.resources.tableNames, saleId);
+    }
+    db.destroy();
+
+    const result = summarize(s, buyers, client.tally, audit, { startsAt, buyersDoneAt });
+    const dir = join(
+      root,
+      'load',
+      'reports',
+      `waiting-room-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    );
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'report.json'), JSON.stringify({ ...result, audit }, null, 2));
+    if (v.bench) {
+      const file = join(root, 'bench', 'results.json');
+      const bench = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      bench.waitingRoom = { measuredAt: new Date().toISOString(), ...result };
+      writeFileSync(file, `${JSON.stringify(bench, null, 2)}\n`);
+    }
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`report: ${relative(process.cwd(), join(dir, 'report.json'))}`);
+    return result.targets.allHold ? 0 : 1;
+  } finally {
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function summarize(
+  s: { buyers: number; units: number; preShare: number; admitRate: number; tokenSeconds: number },
+  buyers: BuyerRecord[],
+  tally: ReturnType<typeof newTally>,
+  audit: Awaited<ReturnType<typeof auditSale>>,
+  times: { startsAt: number; buyersDoneAt: number },
+) {
+  const outcomes: Record<string, number> = {};
+  for (const b of buyers) outcomes[b.outcome ?? 'none'] = (outcomes[b.outcome ?? 'none'] ?? 0) + 1;
+  const refusals: Record<string, number> = {};
+  for (const b of buyers.filter((x) => x.outcome === 'refused'))
+    refusals[b.refusal ?? '?'] = (refusals[b.refusal ?? '?'] ?? 0) + 1;
+  const ordered = buyers.filter((b) => b.outcome === 'ordered');
+  const cheaters = buyers.filter((b) => b.unadmittedCheckout !== undefined);
+  // Grouped by how the room placed them (a join sent before the start but answered after it is
+  // placed by arrival, correctly): the lottery group is the one whose arrival time must not matter.
+  const pre = buyers.filter((b) => b.placedBy === 'lottery' && b.joinedAt !== undefined);
+  const post = buyers.filter((b) => b.placedBy === 'arrival' && b.joinedAt !== undefined);
+  const success = (b: BuyerRecord) => (b.outcome === 'ordered' ? 1 : 0);
+  const rho = (group: BuyerRecord[]) =>
+    round(
+      spearman(
+        group.map((b) => b.joinedAt as number),
+        group.map(success),
+      ),
+      3,
+    );
+  const soldOutTold = buyers.filter((b) => b.outcome === 'soldOut').map((b) => b.outcomeAt as number);
+  const lastOrder = Math.max(...ordered.map((b) => b.outcomeAt as number));
+  const latency = (name: string) => {
+    const values = tally.latencies[name] ?? [];
+    return { count: values.length, p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) };
+  };
+  const ordersByUnadmitted = ordered.filter((b) => !b.admitted).length;
+  const targets = {
+    answers5xx: tally.answers5xx,
+    everyBuyerEnded: (outcomes.gaveUp ?? 0) === 0 && (outcomes.none ?? 0) === 0,
+    unitsSold: audit.stock.sold,
+    unitsSoldEqualsStock: audit.stock.sold === s.units,
+    unadmittedCheckoutsRefused: cheaters.every((b) => b.unadmittedCheckout === 403),
+    ordersByUnadmittedBuyers: ordersByUnadmitted,
+    ordersInTableMatchAccepted: audit.orders === ordered.length,
+    auditClean: audit.ok,
+    allHold: false,
+  };
+  targets.allHold =
+    targets.answers5xx === 0 &&
+    targets.everyBuyerEnded &&
+    targets.unitsSoldEqualsStock &&
+    targets.unadmittedCheckoutsRefused &&
+    ordersByUnadmitted === 0 &&
+    targets.ordersInTableMatchAccepted &&
+    targets.auditClean;
+  return {
+    settings: s,
+    targets,
+    outcomes,
+    refusals,
+    cheaters: cheaters.length,
+    fairness: {
+      method:
+        "Spearman's rank correlation between join time and success (1 = got an order, 0 = not), per group",
+      preStartJoinersPlanned: buyers.filter((b) => b.group === 'preStart').length,
+      preStartJoiners: pre.length,
+      preStartRho: rho(pre),
+      preStartSuccessShare: round(pre.filter((b) => success(b)).length / Math.max(1, pre.length), 3),
+      postStartJoiners: post.length,
+      postStartRho: post.some((b) => success(b)) ? rho(post) : null,
+      postStartSuccessShare: round(post.filter((b) => success(b)).length / Math.max(1, post.length), 3),
+    },
+    timings: {
+      lastOrderAfterStartSeconds: ordered.length > 0 ? round((lastOrder - times.startsAt) / 1000) : null,
+      // How long after the last order the last waiter learned SOLD_OUT (bounded by the poll interval).
+      lastSoldOutToldAfterLastOrderSeconds:
+        soldOutTold.length > 0 && ordered.length > 0
+          ? round((Math.max(...soldOutTold) - lastOrder) / 1000)
+          : null,
+      allBuyersDoneAfterStartSeconds: round((times.buyersDoneAt - times.startsAt) / 1000),
+    },
+    requests: { ...tally.requests, answers429: tally.answers429 },
+    latencyMs: { join: latency('join'), status: latency('status'), checkout: latency('checkout') },
+  };
+}
+
+runMain(main);

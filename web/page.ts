@@ -1,0 +1,180 @@
+/**
+ * The buyer page: one HTML document with its script inline, served by the public `GET /` route
+ * (functions/api/buyer-page.ts), so `npm start` and the deployed API serve the same bytes from the
+ * same origin as the API (no CORS, no second deployment). Plain DOM and fetch, no framework.
+ *
+ * `?sale=<id>` picks the sale (default `demo`). Sign-in: a bearer token in the URL fragment
+ * (`#token=…`, never sent to a server) or, locally, a name exchanged at `POST /dev/tokens`.
+ */
+const script = `
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const saleId = params.get('sale') || 'demo';
+const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+let token = fromHash || sessionStorage.getItem('token:' + saleId) || '';
+let sale = null;
+let admission = null;
+let orderId = null;
+let phase = 'idle';
+let timer = null;
+
+function show(id, on) { $(id).hidden = !on; }
+function say(state, text) { $('state').dataset.state = state; $('state').textContent = text; }
+function later(fn, seconds) { clearTimeout(timer); timer = setTimeout(fn, Math.max(0.5, seconds) * 1000); }
+
+async function api(method, path, body, headers = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = 'Bearer ' + token;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {}, retryAfter: Number(res.headers.get('Retry-After') || 0) };
+}
+
+function money(minor, currency) {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(minor / 100);
+}
+
+function soldOut() {
+  phase = 'soldOut';
+  clearTimeout(timer);
+  say('SOLD_OUT', 'Sold out. Every unit is gone; thank you for waiting.');
+  show('join', false); show('buy', false);
+}
+
+function renderSale() {
+  $('sale-name').textContent = sale.name;
+  $('price').textContent = money(sale.price, sale.currency);
+  $('available').textContent = sale.available + ' of ' + sale.totalStock + ' left';
+  const ms = Date.parse(sale.startsAt) - Date.now();
+  $('countdown').textContent = ms > 0 ? 'Starts in ' + Math.ceil(ms / 1000) + ' s' : 'On sale now';
+}
+
+async function loadSale() {
+  const res = await api('GET', '/sales/' + encodeURIComponent(saleId));
+  if (res.status !== 200) { say('ERROR', res.body.error ? res.body.error.message : 'Sale not found'); return; }
+  sale = res.body;
+  renderSale();
+  if (sale.status === 'SOLD_OUT' && phase !== 'ordered') return soldOut();
+  if (phase === 'idle') {
+    show('join', Boolean(token));
+    $('join').textContent = sale.waitingRoom ? 'Join the line' : 'Buy now';
+    say('IDLE', token ? (sale.waitingRoom ? 'Join the line to get your turn.' : 'No line for this sale.') : 'Sign in to take part.');
+    later(loadSale, 2);
+  }
+}
+
+async function join() {
+  show('join', false);
+  if (!sale.waitingRoom) { admission = null; return admitted(); }
+  phase = 'queued';
+  const res = await api('POST', '/sales/' + encodeURIComponent(saleId) + '/queue');
+  onStatus(res);
+}
+
+async function poll() {
+  const res = await api('GET', '/sales/' + encodeURIComponent(saleId) + '/queue/me');
+  onStatus(res);
+}
+
+function onStatus(res) {
+  if (phase === 'ordered' || phase === 'soldOut') return;
+  if (res.status === 429) return later(poll, res.retryAfter || 1);
+  if (res.status !== 200 && res.status !== 201) { say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status); return later(poll, 3); }
+  const s = res.body;
+  if (sale) renderSale();
+  $('position').textContent = String(s.position);
+  $('serving').textContent = String(s.nowServing);
+  show('line', true);
+  if (s.state === 'SOLD_OUT') return soldOut();
+  if (s.state === 'EXPIRED') {
+    phase = 'expired';
+    say('EXPIRED', 'Your turn came and passed without a purchase. If units are left once the line is through, you get a last call here.');
+    return later(poll, s.pollAfterSeconds || 10);
+  }
+  if (s.state === 'WAITING') {
+    $('eta').textContent = s.etaSeconds === null ? 'admission paused' : 'about ' + s.etaSeconds + ' s';
+    say('WAITING', 'You are in line. Keep this page open.');
+    return later(poll, s.pollAfterSeconds || 1);
+  }
+  admission = s.admissionToken;
+  admitted();
+  later(poll, 3);
+}
+
+function admitted() {
+  if (phase === 'buying' || phase === 'ordered') return;
+  phase = 'admitted';
+  $('eta').textContent = 'now';
+  say('ADMITTED', "It's your turn: buy within " + (sale.waitingRoom ? sale.waitingRoom.tokenSeconds : '') + ' s.');
+  show('buy', true);
+}
+
+async function buy() {
+  phase = 'buying';
+  show('buy', false);
+  let key = sessionStorage.getItem('key:' + saleId);
+  if (!key) { key = 'web-' + crypto.randomUUID(); sessionStorage.setItem('key:' + saleId, key); }
+  const headers = { 'Idempotency-Key': key };
+  if (admission) headers['Admission-Token'] = admission;
+  const res = await api('POST', '/sales/' + encodeURIComponent(saleId) + '/orders', { quantity: 1, paymentToken: 'tok_ok' }, headers);
+  if (res.status === 200 || res.status === 202) { phase = 'ordered'; clearTimeout(timer); orderId = res.body.orderId; return watchOrder(); }
+  if (res.status === 409 && res.body.error.code === 'SOLD_OUT') return soldOut();
+  if (res.status === 429) { phase = 'admitted'; return later(buy, res.retryAfter || 1); }
+  phase = 'admitted';
+  show('buy', true);
+  say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status);
+}
+
+async function watchOrder() {
+  const res = await api('GET', '/orders/' + encodeURIComponent(orderId));
+  if (res.status === 200) {
+    $('order-status').textContent = res.body.status;
+    show('order', true);
+    const done = ['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED'].includes(res.body.status);
+    say('ORDER_' + res.body.status, done ? (res.body.status === 'CONFIRMED' ? 'Bought! Your order is confirmed.' : 'Your order ended: ' + res.body.status) : 'Order placed; confirming payment…');
+    if (done) return;
+  }
+  later(watchOrder, 1);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const res = await api('POST', '/dev/tokens', { userId: $('user').value.trim() });
+  if (res.status !== 200) { say('ERROR', 'Sign-in needs a token: open this page with #token=<your JWT>.'); return; }
+  token = res.body.token;
+  sessionStorage.setItem('token:' + saleId, token);
+  show('signin', false);
+  loadSale();
+}
+
+$('signin').addEventListener('submit', signIn);
+$('join').addEventListener('click', join);
+$('buy').addEventListener('click', buy);
+show('signin', !token);
+setInterval(() => { if (sale) renderSale(); }, 1000);
+loadSale();
+`;
+
+const style = `
+body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+h1{font-size:1.5rem;margin:.2rem 0}.muted{color:#666}#state{font-size:1.15rem;margin:1rem 0;padding:.8rem;border-radius:.5rem;background:#f1f3f5}
+#state[data-state=SOLD_OUT]{background:#ffe3e3}#state[data-state=ADMITTED],#state[data-state=ORDER_CONFIRMED]{background:#d3f9d8}
+button{font-size:1.1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1c7ed6;color:#fff;cursor:pointer}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:#666}`;
+
+export const buyerPageHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Flash sale</title><link rel="icon" href="data:,"><style>${style}</style></head>
+<body>
+<p class="muted" id="countdown"></p>
+<h1 id="sale-name">Loading…</h1>
+<p><span id="price"></span> · <span id="available"></span></p>
+<form id="signin" hidden><label>Your name <input id="user" required pattern="[A-Za-z0-9_.@\\-]{1,64}"></label> <button>Sign in</button></form>
+<div id="state" data-state="LOADING">Loading…</div>
+<dl id="line" hidden><dt>Your place</dt><dd id="position"></dd><dt>Now serving</dt><dd id="serving"></dd><dt>Your turn</dt><dd id="eta"></dd></dl>
+<button id="join" hidden>Join the line</button>
+<button id="buy" hidden>Buy 1</button>
+<dl id="order" hidden><dt>Order</dt><dd id="order-status"></dd></dl>
+<script>${script}</script>
+</body></html>`;
