@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
+import type { RoomMetric } from '../shared/usecases/waiting-room.ts';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
 import { methodSettingsKey } from './api.ts';
 import { apiMethodMetric, MINUTE, outcomeMetric, tableThrottles } from './metrics.ts';
@@ -117,6 +118,20 @@ export function buildDashboard(
     new cloudwatch.GraphWidget({
       title: 'DynamoDB throttled requests',
       left: Object.entries(props.tables).map(([key, table]) => tableThrottles(table, key)),
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Waiting room: joined, admitted, refused at checkout (per minute)',
+      left: (['queueJoined', 'queueAdmitted', 'admissionRefused'] satisfies RoomMetric[]).map(outcome),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Waiting room: waiting, admitted but unused (maximum)',
+      left: (['queueWaiting', 'queueAdmittedUnused'] satisfies RoomMetric[]).map((name) =>
+        outcome(name).with({ statistic: 'Maximum' }),
+      ),
       width: 12,
     }),
   );

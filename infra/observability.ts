@@ -48,6 +48,9 @@ export interface ObservabilityProps {
  * localstack target has no dashboard (no CloudFormation provider in LocalStack Community) and no
  * alarm fed by a log metric filter (neither).
  */
+/** Checkouts refused per minute for want of an admission token before it alarms (a few are normal). */
+export const ADMISSION_REFUSED_PER_MINUTE = 50;
+
 export class Observability extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard?: cloudwatch.Dashboard;
@@ -220,6 +223,32 @@ export class Observability extends Construct {
         evaluationPeriods: 1,
       });
     }
+
+    // The waiting room (shared/usecases/waiting-room.ts emits these; gauges are read as Maximum).
+    alarm('waitingRoomStalled', {
+      alarmDescription:
+        "Buyers are waiting in a sale's line but nobody was admitted for 5 minutes: a room paused and forgotten, admitPerSecond 0, or the status route failing. Check PATCH /sales/{id} and the queueStatus logs.",
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(waiting > 0 AND admitted == 0, 1, 0)',
+        usingMetrics: {
+          waiting: outcomeMetric('queueWaiting', false).with({ statistic: 'Maximum' }),
+          admitted: outcomeMetric('queueAdmitted', false),
+        },
+        period: MINUTE,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+    });
+    alarm('admissionRefusedAlarm', {
+      alarmDescription:
+        'Many checkouts refused for want of a valid admission token: a client not sending Admission-Token, tokens expiring before buyers reach the checkout (raise tokenSeconds), or bots skipping the line.',
+      metric: outcomeMetric('admissionRefused', false),
+      threshold: ADMISSION_REFUSED_PER_MINUTE,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+    });
 
     if (cloud) this.dashboard = buildDashboard(this, props, this.alarms);
   }

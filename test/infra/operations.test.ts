@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMISSION_REFUSED_PER_MINUTE } from '../../infra/observability.ts';
 import {
   AUTHORIZER_FUNCTION,
   alarmedOutcomes,
@@ -7,6 +8,7 @@ import {
   DEAD_LETTERED_METRIC,
   pipelineOutcomes,
 } from '../../infra/settings.ts';
+import { roomMetricNames } from '../../shared/usecases/waiting-room.ts';
 import {
   type FunctionKey,
   functionSpecs,
@@ -58,7 +60,9 @@ describe('alarms', () => {
       1 +
       tableKeys.length +
       indexCount +
-      Object.keys(alarmedOutcomes).length;
+      Object.keys(alarmedOutcomes).length +
+      // the waiting room: a stalled line, checkouts refused for want of admission
+      2;
     expect(alarms).toHaveLength(expected);
     const alarmTopic = logicalId(s.built.stateful.alarmTopic);
     for (const alarm of alarms) {
@@ -219,6 +223,26 @@ describe('alarms', () => {
   });
 });
 
+describe('waiting room alarms', () => {
+  it('alarms when buyers wait but nobody is admitted for 5 minutes', () => {
+    const found = alarmsOn('queueWaiting');
+    expect(found).toHaveLength(1);
+    expect(JSON.stringify(found[0]?.Metrics)).toContain('queueAdmitted');
+    expect(found[0]).toMatchObject({ Threshold: 0, EvaluationPeriods: 5 });
+  });
+
+  it('alarms on many checkouts refused for want of an admission token', () => {
+    const found = alarmsOn('admissionRefused');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Threshold: ADMISSION_REFUSED_PER_MINUTE,
+      Namespace: 'FlashSale',
+      Statistic: 'Sum',
+      DatapointsToAlarm: 3,
+    });
+  });
+});
+
 describe('dashboard', () => {
   let body: string;
   beforeAll(() => {
@@ -241,6 +265,10 @@ describe('dashboard', () => {
     for (const metric of [...checkoutOutcomes, ...pipelineOutcomes, DEAD_LETTERED_METRIC]) {
       expect(body).toContain(`\\"${metric}\\"`);
     }
+  });
+
+  it('has a waiting-room row: joined, admitted, refused, waiting, admitted but unused', () => {
+    for (const metric of roomMetricNames) expect(body).toContain(`\\"${metric}\\"`);
   });
 
   it('graphs queue depth and age, consumer errors and table throttles', () => {
