@@ -43,7 +43,7 @@ describe('the local gateway', () => {
     const sale = await h.createSale();
     const res = await h.call('PUT', `/sales/${sale.saleId}`);
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, PATCH');
     expect(res.body).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED' } });
     const orders = await h.call('GET', `/sales/${sale.saleId}/orders`);
     expect(orders.status).toBe(405);
