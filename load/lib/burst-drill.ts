@@ -34,6 +34,8 @@ export interface BurstFigures {
   units: number;
   arrivalPerSec: number;
   answersByStatus: Record<string, number>;
+  /** Latency of each kind of answer (where the time goes: refusals, sell-outs, orders). */
+  latencyByAnswer: Record<string, { p50Ms: number; p99Ms: number; maxMs: number }>;
   answers5xx: number;
   p50Ms: number;
   p99Ms: number;
@@ -138,13 +140,25 @@ export async function runBurstDrill(
 
   const latencies = result.samples.map((s) => s.ms);
   const answersByStatus: Record<string, number> = {};
+  const latencyOf: Record<string, number[]> = {};
   for (const s of result.samples) {
     const key =
       s.status === 0
         ? `transport ${s.code ?? ''}`.trim()
         : `${s.status}${s.code && s.status >= 400 ? ` ${s.code}` : ''}`;
     answersByStatus[key] = (answersByStatus[key] ?? 0) + 1;
+    (latencyOf[key] ??= []).push(s.ms);
   }
+  const latencyByAnswer = Object.fromEntries(
+    Object.entries(latencyOf).map(([key, ms]) => [
+      key,
+      {
+        p50Ms: round(percentile(ms, 50), 1),
+        p99Ms: round(percentile(ms, 99), 1),
+        maxMs: round(Math.max(...ms), 1),
+      },
+    ]),
+  );
   const answers5xx = result.samples.filter((s) => s.status >= 500).length;
   const transportErrors = result.samples.filter((s) => s.status === 0).length;
   const accepted = result.buyers.filter((b) => b.outcome === 'accepted').length;
@@ -156,6 +170,7 @@ export async function runBurstDrill(
     units: o.units,
     arrivalPerSec: o.arrivalPerSec,
     answersByStatus,
+    latencyByAnswer,
     answers5xx,
     p50Ms: round(percentile(latencies, 50), 1),
     p99Ms,
