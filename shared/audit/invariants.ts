@@ -1,4 +1,5 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from '../adapters/dynamo/batch-get.ts';
 import { saleKey } from '../adapters/dynamo/keys.ts';
 import { toOrder } from '../adapters/dynamo/order-store.ts';
 import {
@@ -256,19 +257,13 @@ async function ledgerOf(
   keys: string[],
 ): Promise<Map<string, LedgerEntry>> {
   const entries = new Map<string, LedgerEntry>();
-  for (let i = 0; i < keys.length; i += 100) {
-    let pending: Record<string, unknown>[] = keys
-      .slice(i, i + 100)
-      .map((idempotencyKey) => ({ idempotencyKey }));
-    while (pending.length > 0) {
-      const out = await db.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      for (const item of out.Responses?.[table] ?? [])
-        entries.set(String(item.idempotencyKey), item as LedgerEntry);
-      pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-    }
-  }
+  const items = await batchGetAll(
+    db,
+    table,
+    keys.map((idempotencyKey) => ({ idempotencyKey })),
+    { consistent: true },
+  );
+  for (const item of items) entries.set(String(item.idempotencyKey), item as LedgerEntry);
   return entries;
 }
 

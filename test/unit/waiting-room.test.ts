@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/capacity/engine.ts';
 import { spearman } from '../../load/lib/rank-correlation.ts';
 import {
   type Counts,
@@ -13,17 +14,8 @@ import {
 } from '../../shared/domain/waiting-room.ts';
 import { requireAdmission, signAdmission } from '../../shared/usecases/waiting-room.ts';
 
-/** A seeded generator (mulberry32) so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (the capacity model's mulberry32), so a failure can be replayed. */
+const seeded = seededRandom;
 
 const START = Date.parse('2026-06-01T12:00:00Z');
 const K = 8;

@@ -1,12 +1,7 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Counts, Room, Ticket } from '../../domain/waiting-room.ts';
 import type { RoomStore } from '../../usecases/waiting-room.ts';
+import { batchGetAll } from './batch-get.ts';
 import { isConditionFailure } from './errors.ts';
 import { saleKey } from './keys.ts';
 
@@ -78,30 +73,14 @@ export class DynamoRoomStore implements RoomStore {
 
   async readCounts(saleId: string, shards: number): Promise<Counts> {
     const counts: Counts = { preStart: 0, counters: new Array<number>(shards).fill(0) };
-    let keys: Record<string, unknown>[] = Array.from({ length: shards }, (_, shard) => ({
-      pk: queueCounterKey(saleId, shard),
-    }));
-    while (keys.length > 0) {
-      const chunk = keys.slice(0, 100);
-      keys = keys.slice(100);
-      const out = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.table]: {
-              Keys: chunk,
-              ProjectionExpression: '#shard, #next, #preStart',
-              ExpressionAttributeNames: { '#shard': 'shard', '#next': 'next', '#preStart': 'preStart' },
-            },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[this.table] ?? []) {
-        counts.preStart += Number(item.preStart ?? 0);
-        counts.counters[Number(item.shard)] = Number(item.next ?? 0);
-      }
-      keys.push(
-        ...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []),
-      );
+    const keys = Array.from({ length: shards }, (_, shard) => ({ pk: queueCounterKey(saleId, shard) }));
+    const items = await batchGetAll(this.db, this.table, keys, {
+      projection: '#shard, #next, #preStart',
+      names: { '#shard': 'shard', '#next': 'next', '#preStart': 'preStart' },
+    });
+    for (const item of items) {
+      counts.preStart += Number(item.preStart ?? 0);
+      counts.counters[Number(item.shard)] = Number(item.next ?? 0);
     }
     return counts;
   }

@@ -1,12 +1,8 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Sale } from '../../domain/sale.ts';
 import type { DispenserState } from '../../domain/stock.ts';
 import { type SaleStore, StoreBusyError } from '../../ports.ts';
+import { batchGetAll } from './batch-get.ts';
 import { isConditionFailure, isTransient } from './errors.ts';
 import { dispenserKey, saleKey } from './keys.ts';
 
@@ -87,32 +83,15 @@ export class DynamoSaleStore implements SaleStore {
     signal?: AbortSignal,
   ): Promise<DispenserState[]> {
     const states = Array.from({ length: dispensers }, () => ({ issued: 0, cap: 0 }));
-    let keys: Record<string, unknown>[] = Array.from({ length: dispensers }, (_, d) => ({
-      pk: dispenserKey(saleId, d),
-    }));
+    const keys = Array.from({ length: dispensers }, (_, d) => ({ pk: dispenserKey(saleId, d) }));
     try {
-      // BatchGet takes 100 keys at most and may hand some back unprocessed.
-      while (keys.length > 0) {
-        const chunk = keys.slice(0, 100);
-        keys = keys.slice(100);
-        const out = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: chunk,
-                ConsistentRead: consistent,
-                ProjectionExpression: 'dispenser, issued, cap',
-              },
-            },
-          }),
-          { abortSignal: signal },
-        );
-        for (const item of out.Responses?.[this.table] ?? [])
-          states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
-        keys.push(
-          ...((out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? []),
-        );
-      }
+      const items = await batchGetAll(this.db, this.table, keys, {
+        consistent,
+        projection: 'dispenser, issued, cap',
+        signal,
+      });
+      for (const item of items)
+        states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
     } catch (error) {
       if (isTransient(error)) throw new StoreBusyError('dispensers unreadable now', { cause: error });
       throw error;

@@ -1,10 +1,6 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SweepStore, SweepWatermark } from '../../ports.ts';
+import { batchGetAll } from './batch-get.ts';
 import { sweepKey, unitKey } from './keys.ts';
 import { LIVE_BUCKET } from './sale-store.ts';
 
@@ -83,19 +79,13 @@ export class DynamoSweepStore implements SweepStore {
     return new Set(items.map((item) => Number(item.number)));
   }
 
-  /** Strongly consistent, 100 keys per call, unprocessed keys sent again. */
-  private async batchGet(table: string, pks: string[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let keys: Record<string, unknown>[] = pks.map((pk) => ({ pk }));
-    while (keys.length > 0) {
-      const chunk = keys.slice(0, 100);
-      keys = keys.slice(100);
-      const out = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: chunk, ConsistentRead: true } } }),
-      );
-      items.push(...(out.Responses?.[table] ?? []));
-      keys.push(...((out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? []));
-    }
-    return items;
+  /** Strongly consistent. */
+  private batchGet(table: string, pks: string[]): Promise<Record<string, unknown>[]> {
+    return batchGetAll(
+      this.db,
+      table,
+      pks.map((pk) => ({ pk })),
+      { consistent: true },
+    );
   }
 }
