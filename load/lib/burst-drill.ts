@@ -147,7 +147,9 @@ export async function runBurstDrill(
         ? `transport ${s.code ?? ''}`.trim()
         : `${s.status}${s.code && s.status >= 400 ? ` ${s.code}` : ''}`;
     answersByStatus[key] = (answersByStatus[key] ?? 0) + 1;
-    latencyOf[key] = [...(latencyOf[key] ?? []), s.ms];
+    const bucket = latencyOf[key] ?? [];
+    bucket.push(s.ms);
+    latencyOf[key] = bucket;
   }
   const latencyByAnswer = Object.fromEntries(
     Object.entries(latencyOf).map(([key, ms]) => [
