@@ -237,7 +237,7 @@ describe('the bundles cdk deploy uploads', () => {
     try {
       const report = await auditSale(db, stack.resources.tableNames, saleId, { expectSettled: true });
       expect(report.violations, formatReport(report)).toEqual([]);
-      expect(report.stock).toEqual({ total: 10, available: 9, held: 0, sold: 1 });
+      expect(report.stock).toEqual({ total: 10, available: 9, held: 0, inFlight: 0, sold: 1 });
     } finally {
       db.destroy();
     }
