@@ -25,7 +25,7 @@ import { clearStaleRuntime } from './stale.ts';
 import { ApiThrottle } from './throttle.ts';
 
 export type { RuntimeLimits } from './limits.ts';
-export { sqsEventOf } from './pollers.ts';
+export { localQueueArn, sqsEventOf } from './pollers.ts';
 
 export interface RuntimeOptions extends LimitOverrides {
   /** HTTP port; 0 picks a free one. */

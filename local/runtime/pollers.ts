@@ -52,7 +52,7 @@ export class Pollers {
         );
         const messages = out.Messages ?? [];
         if (messages.length === 0) continue;
-        const event = sqsEventOf(messages, queue);
+        const event = sqsEventOf(messages, localQueueArn(queue));
         let failed: Set<string>;
         try {
           const response = (await this.invoke(fn, event)) as SQSBatchResponse | undefined;
@@ -82,8 +82,11 @@ export class Pollers {
   }
 }
 
+/** The ARN the local runtime gives a queue of the wiring table in the events it builds. */
+export const localQueueArn = (queue: string) => `arn:aws:sqs:local:000000000000:${queue}`;
+
 /** The event Lambda's SQS event source builds from received messages. */
-export function sqsEventOf(messages: Message[], queue: string): SQSEvent {
+export function sqsEventOf(messages: Message[], queueArn: string, region = 'local'): SQSEvent {
   return {
     Records: messages.map((m) => ({
       messageId: m.MessageId as string,
@@ -93,8 +96,8 @@ export function sqsEventOf(messages: Message[], queue: string): SQSEvent {
       messageAttributes: {},
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:local:000000000000:${queue}`,
-      awsRegion: 'local',
+      eventSourceARN: queueArn,
+      awsRegion: region,
     })),
   };
 }

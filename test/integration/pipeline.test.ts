@@ -9,7 +9,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
-import { sqsEventOf } from '../../local/runtime/index.ts';
+import { localQueueArn, sqsEventOf } from '../../local/runtime/index.ts';
 import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
 import { PAYMENT_GRACE_MS, PAYMENT_RETRY_WINDOW_SECONDS } from '../../shared/wiring.ts';
@@ -81,7 +81,7 @@ async function receiveFor(queueUrl: string, orderId: string): Promise<Message> {
 const deliver = (fn: 'processOrder' | 'processPayment', messages: Message[]) =>
   h.runtime.invoke(
     fn,
-    sqsEventOf(messages, fn === 'processOrder' ? 'orders' : 'payments'),
+    sqsEventOf(messages, localQueueArn(fn === 'processOrder' ? 'orders' : 'payments')),
   ) as Promise<SQSBatchResponse>;
 
 describe('order → payment pipeline, with faults injected', () => {

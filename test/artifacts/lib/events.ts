@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 export interface RouteCall {
   method: string;
@@ -57,23 +56,6 @@ export function proxyEvent(call: RouteCall): APIGatewayProxyEvent {
       resourcePath: call.resource,
       stage: 'v1',
     },
-  };
-}
-
-/** The event Lambda's SQS event source builds from received messages. */
-export function sqsEvent(messages: Message[], queueArn: string, region: string): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId as string,
-      receiptHandle: m.ReceiptHandle as string,
-      body: m.Body ?? '',
-      attributes: m.Attributes as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: region,
-    })),
   };
 }
 

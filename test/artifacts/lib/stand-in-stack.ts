@@ -13,11 +13,12 @@ import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
 import { type DevIssuer, devIssuer } from '../../../local/dev-issuer.ts';
 import { startDynamoDbLocal, startSqsEmulator } from '../../../local/emulators.ts';
 import { ensureResources, type LocalResources } from '../../../local/resources.ts';
+import { sqsEventOf } from '../../../local/runtime/pollers.ts';
 import { emulatorCredentials } from '../../../shared/adapters/aws.ts';
 import { type FunctionKey, functionSpecs, type QueueKey } from '../../../shared/wiring.ts';
 import { ACCOUNT_ID, type Assembly, standIns, synthAssembly } from './assembly.ts';
 import { Resolver } from './cloudformation.ts';
-import { proxyEvent, type RouteCall, sqsEvent } from './events.ts';
+import { proxyEvent, type RouteCall } from './events.ts';
 import { type LambdaNode, lambdaNode } from './lambda-node.ts';
 import { LambdaError, type LambdaProcess, startLambda } from './lambda-process.ts';
 
@@ -193,7 +194,7 @@ export async function startStandInStack(): Promise<StandInStack> {
       const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${queue}`;
       let failed: string[];
       try {
-        const response = await consumer.invoke<SQSBatchResponse>(sqsEvent(messages, queueArn, REGION));
+        const response = await consumer.invoke<SQSBatchResponse>(sqsEventOf(messages, queueArn, REGION));
         failed = response.batchItemFailures.map((f) => f.itemIdentifier);
       } catch (error) {
         // A function error fails the whole batch (Powertools throws when every record failed).
