@@ -35,7 +35,7 @@ export interface RouteOptions {
   jsonBody?: boolean;
   metrics?: boolean;
   /** `traced()` from shared/tracing.ts; passed in so a route without it bundles no X-Ray SDK. */
-  tracing?: MiddlewareObj;
+  tracing?: MiddlewareObj[];
 }
 
 /**
@@ -45,7 +45,7 @@ export interface RouteOptions {
  */
 export function route(options: RouteOptions, handler: Handler) {
   const stack = middy<HttpEvent, APIGatewayProxyResult>();
-  if (options.tracing) stack.use(options.tracing as MiddlewareObj<HttpEvent, APIGatewayProxyResult>);
+  if (options.tracing) stack.use(options.tracing as MiddlewareObj<HttpEvent, APIGatewayProxyResult>[]);
   stack.use(injectLambdaContext(logger, { resetKeys: true }));
   // Only routes that record metrics flush them, and those count every request, so no flush is
   // empty (Powertools warns on each empty one) and the dashboard gets the request rate.

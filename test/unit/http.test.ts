@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jwtVerifier } from '../../shared/auth/verify.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { placeOrderBody } from '../../shared/contract.ts';
@@ -212,5 +212,30 @@ describe('strict JSON bodies', () => {
     expect(upper.statusCode).toBe(200);
     for (const type of ['text/json', 'application/json; charset=latin1', 'application/jsonx'])
       expect(isJsonMediaType(type), type).toBe(false);
+  });
+});
+
+describe('tracing switch', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it('loads no X-Ray SDK and adds no middleware when POWERTOOLS_TRACE_ENABLED is false', async () => {
+    vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
+    vi.resetModules();
+    const { traced, tracingEnabled } = await import('../../shared/tracing.ts');
+    expect(tracingEnabled).toBe(false);
+    expect(traced()).toEqual([]);
+  });
+
+  it('adds the Powertools tracer middleware when tracing is on (the default)', async () => {
+    vi.stubEnv('POWERTOOLS_TRACE_ENABLED', undefined);
+    vi.resetModules();
+    const { traced, tracingEnabled } = await import('../../shared/tracing.ts');
+    expect(tracingEnabled).toBe(true);
+    const [middleware] = traced();
+    expect(typeof middleware?.before).toBe('function');
+    expect(typeof middleware?.after).toBe('function');
   });
 });
