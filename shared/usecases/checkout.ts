@@ -34,7 +34,6 @@ export interface CheckoutDeps extends TakeDeps {
   reenqueueGraceMs: number;
   /** Reports what happened, for metrics and logs; never changes the outcome. */
   observe?: (event: CheckoutEvent, detail?: unknown) => void;
-  clock?: () => number;
 }
 
 export interface CheckoutRequest {
@@ -53,12 +52,13 @@ export interface CheckoutResult {
 
 /**
  * Sale metadata and dispenser beliefs, kept per process. The metadata changes rarely and is cached
- * for a few seconds, so the buy path never reads or condition-checks the sale item.
+ * for a few seconds, so the buy path never reads or condition-checks the sale item. Requests that
+ * find it missing or stale at the same moment share one read (and so one set of beliefs).
  */
 export class SaleCatalog {
   private readonly entries = new Map<
     string,
-    { sale: Sale | undefined; until: number; stock?: StockBeliefs }
+    { sale: Promise<Sale | undefined>; until: number; stock?: StockBeliefs }
   >();
 
   constructor(
@@ -69,14 +69,19 @@ export class SaleCatalog {
   async get(saleId: string, now: number): Promise<{ sale: Sale; stock: StockBeliefs } | undefined> {
     let entry = this.entries.get(saleId);
     if (!entry || entry.until <= now) {
-      const sale = await this.sales.get(saleId);
-      entry = { sale, until: now + this.ttlMs, stock: entry?.stock };
+      entry = { sale: this.sales.get(saleId), until: now + this.ttlMs, stock: entry?.stock };
       if (this.entries.size > 10_000) this.entries.clear();
       this.entries.set(saleId, entry);
     }
-    if (!entry.sale) return undefined;
-    entry.stock ??= new StockBeliefs(entry.sale.shards);
-    return { sale: entry.sale, stock: entry.stock };
+    const loading = entry;
+    const sale = await loading.sale.catch((error: unknown) => {
+      // A failed read is not cached: the next request tries again.
+      if (this.entries.get(saleId) === loading) this.entries.delete(saleId);
+      throw error;
+    });
+    if (!sale) return undefined;
+    loading.stock ??= new StockBeliefs(sale.shards);
+    return { sale, stock: loading.stock };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Budget } from '../domain/budget.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Sale } from '../domain/sale.ts';
-import type { NumberRange, StockBeliefs } from '../domain/stock.ts';
+import type { DispenserState, NumberRange, StockBeliefs } from '../domain/stock.ts';
 import type { SaleStore, StockStore } from '../ports.ts';
 
 export interface TakeDeps {
@@ -13,6 +13,7 @@ export interface TakeDeps {
   observe?: (event: 'soldOut' | 'contention' | 'numbersReturned' | 'returnFailed', detail?: unknown) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  clock?: () => number;
 }
 
 export interface TakeRequest {
@@ -46,7 +47,7 @@ export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise
     if (!budget.canTry()) return refuse(retryLater());
     let plan = readTruth ? undefined : beliefs.plan(missing, deps.random);
     if (!plan) {
-      const truth = await deps.sales.readDispensers(sale.saleId, sale.shards, true, budget.signal());
+      const truth = await readAllDispensers(deps, sale, beliefs, now, budget);
       beliefs.refreshed(truth, now, deps.soldOutMemoMs);
       readTruth = false;
       plan = beliefs.plan(missing, deps.random);
@@ -83,6 +84,37 @@ export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise
     }
   }
   return taken;
+}
+
+const truthReads = new WeakMap<StockBeliefs, { startedAt: number; read: Promise<DispenserState[]> }>();
+
+/**
+ * A strongly consistent read of every dispenser. A request that needs one while this process has
+ * one in flight, begun no earlier than the request was, shares it: it reflects every write that
+ * preceded the request. A Lambda instance serves one request at a time, so there it never shares;
+ * a process serving many (the local runtime) would otherwise send one K-item read per waiting
+ * request the moment the sold-out memo lapses, a herd that slows every other call on the table.
+ */
+async function readAllDispensers(
+  deps: TakeDeps,
+  sale: Sale,
+  beliefs: StockBeliefs,
+  now: number,
+  budget: Budget,
+): Promise<DispenserState[]> {
+  const inFlight = truthReads.get(beliefs);
+  if (inFlight && inFlight.startedAt >= now) {
+    const shared = await inFlight.read.catch(() => undefined);
+    if (shared) return shared;
+  }
+  const read = deps.sales.readDispensers(sale.saleId, sale.shards, true, budget.signal());
+  const entry = { startedAt: (deps.clock ?? Date.now)(), read };
+  truthReads.set(beliefs, entry);
+  try {
+    return await read;
+  } finally {
+    if (truthReads.get(beliefs) === entry) truthReads.delete(beliefs);
+  }
 }
 
 /**

@@ -322,6 +322,48 @@ describe('placeOrder: SOLD_OUT from the truth, and cold instances', () => {
     expect(w.available()).toBe(0);
   });
 
+  it('requests needing the truth at once share one read, but never one begun before they were', async () => {
+    const w = world({ caps: [0, 0] });
+    const crowd = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => codeOf(placeOrder(w.deps, buyer(i)))),
+    );
+    expect(new Set(crowd)).toEqual(new Set(['SOLD_OUT']));
+    // 40 buyers found a dispenser short at the same moment: one K-item read, not 40.
+    expect(w.calls.reads).toBe(1);
+
+    // A read held open: a request that began after it started must not take its answer.
+    const held = world({ caps: [0, 0] });
+    let release: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    const readDispensers = held.deps.sales.readDispensers;
+    held.deps.sales = {
+      ...held.deps.sales,
+      readDispensers: async (...args) => {
+        started++;
+        await opened;
+        return readDispensers(...args);
+      },
+    };
+    const until = async (done: () => boolean) => {
+      for (let turn = 0; turn < 1000 && !done(); turn++)
+        await new Promise((resolve) => setImmediate(resolve));
+    };
+    const clock = held.deps.clock as () => number;
+    const first = codeOf(placeOrder(held.deps, buyer(1)));
+    await until(() => started === 1);
+    const later = codeOf(placeOrder(held.deps, { ...buyer(2), now: clock() + 1 }));
+    await until(() => started === 2);
+    const earlier = codeOf(placeOrder(held.deps, buyer(3)));
+    // Each store call is one turn here: a few turns take it to the read it may share.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    release();
+    expect(await Promise.all([first, later, earlier])).toEqual(['SOLD_OUT', 'SOLD_OUT', 'SOLD_OUT']);
+    expect(started).toBe(2);
+  });
+
   it('sells every unit to a crowd over many dispensers, never more', async () => {
     const w = world({ caps: [7, 0, 3, 5, 1, 0, 4], sale: { perUserLimit: 2 } });
     w.deps.random = Math.random;
