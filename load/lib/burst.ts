@@ -37,24 +37,30 @@ export interface BurstResult {
   samples: RequestSample[];
   buyers: BuyerOutcome[];
   mintMs: number;
+  /** Opening every buyer's connection, before the clock. */
+  connectMs: number;
 }
-
-const MAX_SOCKETS = 256;
 
 type Reply = { status: number; body: string; retryAfter?: string; code?: string };
 
-function post(agent: Agent, url: URL, headers: Record<string, string>, body: string, timeoutMs: number) {
+function send(
+  agent: Agent,
+  method: 'GET' | 'POST',
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+) {
   return new Promise<Reply>((resolve) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         agent,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
+        headers:
+          method === 'POST'
+            ? { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+            : headers,
         timeout: timeoutMs,
       },
       (res) => {
@@ -76,9 +82,24 @@ function post(agent: Agent, url: URL, headers: Record<string, string>, body: str
     );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body: '', code: e.code ?? 'EREQ' }));
-    req.end(body);
+    req.end(method === 'POST' ? body : undefined);
   });
 }
+
+/** Opens each agent's keep-alive connection with a GET, a bounded number at a time. */
+async function openConnections(agents: Agent[], url: URL, timeoutMs: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < agents.length) {
+      const agent = agents[next++] as Agent;
+      const reply = await send(agent, 'GET', url, {}, '', timeoutMs);
+      if (reply.status === 0) throw new Error(`Could not open a connection to ${url.origin}: ${reply.code}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(OPENING_IN_PARALLEL, agents.length) }, worker));
+}
+
+const OPENING_IN_PARALLEL = 16;
 
 /**
  * Seconds to wait before the next try: what Retry-After asks (1 s if absent or unreadable), spread
@@ -97,10 +118,14 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
   for (let i = 0; i < job.buyers; i++) tokens.push(await issuer.sign(`${job.userPrefix}-${i}`));
   const mintMs = Date.now() - mintStart;
 
-  // Keep-alive sockets, at most MAX_SOCKETS: thousands of fresh connections in one second would
-  // measure this machine's loopback accept queue, not the service. A buyer waiting for a socket is
-  // still waiting: latency runs from the moment the request is issued, so that wait is counted.
-  const agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
+  // Each buyer has a connection of its own, kept alive across its retries, as a browser does: a pool
+  // shared by the crowd would hold arrivals back in the client, and that is a closed loop. Buyers are
+  // on the page before the drop, so their connections are open before the clock starts: a busy Node
+  // process accepts one new connection per event-loop turn, and API Gateway has no such limit.
+  const agents = Array.from({ length: job.buyers }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const connectStart = Date.now();
+  await openConnections(agents, new URL(joinUrl(job.url, '/health')), job.requestTimeoutMs);
+  const connectMs = Date.now() - connectStart;
   const target = new URL(joinUrl(job.url, `/sales/${encodeURIComponent(job.saleId)}/orders`));
   const body = JSON.stringify({ quantity: 1, paymentToken: 'tok_ok' });
   const samples: RequestSample[] = [];
@@ -108,10 +133,11 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
 
   const buyer = async (i: number): Promise<void> => {
     const arrived = performance.now();
+    const agent = agents[i] as Agent;
     const headers = { authorization: `Bearer ${tokens[i]}`, 'idempotency-key': `burst-${i}` };
     for (let tries = 1; ; tries++) {
       const t0 = performance.now();
-      const reply = await post(agent, target, headers, body, job.requestTimeoutMs);
+      const reply = await send(agent, 'POST', target, headers, body, job.requestTimeoutMs);
       let code = reply.code;
       let orderId: string | undefined;
       try {
@@ -151,7 +177,7 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
     if (i < job.buyers) await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(running);
-  agent.destroy();
+  for (const agent of agents) agent.destroy();
   const endedAt = Math.max(startedAt, ...samples.map((s) => s.end));
-  return { startedAt, endedAt, samples, buyers, mintMs };
+  return { startedAt, endedAt, samples, buyers, mintMs, connectMs };
 }

@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BEARER_TOKEN_PATTERN, gatewayResponses } from '../../infra/api.ts';
 import { AUTHORIZER_FUNCTION } from '../../infra/stateless-stack.ts';
+import { GATEWAY_RETRY_AFTER_SECONDS } from '../../shared/http/gateway-refusals.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
 import {
   type Json,
@@ -241,7 +242,7 @@ describe('gateway responses', () => {
       const body = JSON.parse((p.ResponseTemplates as Record<string, string>)['application/json'] as string);
       expect(body).toEqual({ error: { code: 'RETRY', message: expect.stringContaining('Idempotency-Key') } });
       expect(p.ResponseParameters).toMatchObject({
-        'gatewayresponse.header.Retry-After': "'2'",
+        'gatewayresponse.header.Retry-After': `'${GATEWAY_RETRY_AFTER_SECONDS}'`,
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
       });
     },
