@@ -105,6 +105,7 @@ function fakeEnv(): Record<string, string> {
     POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    TOKEN_SIGNING_KEY: 'bench-only-signing-key-0123456789abcdef',
   };
   for (const t of Object.values(tables)) env[t.envVar] = `bench-${t.name}`;
   for (const q of Object.values(queues))

@@ -71,7 +71,7 @@ describe('the local gateway', () => {
     expect(statuses.filter((s) => s === 200).length).toBe(3);
     expect(statuses.filter((s) => s === 429).length).toBe(3);
     const refused = replies.find((r) => r.status === 429);
-    expect(refused?.headers.get('retry-after')).toBe('2');
+    expect(refused?.headers.get('retry-after')).toBe(String(gatewayRefusals.throttled.retryAfterSeconds));
     expect(refused?.body).toEqual({ error: { code: 'RETRY', message: gatewayRefusals.throttled.message } });
   });
 });
