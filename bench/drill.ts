@@ -4,13 +4,12 @@
  * terminal", then the invariant audit.
  */
 import { join } from 'node:path';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
 import type { ClientProcess } from '../load/lib/generator-process.ts';
-import { countOpenOrders, createSaleVia, readStock, sampleStock, waitUntilZero } from '../load/lib/local.ts';
+import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
 import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
 import type { Runtime } from '../local/runtime/index.ts';
-import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
 
 export interface DrillOptions {
@@ -114,17 +113,7 @@ export async function runDrill(
     totalStock: o.units,
     perUserLimit: o.perUserLimit,
   });
-  const { Item } = await db.send(
-    new GetCommand({ TableName: tables.sales, Key: { pk: saleKey(sale.saleId) }, ConsistentRead: true }),
-  );
-  const shards = Number(Item?.shards ?? 1);
-  const sampler = sampleStock(
-    async () => ({
-      available: await readStock(db, tables.sales, sale.saleId, shards),
-      open: await countOpenOrders(db, tables.orders, sale.saleId),
-    }),
-    200,
-  );
+  const sampler = sampleStock(await saleProbe(db, tables, sale.saleId), 200);
   const result = await client.run(
     {
       url: runtime.url,

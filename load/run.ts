@@ -24,10 +24,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Runtime, startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
-import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { type AuditReport, type AuditTables, auditSale, formatReport } from '../shared/audit/invariants.ts';
 import { burstMain } from './burst.ts';
 import { numberOption, runMain, stringOption, UsageError } from './lib/args.ts';
@@ -39,7 +38,7 @@ import {
   countOpenOrders,
   createSaleVia,
   joinUrl,
-  readStock,
+  saleProbe,
   sampleStock,
   settledAtFrom,
   waitUntilZero,
@@ -389,17 +388,7 @@ async function main(): Promise<number> {
     // Stock (and, with table access, open orders) over time, for the chart.
     let probe: () => Promise<{ available: number; open?: number }>;
     if (db && tables) {
-      const client = db;
-      const names = tables;
-      const id = saleId;
-      const { Item } = await client.send(
-        new GetCommand({ TableName: names.sales, Key: { pk: saleKey(id) } }),
-      );
-      const shards = Number(Item?.shards ?? 1);
-      probe = async () => ({
-        available: await readStock(client, names.sales, id, shards),
-        open: await countOpenOrders(client, names.orders, id),
-      });
+      probe = await saleProbe(db, tables, saleId);
     } else {
       const url = joinUrl(baseUrl, `/sales/${encodeURIComponent(saleId)}`);
       probe = async () => {

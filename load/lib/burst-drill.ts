@@ -4,14 +4,13 @@
  * `burst`, and a chart like the drill's. Shared by `npm run load -- --burst` and `npm run bench`.
  */
 import { join } from 'node:path';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Runtime } from '../../local/runtime/index.ts';
-import { saleKey } from '../../shared/adapters/dynamo/keys.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
 import type { BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
 import type { ClientProcess } from './generator-process.ts';
-import { countOpenOrders, createSaleVia, readStock, sampleStock, waitUntilZero } from './local.ts';
+import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from './local.ts';
 import { percentile, round, timeline } from './stats.ts';
 
 export const BURST_TARGETS = { answers5xx: 0, p99Ms: 2_000, gaveUp: 0, settleSeconds: 15 };
@@ -96,15 +95,8 @@ export async function runBurstDrill(
     totalStock: o.units,
     perUserLimit: 1,
   });
-  const { Item } = await db.send(
-    new GetCommand({ TableName: tables.sales, Key: { pk: saleKey(sale.saleId) }, ConsistentRead: true }),
-  );
-  const shards = Number(Item?.shards ?? 1);
   const sampler = sampleStock(
-    async () => ({
-      available: await readStock(db, tables.sales, sale.saleId, shards),
-      open: await countOpenOrders(db, tables.orders, sale.saleId),
-    }),
+    await saleProbe(db, tables, sale.saleId),
     // Each sample is 32 queries (one per due bucket) and a K-item read on the DynamoDB Local the
     // stack is using: once a second keeps the harness's own load small beside the crowd's.
     1000,

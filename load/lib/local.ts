@@ -3,8 +3,13 @@
  * runtime: create a sale through the admin route, watch stock and open orders straight from
  * DynamoDB, wait for a sale to settle.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dispenserKey } from '../../shared/adapters/dynamo/keys.ts';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { dispenserKey, saleKey } from '../../shared/adapters/dynamo/keys.ts';
 import { DUE_BUCKETS } from '../../shared/domain/order.ts';
 import type { StockSample } from './stats.ts';
 import { joinUrl } from './url.ts';
@@ -112,6 +117,25 @@ export async function countOpenOrders(
     }),
   );
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * A probe of one sale's units left and open orders, straight from its tables (for sampleStock);
+ * the sale's dispenser count is read once, here.
+ */
+export async function saleProbe(
+  db: DynamoDBDocumentClient,
+  tables: { sales: string; orders: string },
+  saleId: string,
+): Promise<() => Promise<{ available: number; open: number }>> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: tables.sales, Key: { pk: saleKey(saleId) }, ConsistentRead: true }),
+  );
+  const shards = Number(Item?.shards ?? 1);
+  return async () => ({
+    available: await readStock(db, tables.sales, saleId, shards),
+    open: await countOpenOrders(db, tables.orders, saleId),
+  });
 }
 
 /** Samples stock (and open orders) every `everyMs` until stopped; bounded by `maxSamples`. */
