@@ -11,7 +11,7 @@ import type { MiddlewareObj } from '@middy/core';
  * million awaits, 61 ms before the import, 1,007 ms after). The local runtime, where every
  * function shares one process and tracing is off, would pay that on every request.
  */
-export const tracingEnabled = (process.env.POWERTOOLS_TRACE_ENABLED ?? 'true').toLowerCase() !== 'false';
+const tracingEnabled = (process.env.POWERTOOLS_TRACE_ENABLED ?? 'true').toLowerCase() !== 'false';
 
 const captureLambdaHandler: MiddlewareObj | undefined = tracingEnabled
   ? await (async () => {

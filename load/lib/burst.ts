@@ -37,8 +37,6 @@ export interface BurstResult {
   samples: RequestSample[];
   buyers: BuyerOutcome[];
   mintMs: number;
-  /** Opening every buyer's connection, before the clock. */
-  connectMs: number;
 }
 
 type Reply = { status: number; body: string; retryAfter?: string; code?: string };
@@ -123,9 +121,7 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
   // on the page before the drop, so their connections are open before the clock starts: a busy Node
   // process accepts one new connection per event-loop turn, and API Gateway has no such limit.
   const agents = Array.from({ length: job.buyers }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
-  const connectStart = Date.now();
   await openConnections(agents, new URL(joinUrl(job.url, '/health')), job.requestTimeoutMs);
-  const connectMs = Date.now() - connectStart;
   const target = new URL(joinUrl(job.url, `/sales/${encodeURIComponent(job.saleId)}/orders`));
   const body = JSON.stringify({ quantity: 1, paymentToken: 'tok_ok' });
   const samples: RequestSample[] = [];
@@ -179,5 +175,5 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
   await Promise.all(running);
   for (const agent of agents) agent.destroy();
   const endedAt = Math.max(startedAt, ...samples.map((s) => s.end));
-  return { startedAt, endedAt, samples, buyers, mintMs, connectMs };
+  return { startedAt, endedAt, samples, buyers, mintMs };
 }
