@@ -168,7 +168,31 @@ export class TransientPaymentError extends Error {
   override name = 'TransientPaymentError';
 }
 
+/**
+ * The processor refused for rate (HTTP 429): the charge was not attempted. It means "later", never a
+ * failure of the order; a subclass of TransientPaymentError so every retry path already treats it so.
+ */
+export class ProcessorRateLimitedError extends TransientPaymentError {
+  override name = 'ProcessorRateLimitedError';
+  constructor(
+    message: string,
+    /** The processor's own hint, when it gives one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** What a processor allows, declared by its adapter: the pipeline and the capacity model size from it. */
+export interface ProcessorLimits {
+  /** A typical charge's latency. */
+  latencyMs: number;
+  /** Charges per second the account may send (write requests/s). */
+  ratePerSecond: number;
+}
+
 export interface PaymentGateway {
+  readonly limits: ProcessorLimits;
   /** Idempotent: a repeated charge with the same key returns the first outcome and charges nothing more. */
   charge(request: {
     idempotencyKey: string;

@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SnsOrderEvents } from '../../shared/adapters/events/sns-order-events.ts';
-import { SimulatedPaymentGateway } from '../../shared/adapters/payment/simulated-gateway.ts';
+import { paymentGateway } from '../../shared/adapters/payment/gateway.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { countPipeline, logger, metrics } from '../../shared/observability.ts';
@@ -22,11 +22,7 @@ const deps = {
     payments: config.queueUrl('payments'),
   }),
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
-  gateway: new SimulatedPaymentGateway(db, config.tableName('payments'), {
-    latencyMs: config.payment.PAYMENT_LATENCY_MS,
-    declineRate: config.payment.PAYMENT_DECLINE_RATE,
-    errorRate: config.payment.PAYMENT_ERROR_RATE,
-  }),
+  gateway: paymentGateway(config, db),
   observe: countPipeline,
   onOrderError: (order: { orderId: string; status: string }, error: unknown) =>
     logger.error('reconciling one order failed; it stays due for the next run', {

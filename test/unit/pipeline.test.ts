@@ -91,6 +91,7 @@ function gateway(outcome: ChargeOutcome, initial: Record<string, ChargeState> = 
   const ledger = new Map<string, ChargeState>(Object.entries(initial));
   const calls = { charge: 0, refunds: [] as string[], failRefunds: 0 };
   const g: PaymentGateway = {
+    limits: { latencyMs: 0, ratePerSecond: Number.POSITIVE_INFINITY },
     charge: async ({ idempotencyKey }) => {
       calls.charge++;
       const seen = ledger.get(idempotencyKey);

@@ -3,6 +3,7 @@ import {
   type ChargeOutcome,
   type ChargeState,
   type PaymentGateway,
+  type ProcessorLimits,
   TransientPaymentError,
 } from '../../ports.ts';
 import { isConditionFailure } from '../dynamo/errors.ts';
@@ -26,6 +27,8 @@ const LEDGER_RETENTION_SECONDS = 30 * 24 * 3600;
  */
 export class SimulatedPaymentGateway implements PaymentGateway {
   private readonly random: () => number;
+  // No rate limit of its own yet: it can take whatever the pipeline sends.
+  readonly limits: ProcessorLimits;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -33,6 +36,7 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     private readonly options: SimulatedGatewayOptions,
   ) {
     this.random = options.random ?? Math.random;
+    this.limits = { latencyMs: options.latencyMs, ratePerSecond: Number.POSITIVE_INFINITY };
   }
 
   async charge(request: {
