@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -7,13 +8,16 @@ import type { ErrorCode } from '../shared/domain/errors.ts';
 import { GATEWAY_RETRY_AFTER_SECONDS, RETRY_MESSAGE } from '../shared/http/gateway-refusals.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
 import type { Functions } from './functions.ts';
+import { usesCognitoAuthorizer, usesTokenAuthorizer } from './deployed.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
 
 export interface ApiProps {
   settings: Settings;
   functions: Functions;
-  /** Wiring key of the TOKEN authorizer function. */
+  /** Wiring key of the TOKEN authorizer function (other OIDC issuers). */
   authorizer: FunctionKey;
+  /** The stack's user pool: API Gateway's own Cognito authorizer checks its tokens. */
+  userPool?: cognito.IUserPool;
 }
 
 /** What the authorizer accepts at all; anything else is 401 without invoking it (or caching). */
@@ -109,7 +113,7 @@ export class Api extends Construct {
   readonly api: apigw.RestApi;
   readonly accessLogs: logs.LogGroup;
   /** Absent on the localstack target: routes verify tokens themselves there. */
-  readonly authorizer?: apigw.TokenAuthorizer;
+  readonly authorizer?: apigw.IAuthorizer;
   readonly webAcl?: wafv2.CfnWebACL;
   readonly methods = {} as Partial<Record<FunctionKey, apigw.Method>>;
 
@@ -182,16 +186,7 @@ export class Api extends Construct {
       });
     }
 
-    // LocalStack Community has no Lambda authorizers: there the routes verify tokens themselves.
-    const authorizer = cloud
-      ? new apigw.TokenAuthorizer(this, 'JwtAuthorizer', {
-          handler: props.functions.invokeTarget(props.authorizer),
-          identitySource: apigw.IdentitySource.header('Authorization'),
-          validationRegex: BEARER_TOKEN_PATTERN,
-          // Cognito tokens live one hour; an answer is never kept past 300 s of that.
-          resultsCacheTtl: Duration.seconds(300),
-        })
-      : undefined;
+    const { authorizer, guarded } = this.authorizerFor(props);
     this.authorizer = authorizer;
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
@@ -200,9 +195,7 @@ export class Api extends Construct {
       const method = resource.addMethod(
         spec.http.method,
         new apigw.LambdaIntegration(props.functions.invokeTarget(key), { allowTestInvoke: false }),
-        spec.http.auth === 'public' || !authorizer
-          ? { authorizationType: apigw.AuthorizationType.NONE }
-          : { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM },
+        spec.http.auth === 'public' || !authorizer ? { authorizationType: apigw.AuthorizationType.NONE } : guarded,
       );
       this.methods[key] = method;
       if (spec.http.auth === 'public') {
@@ -223,11 +216,12 @@ export class Api extends Construct {
           { id: 'AwsSolutions-COG4', reason },
         );
       } else {
-        Validations.of(method).acknowledge({
-          id: 'AwsSolutions-COG4',
-          reason:
-            'Protected by a TOKEN Lambda authorizer that verifies Cognito user pool JWTs (signature, issuer, expiry) with the same code that runs locally and on LocalStack, and that also accepts another OIDC issuer by context.',
-        });
+        if (!usesCognitoAuthorizer(settings))
+          Validations.of(method).acknowledge({
+            id: 'AwsSolutions-COG4',
+            reason:
+              'Another OIDC issuer (-c jwtIssuer): protected by a TOKEN Lambda authorizer that verifies its JWTs (signature, issuer, audience, expiry) with the same code that runs locally and on LocalStack.',
+          });
       }
     }
 
@@ -269,6 +263,49 @@ export class Api extends Construct {
           "API Gateway's account-level CloudWatch role uses the AWS managed policy made for it; it writes API Gateway execution logs only.",
       },
     );
+  }
+
+  /**
+   * Who checks bearer tokens before a route runs: API Gateway's own Cognito user-pool authorizer
+   * for the stack's pool (no function per request), the TOKEN authorizer function for another
+   * OIDC issuer, nobody on the localstack target (routes verify there). Both cache an Allow per
+   * token for up to 300 s; the routes refuse a context whose `exp` has passed, so no cached
+   * answer outlives its token (shared/http/route.ts).
+   */
+  private authorizerFor(props: ApiProps): {
+    authorizer?: apigw.IAuthorizer;
+    guarded: apigw.MethodOptions;
+  } {
+    const { settings } = props;
+    if (usesCognitoAuthorizer(settings)) {
+      if (!props.userPool) throw new Error('The Cognito authorizer needs the stack user pool');
+      const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'CognitoAuthorizer', {
+        cognitoUserPools: [props.userPool],
+        identitySource: apigw.IdentitySource.header('Authorization'),
+        resultsCacheTtl: Duration.seconds(300),
+      });
+      return {
+        authorizer,
+        guarded: {
+          authorizer,
+          authorizationType: apigw.AuthorizationType.COGNITO,
+          // Access tokens are accepted only for a scope they carry; id tokens need none.
+          ...(settings.jwtTokenUse === 'access'
+            ? { authorizationScopes: ['aws.cognito.signin.user.admin'] }
+            : {}),
+        },
+      };
+    }
+    if (usesTokenAuthorizer(settings)) {
+      const authorizer = new apigw.TokenAuthorizer(this, 'JwtAuthorizer', {
+        handler: props.functions.invokeTarget(props.authorizer),
+        identitySource: apigw.IdentitySource.header('Authorization'),
+        validationRegex: BEARER_TOKEN_PATTERN,
+        resultsCacheTtl: Duration.seconds(300),
+      });
+      return { authorizer, guarded: { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM } };
+    }
+    return { guarded: { authorizationType: apigw.AuthorizationType.NONE } };
   }
 
   /** A regional web ACL on the stage whose one rule blocks an IP past N requests per 5 minutes. */

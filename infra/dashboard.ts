@@ -31,9 +31,11 @@ export function buildDashboard(
     apiMethodMetric(props.api, checkout, metricName, statistic, label);
   const outcome = (metricName: string) => outcomeMetric(metricName);
   const checkoutFn = props.functions[CHECKOUT_FUNCTION];
-  const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).filter(
-    ([, spec]) => spec.consumes || spec.schedule,
-  );
+  if (!checkoutFn) throw new Error(`${CHECKOUT_FUNCTION} is not deployed`);
+  const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).flatMap(([key, spec]) => {
+    const fn = props.functions[key];
+    return fn && (spec.consumes || spec.schedule) ? [[key, fn] as const] : [];
+  });
 
   dashboard.addWidgets(
     new cloudwatch.TextWidget({
@@ -103,11 +105,11 @@ export function buildDashboard(
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Consumer and schedule errors',
-      left: background.map(([key]) =>
-        props.functions[key].metricErrors({ period: MINUTE, statistic: 'Sum', label: `${key} errors` }),
+      left: background.map(([key, fn]) =>
+        fn.metricErrors({ period: MINUTE, statistic: 'Sum', label: `${key} errors` }),
       ),
-      right: background.map(([key]) =>
-        props.functions[key].metricThrottles({
+      right: background.map(([key, fn]) =>
+        fn.metricThrottles({
           period: MINUTE,
           statistic: 'Sum',
           label: `${key} throttles`,

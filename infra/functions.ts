@@ -25,6 +25,7 @@ import {
   topics,
 } from '../shared/wiring.ts';
 import { accessStatements } from './access.ts';
+import { deployedFunctions } from './deployed.ts';
 import { nodejsBundlingProps } from './bundling.ts';
 import {
   isProd,
@@ -58,8 +59,9 @@ export interface FunctionsProps {
  * wiring entry's `access`, its own log group, and the environment its config schema reads.
  */
 export class Functions extends Construct {
-  readonly functions = {} as Record<FunctionKey, NodejsFunction>;
-  readonly logGroups = {} as Record<FunctionKey, logs.LogGroup>;
+  /** Every wiring function this stack deploys (not the TOKEN authorizer when Cognito's own authorizer serves). */
+  readonly functions = {} as Partial<Record<FunctionKey, NodejsFunction>>;
+  readonly logGroups = {} as Partial<Record<FunctionKey, logs.LogGroup>>;
   /** The `live` alias of functions that take provisioned concurrency; API Gateway invokes it. */
   readonly aliases = {} as Partial<Record<FunctionKey, lambda.Alias>>;
 
@@ -70,7 +72,8 @@ export class Functions extends Construct {
     const prod = isProd(settings);
     const tracing = settings.target === 'aws';
 
-    for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
+    const plan = settings.concurrencyPlan;
+    for (const [key, spec] of deployedFunctions(settings)) {
       const logGroup = new logs.LogGroup(this, `${key}Logs`, {
         retention: prod ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_WEEK,
         removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -96,9 +99,8 @@ export class Functions extends Construct {
         // X-Ray is a paid LocalStack feature; the localstack target goes without.
         ...(tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
         // Work beyond it is throttled at once; API Gateway turns that into 429 RETRY.
-        ...(spec.reservedConcurrency !== undefined
-          ? { reservedConcurrentExecutions: spec.reservedConcurrency }
-          : {}),
+        // Only where the account's plan (infra/concurrency-plan.ts) has room for it.
+        ...(plan.reserved[key] !== undefined ? { reservedConcurrentExecutions: plan.reserved[key] } : {}),
         role,
         logGroup,
         environment: environmentFor(key, spec, props),
@@ -147,9 +149,18 @@ export class Functions extends Construct {
     }
   }
 
+  /** A deployed function by wiring key; throws for one this stack does not deploy. */
+  get(key: FunctionKey): NodejsFunction {
+    const fn = this.functions[key];
+    if (!fn) throw new Error(`${key} is not deployed in this stack`);
+    return fn;
+  }
+
   /** What API Gateway invokes for a wiring function: its `live` alias when it has one. */
   invokeTarget(key: FunctionKey): lambda.IFunction {
-    return this.aliases[key] ?? this.functions[key];
+    const target = this.aliases[key] ?? this.functions[key];
+    if (!target) throw new Error(`${key} is not deployed in this stack`);
+    return target;
   }
 }
 

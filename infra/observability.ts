@@ -34,8 +34,9 @@ import type { QueuePair } from './stateful-stack.ts';
 export interface ObservabilityProps {
   settings: Settings;
   api: apigw.RestApi;
-  functions: Record<FunctionKey, lambda.IFunction>;
-  logGroups: Record<FunctionKey, logs.ILogGroup>;
+  /** The deployed functions (no TOKEN authorizer behind Cognito's own). */
+  functions: Partial<Record<FunctionKey, lambda.IFunction>>;
+  logGroups: Partial<Record<FunctionKey, logs.ILogGroup>>;
   /** The API's access log group (JSON lines with `status`). */
   accessLogs: logs.ILogGroup;
   tables: Record<TableKey, dynamodb.ITable>;
@@ -126,9 +127,9 @@ export class Observability extends Construct {
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
     });
-    const accountLimit = props.settings.accountConcurrencyLimit;
+    const accountLimit = props.settings.accountConcurrency;
     alarm('AccountConcurrency', {
-      alarmDescription: `Lambda concurrency in this account and region above ${alarmThresholds.accountConcurrencyShare * 100}% of ${accountLimit} (-c accountConcurrencyLimit): new invocations are about to be throttled everywhere.`,
+      alarmDescription: `Lambda concurrency in this account and region above ${alarmThresholds.accountConcurrencyShare * 100}% of ${accountLimit} (-c accountConcurrency): new invocations are about to be throttled everywhere.`,
       metric: new cloudwatch.Metric({
         namespace: 'AWS/Lambda',
         metricName: 'ConcurrentExecutions',
@@ -152,7 +153,7 @@ export class Observability extends Construct {
             metric: logMetric(
               this,
               'AuthorizerFailures',
-              props.logGroups[key],
+              props.logGroups[key] as logs.ILogGroup,
               // Unstructured Lambda runtime lines; both filters feed one metric.
               [
                 logs.FilterPattern.literal('"Invoke Error" -Unauthorized'),

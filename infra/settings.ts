@@ -2,6 +2,8 @@ import type { Node } from 'constructs';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
+import { type ConcurrencyPlan, concurrencyPlan as planConcurrency, DEFAULT_SHARE } from './concurrency-plan.ts';
+import { deployedFunctions } from './deployed.ts';
 import { readDevJwks } from './dev-jwks.ts';
 
 /**
@@ -41,8 +43,21 @@ export interface Settings {
   capacity: Capacity;
   /** Per-IP requests per 5 minutes for an optional WAF rate-based rule on the stage; unset = no WAF. */
   wafRateLimitPer5Min?: number;
-  /** The account's Lambda concurrency limit (Service Quotas), for the account concurrency alarm. */
-  accountConcurrencyLimit: number;
+  /**
+   * The account's Lambda concurrency quota (`-c accountConcurrency`, which `npm run deploy` reads
+   * from Lambda GetAccountSettings; assumed small without it): the concurrency plan and the
+   * account concurrency alarm follow it.
+   */
+  accountConcurrency: number;
+  /** Reserved concurrency this stack may have (infra/concurrency-plan.ts). */
+  concurrencyPlan: ConcurrencyPlan;
+  /**
+   * A CloudFront distribution in front (`-c edge=true|false`; default on for aws, off for
+   * localstack): the page at `/`, the API under the same origin, public documents cached.
+   */
+  edge: boolean;
+  /** max-age of the public documents (the sale, the room) in seconds (`-c publicMaxAge`, 1–60). */
+  publicMaxAgeSeconds: number;
 }
 
 export interface Capacity {
@@ -154,6 +169,13 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     return n;
   };
 
+  const flag = (key: string): boolean | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    if (value !== 'true' && value !== 'false') throw new Error(`Context ${key} must be true or false`);
+    return value === 'true';
+  };
+
   const stage = overrides.stage ?? text('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage))
     throw new Error(`Context stage must match [a-z][a-z0-9-]{0,19}, got ${stage}`);
@@ -202,6 +224,17 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
   };
   assertPaymentBatchFits(payment.latencyMs ?? 0);
 
+  const accountConcurrency = overrides.accountConcurrency ?? num('accountConcurrency', 1, 10_000_000);
+  const share = num('concurrencyShare', 0.01, 1) ?? (stage === 'prod' ? DEFAULT_SHARE.prod : DEFAULT_SHARE.other);
+  const deployed = deployedFunctions({ target, jwtIssuer });
+  const concurrencyPlan =
+    overrides.concurrencyPlan ??
+    planConcurrency({
+      accountConcurrency,
+      share,
+      checkout: CHECKOUT_FUNCTION,
+      wanted: Object.fromEntries(deployed.map(([key, spec]) => [key, spec.reservedConcurrency ?? 0])),
+    });
   const provisioned: Partial<Record<FunctionKey, number>> = { ...capacityDefaults.provisionedConcurrency };
   for (const [fn, key] of Object.entries(provisionedConcurrencyKeys) as [FunctionKey, string][]) {
     const value = num(key, 0, 10_000);
@@ -210,10 +243,10 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
   Object.assign(provisioned, overrides.capacity?.provisionedConcurrency);
   for (const [fn, value] of Object.entries(provisioned) as [FunctionKey, number][]) {
     if (!Number.isInteger(value)) throw new Error(`Provisioned concurrency of ${fn} must be an integer`);
-    const reserved = functionSpecs[fn].reservedConcurrency;
+    const reserved = concurrencyPlan.reserved[fn];
     if (reserved !== undefined && value > reserved)
       throw new Error(
-        `Provisioned concurrency of ${fn} (${value}) exceeds its reserved concurrency (${reserved}, shared/wiring.ts)`,
+        `Provisioned concurrency of ${fn} (${value}) exceeds its reserved concurrency (${reserved}, the account's concurrency plan)`,
       );
   }
   const warmReads = num('warmReadsPerSecond', 1, 1_000_000);
@@ -240,8 +273,10 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     devJwks,
     capacity: { provisionedConcurrency: provisioned, warmThroughput },
     wafRateLimitPer5Min: overrides.wafRateLimitPer5Min ?? num('wafRateLimit', 10, 2_000_000_000),
-    accountConcurrencyLimit:
-      overrides.accountConcurrencyLimit ?? num('accountConcurrencyLimit', 10, 1_000_000) ?? 1_000,
+    accountConcurrency: concurrencyPlan.accountConcurrency,
+    concurrencyPlan,
+    edge: overrides.edge ?? flag('edge') ?? target === 'aws',
+    publicMaxAgeSeconds: overrides.publicMaxAgeSeconds ?? num('publicMaxAge', 1, 60) ?? 1,
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
     jwtAudience: overrides.jwtAudience ?? text('jwtAudience'),

@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
 import { Api } from './api.ts';
+import { Edge } from './edge.ts';
 import { Functions } from './functions.ts';
 import { Observability } from './observability.ts';
 import { AUTHORIZER_FUNCTION, type Settings } from './settings.ts';
@@ -21,6 +22,8 @@ export class StatelessStack extends Stack {
   readonly functions: Functions;
   readonly api: Api;
   readonly observability: Observability;
+  /** CloudFront in front (settings.edge). */
+  readonly edge?: Edge;
   readonly rules = {} as Partial<Record<FunctionKey, events.Rule>>;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -40,6 +43,7 @@ export class StatelessStack extends Stack {
       settings,
       functions: this.functions,
       authorizer: AUTHORIZER_FUNCTION,
+      ...(stateful.userPool ? { userPool: stateful.userPool } : {}),
     });
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
@@ -47,7 +51,7 @@ export class StatelessStack extends Stack {
       this.rules[key] = new events.Rule(this, `${key}Schedule`, {
         description: `Runs ${key} every ${scheduleMinutes(spec.schedule.everySeconds)} min (wiring: every ${spec.schedule.everySeconds} s)`,
         schedule: events.Schedule.rate(Duration.minutes(scheduleMinutes(spec.schedule.everySeconds))),
-        targets: [new targets.LambdaFunction(this.functions.functions[key], { retryAttempts: 0 })],
+        targets: [new targets.LambdaFunction(this.functions.get(key), { retryAttempts: 0 })],
       });
       if (spec.schedule.everySeconds < 60) {
         Annotations.of(this.rules[key]).addInfo(
@@ -68,10 +72,18 @@ export class StatelessStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });
+    if (settings.edge) {
+      this.edge = new Edge(this, 'Edge', { settings, api: this.api.api });
+      new CfnOutput(this, 'EdgeUrl', {
+        value: this.edge.url,
+        description: 'The buyer page and the API through CloudFront (public documents cached)',
+      });
+    }
+    for (const warning of settings.concurrencyPlan.warnings) Annotations.of(this).addWarning(warning);
     // `npm run capacity:raise|lower` finds the functions whose live alias takes provisioned concurrency.
     for (const key of Object.keys(this.functions.aliases)) {
       new CfnOutput(this, `${pascal(key)}FunctionName`, {
-        value: this.functions.functions[key as FunctionKey].functionName,
+        value: this.functions.get(key as FunctionKey).functionName,
       });
     }
     if (this.observability.dashboard) {

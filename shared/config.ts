@@ -57,6 +57,10 @@ const groups = {
   signing: {
     TOKEN_SIGNING_KEY: z.string().check(z.minLength(32)),
   },
+  // Public documents (the sale, the room): how long a shared cache (the edge) may keep them.
+  public: {
+    PUBLIC_MAX_AGE_SECONDS: number(1, 1, 60),
+  },
   reconcile: {
     RECONCILE_BATCH_LIMIT: number(500, 1, 10_000),
     // How old a number taken but never claimed must be before the sweep gives it back: longer
@@ -91,6 +95,7 @@ export interface Config {
   checkout: GroupValues<'checkout'>;
   reconcile: GroupValues<'reconcile'>;
   signing: GroupValues<'signing'>;
+  public: GroupValues<'public'>;
 }
 
 /** Environment variables a function needs: resource names from its wiring entry plus its groups. */
@@ -179,6 +184,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
     checkout: pick('checkout'),
     reconcile: pick('reconcile'),
     signing: pick('signing'),
+    public: pick('public'),
   };
 }
 

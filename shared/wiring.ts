@@ -156,7 +156,7 @@ export interface FunctionSpec {
   reservedConcurrency?: number;
   access: Access;
   /** Extra environment groups the function's config schema reads. */
-  env?: ('auth' | 'payment' | 'checkout' | 'reconcile' | 'signing')[];
+  env?: ('auth' | 'payment' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
   http?: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; auth: Auth };
   consumes?: { queue: QueueKey; batchSize: number; maxConcurrency: number };
   schedule?: { everySeconds: number };
@@ -193,7 +193,17 @@ export const functions = {
     timeoutSeconds: 5,
     memoryMb: 256,
     access: { tables: { sales: ['GetItem', 'BatchGetItem'] } },
+    env: ['public'],
     http: { method: 'GET', path: '/sales/{saleId}', auth: 'public' },
+  },
+  // The room's public document (README "Waiting room"): what a waiting crowd polls, through the edge.
+  getRoom: {
+    entry: 'functions/api/get-room.ts',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    access: { tables: { sales: ['GetItem', 'BatchGetItem'] } },
+    env: ['public'],
+    http: { method: 'GET', path: '/sales/{saleId}/room', auth: 'public' },
   },
   placeOrder: {
     entry: 'functions/api/place-order.ts',

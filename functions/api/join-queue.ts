@@ -7,7 +7,8 @@ import { pathId } from '../../shared/contract.ts';
 import { queueHeaders } from '../../shared/http/queue-headers.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
 import { metrics } from '../../shared/observability.ts';
-import { joinQueue, type RoomDeps, RoomSnapshots } from '../../shared/usecases/waiting-room.ts';
+import { SaleSnapshots } from '../../shared/usecases/sale-snapshots.ts';
+import { joinQueue, type RoomDeps } from '../../shared/usecases/waiting-room.ts';
 
 const config = loadConfig('joinQueue');
 const { db, sales } = stores(config);
@@ -16,7 +17,7 @@ const rooms = new DynamoRoomStore(db, config.tableName('sales'));
 const deps: RoomDeps = {
   sales: saleStore,
   rooms,
-  snapshots: new RoomSnapshots(saleStore, rooms, 1_000),
+  snapshots: new SaleSnapshots(saleStore, rooms, 1_000),
   signingKey: config.signing.TOKEN_SIGNING_KEY,
   observe: (metric, value) => metrics.addMetric(metric, MetricUnit.Count, value),
 };

@@ -5,9 +5,11 @@ import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { pathId } from '../../shared/contract.ts';
 import { queueHeaders } from '../../shared/http/queue-headers.ts';
-import { caller, json, route } from '../../shared/http/route.ts';
+import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
 import { metrics } from '../../shared/observability.ts';
-import { queueStatus, type RoomDeps, RoomSnapshots } from '../../shared/usecases/waiting-room.ts';
+import { TICKET_HEADER } from '../../shared/usecases/room-tickets.ts';
+import { SaleSnapshots } from '../../shared/usecases/sale-snapshots.ts';
+import { queueStatus, type RoomDeps, roomView } from '../../shared/usecases/waiting-room.ts';
 
 const config = loadConfig('queueStatus');
 const { db, sales } = stores(config);
@@ -18,7 +20,9 @@ const deps: RoomDeps = {
   sales: saleStore,
   rooms,
   // Gauges sampled once per snapshot (≤ 1/s per instance); the dashboard reads their Maximum.
-  snapshots: new RoomSnapshots(saleStore, rooms, 1_000, (view) => {
+  snapshots: new SaleSnapshots(saleStore, rooms, 1_000, ({ sale, available, counts }, now) => {
+    if (!sale.waitingRoom) return;
+    const view = roomView({ sale, room: sale.waitingRoom, available, counts }, now);
     count('queueWaiting', view.waiting);
     count('queueAdmittedUnused', view.admittedUnused);
   }),
@@ -33,6 +37,7 @@ export const handler = route(
       saleId: pathId.parse(event.pathParameters?.saleId),
       userId: caller(event).userId,
       now: Date.now(),
+      signedTicket: singleHeader(event, TICKET_HEADER),
     });
     return json(200, status, queueHeaders(status));
   },

@@ -193,6 +193,62 @@ export function admittedUnused(room: Room, now: number, available: number, total
   return Math.max(0, nowServing(room, now, available) - Math.max(closed, totalStock - available));
 }
 
+/**
+ * A counter ticket newer than the counts it is read against still sorts after everyone counted:
+ * its number is real, the counts only catch up.
+ */
+export function countsCovering(counts: Counts, draw: Draw): Counts {
+  if (draw.kind === 'lottery') return counts;
+  const counters = [...counts.counters];
+  counters[draw.shard] = Math.max(counters[draw.shard] ?? 0, draw.n);
+  return { ...counts, counters };
+}
+
+/**
+ * The room's public state, one document for every buyer (`GET /sales/{id}/room`): with it and
+ * their own signed ticket's draw, a buyer computes the same answer the status route gives
+ * (`stateFromDocument`), so a crowd polls a cacheable document instead of a function.
+ */
+export interface RoomDocument {
+  saleId: string;
+  /** Epoch ms the document describes; the state is computed at this instant. */
+  asOf: number;
+  available: number;
+  room: Omit<Room, 'revision'>;
+  counts: Counts;
+  nowServing: number;
+  joined: number;
+}
+
+export function roomDocumentOf(
+  saleId: string,
+  facts: { room: Room; available: number; counts: Counts },
+  now: number,
+): RoomDocument {
+  const { revision: _revision, ...room } = facts.room;
+  return {
+    saleId,
+    asOf: now,
+    available: facts.available,
+    room,
+    counts: facts.counts,
+    nowServing: nowServing(facts.room, now, facts.available),
+    joined: joined(facts.counts),
+  };
+}
+
+/**
+ * A ticket's state from the public document: the status route's rule (`ticketState`) on the
+ * document's facts. The buyer page runs this very function (web/page.ts embeds its source).
+ */
+export function stateFromDocument(doc: RoomDocument, draw: Draw): TicketState {
+  return ticketState({ ...doc.room, revision: 0 }, draw, {
+    now: doc.asOf,
+    available: doc.available,
+    counts: countsCovering(doc.counts, draw),
+  });
+}
+
 /** How long a buyer should wait before asking again: soon when close, rarely when far back. */
 export function pollAfterSeconds(state: TicketState): number {
   // A passed turn may still get the last call, or learn SOLD_OUT.

@@ -9,9 +9,10 @@ import {
   splitStock,
   viewOf,
 } from '../domain/sale.ts';
-import { remainingOf } from '../domain/stock.ts';
 import { newRoom } from '../domain/waiting-room.ts';
 import type { SaleStore } from '../ports.ts';
+import type { SaleSnapshots } from './sale-snapshots.ts';
+import { type RoomView, roomView } from './waiting-room.ts';
 
 export async function createSale(sales: SaleStore, input: CreateSaleBody, now: number): Promise<SaleView> {
   const shards = input.shards ?? deriveDispenserCount(input.totalStock);
@@ -34,14 +35,20 @@ export async function createSale(sales: SaleStore, input: CreateSaleBody, now: n
   return viewOf(sale, sale.totalStock, now);
 }
 
-/** Live view: `available` is what the dispensers still offer, read eventually consistent (a display value). */
-export async function getSaleView(sales: SaleStore, saleId: string, now: number): Promise<SaleView> {
-  const sale = await sales.get(saleId);
-  if (!sale) throw saleNotFound(saleId);
-  const dispensers = await sales.readDispensers(saleId, sale.shards, false);
-  return viewOf(
-    sale,
-    dispensers.reduce((sum, d) => sum + remainingOf(d), 0),
-    now,
-  );
+/**
+ * `GET /sales/{id}`: the sale with its live `available` (dispensers read eventually consistent: a
+ * display value) and, with a room, the room's summary; from the instance's snapshot, so a crowd
+ * reading it costs at most one read of the sale per second per instance.
+ */
+export async function saleDocument(
+  snapshots: SaleSnapshots,
+  saleId: string,
+  now: number,
+): Promise<SaleView & { waitingRoom?: RoomView }> {
+  const snapshot = await snapshots.get(saleId, now);
+  if (!snapshot) throw saleNotFound(saleId);
+  const { sale, available, counts } = snapshot;
+  const view = viewOf(sale, available, now);
+  if (!sale.waitingRoom || !counts) return view;
+  return { ...view, waitingRoom: roomView({ sale, room: sale.waitingRoom, available, counts }, now) };
 }

@@ -1,21 +1,26 @@
 import { jwtVerify, SignJWT } from 'jose';
 import { DomainError, saleNotFound } from '../domain/errors.ts';
 import type { Sale } from '../domain/sale.ts';
-import { type DispenserState, remainingOf } from '../domain/stock.ts';
+import { remainingOf } from '../domain/stock.ts';
 import {
   admittedUnused,
   type Counts,
+  countsCovering,
   type Draw,
   joined,
   nowServing,
   pollAfterSeconds,
   type Room,
+  type RoomDocument,
   retimed,
+  roomDocumentOf,
   type Ticket,
   type TicketState,
   ticketState,
 } from '../domain/waiting-room.ts';
 import type { SaleStore } from '../ports.ts';
+import type { SaleSnapshots } from './sale-snapshots.ts';
+import { readTicket, signTicket } from './room-tickets.ts';
 
 /** Tickets, counters and the room's schedule; the DynamoDB adapter is adapters/dynamo/room-store.ts. */
 export interface RoomStore {
@@ -48,59 +53,19 @@ export type RoomMetric = (typeof roomMetricNames)[number];
 export interface RoomDeps {
   sales: SaleStore;
   rooms: RoomStore;
-  snapshots: RoomSnapshots;
+  snapshots: SaleSnapshots;
   signingKey: string;
   random?: () => number;
   observe?: (metric: RoomMetric, value: number) => void;
 }
 
-interface Snapshot {
+/** A sale with a room, its live stock and its joiner counts, as one instance last read them. */
+export interface Snapshot {
   sale: Sale;
   room: Room;
   available: number;
   counts: Counts;
 }
-
-/**
- * What every status answer needs besides the buyer's own ticket: the sale (with its room), the
- * live stock and the joiner counts, read at most once a second per instance. A crowd polling
- * status therefore costs one GetItem each (the ticket) and no write.
- */
-export class RoomSnapshots {
-  private readonly entries = new Map<string, { value: Promise<Snapshot | undefined>; until: number }>();
-
-  constructor(
-    private readonly sales: SaleStore,
-    private readonly rooms: RoomStore,
-    private readonly ttlMs: number,
-    /** Called once per fresh read (so at most once per `ttlMs` per instance): room gauges. */
-    private readonly onRefresh?: (view: RoomView) => void,
-  ) {}
-
-  async get(saleId: string, now: number): Promise<Snapshot | undefined> {
-    const entry = this.entries.get(saleId);
-    if (entry && entry.until > now) return entry.value;
-    const value = this.read(saleId);
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(saleId, { value, until: now + this.ttlMs });
-    value.catch(() => this.entries.delete(saleId));
-    return value;
-  }
-
-  private async read(saleId: string): Promise<Snapshot | undefined> {
-    const sale = await this.sales.get(saleId);
-    if (!sale?.waitingRoom) return undefined;
-    const [dispensers, counts] = await Promise.all([
-      this.sales.readDispensers(saleId, sale.shards, false),
-      this.rooms.readCounts(saleId, sale.waitingRoom.counterShards),
-    ]);
-    const snapshot = { sale, room: sale.waitingRoom, available: availableOf(dispensers), counts };
-    this.onRefresh?.(roomView(snapshot, Date.now()));
-    return snapshot;
-  }
-}
-
-const availableOf = (dispensers: DispenserState[]) => dispensers.reduce((sum, d) => sum + remainingOf(d), 0);
 
 export type QueueStatus = TicketState & {
   saleId: string;
@@ -110,11 +75,12 @@ export type QueueStatus = TicketState & {
   pollAfterSeconds: number;
 };
 
-async function roomOf(deps: RoomDeps, saleId: string, now: number): Promise<Snapshot> {
-  const snapshot = await deps.snapshots.get(saleId, now);
-  if (snapshot) return snapshot;
-  if (await deps.sales.get(saleId)) throw noRoom(saleId);
-  throw saleNotFound(saleId);
+async function roomOf(snapshots: SaleSnapshots, saleId: string, now: number): Promise<Snapshot> {
+  const snapshot = await snapshots.get(saleId, now);
+  if (!snapshot) throw saleNotFound(saleId);
+  const room = snapshot.sale.waitingRoom;
+  if (!room || !snapshot.counts) throw noRoom(saleId);
+  return { sale: snapshot.sale, room, available: snapshot.available, counts: snapshot.counts };
 }
 
 const noRoom = (saleId: string) =>
@@ -124,9 +90,9 @@ const noRoom = (saleId: string) =>
 export async function joinQueue(
   deps: RoomDeps,
   input: { saleId: string; userId: string; now: number },
-): Promise<{ status: QueueStatus; created: boolean }> {
+): Promise<{ status: QueueStatus & { ticket: string }; created: boolean }> {
   const { saleId, userId, now } = input;
-  const snapshot = await roomOf(deps, saleId, now);
+  const snapshot = await roomOf(deps.snapshots, saleId, now);
   const { sale, room } = snapshot;
   let ticket = await deps.rooms.getTicket(saleId, userId);
   let created = false;
@@ -148,16 +114,23 @@ export async function joinQueue(
     ({ ticket, created } = await deps.rooms.putTicket({ saleId, userId, joinedAt: now, draw }));
     if (created) deps.observe?.('queueJoined', 1);
   }
-  return { status: await statusOf(deps, snapshot, ticket, now), created };
+  const status = await statusOf(deps, snapshot, ticket, now);
+  return { status: { ...status, ticket: await signTicket(deps.signingKey, ticket, sale.endsAt) }, created };
 }
 
-/** `GET /sales/{id}/queue/me`: reads only (the ticket, plus the per-instance snapshot). */
+/**
+ * `GET /sales/{id}/queue/me`: reads only (the ticket, plus the per-instance snapshot). With the
+ * buyer's signed ticket (`Queue-Ticket`, as the page sends it to exchange a served ticket for an
+ * admission token) not even the ticket is read.
+ */
 export async function queueStatus(
   deps: RoomDeps,
-  input: { saleId: string; userId: string; now: number },
+  input: { saleId: string; userId: string; now: number; signedTicket?: string },
 ): Promise<QueueStatus> {
-  const snapshot = await roomOf(deps, input.saleId, input.now);
-  const ticket = await deps.rooms.getTicket(input.saleId, input.userId);
+  const snapshot = await roomOf(deps.snapshots, input.saleId, input.now);
+  const ticket =
+    (input.signedTicket && (await readTicket(deps.signingKey, input.signedTicket, input))) ||
+    (await deps.rooms.getTicket(input.saleId, input.userId));
   if (!ticket)
     throw new DomainError('NOT_FOUND', `You have no ticket for sale ${input.saleId}; join the line first`);
   return statusOf(deps, snapshot, ticket, input.now);
@@ -170,9 +143,11 @@ async function statusOf(
   now: number,
 ): Promise<QueueStatus> {
   const { room, available, counts, sale } = snapshot;
-  // A ticket this instance has not counted yet (a joiner newer than the snapshot) still sorts after
-  // everyone counted: its number is real, the counts only catch up.
-  const state = ticketState(room, ticket.draw, { now, available, counts: countsCovering(counts, ticket) });
+  const state = ticketState(room, ticket.draw, {
+    now,
+    available,
+    counts: countsCovering(counts, ticket.draw),
+  });
   const status: QueueStatus = {
     ...state,
     saleId: sale.saleId,
@@ -188,14 +163,6 @@ async function statusOf(
     deps.observe?.('queueAdmitted', 1);
   }
   return status;
-}
-
-function countsCovering(counts: Counts, ticket: Ticket): Counts {
-  const { draw } = ticket;
-  if (draw.kind === 'lottery') return counts;
-  const counters = [...counts.counters];
-  counters[draw.shard] = Math.max(counters[draw.shard] ?? 0, draw.n);
-  return { ...counts, counters };
 }
 
 /** `PATCH /sales/{id}`: change the admission rate or pause/resume, re-anchoring the schedule at now. */
@@ -214,7 +181,7 @@ export async function updateRoom(
         deps.sales.readDispensers(saleId, sale.shards, true),
         deps.rooms.readCounts(saleId, room.counterShards),
       ]);
-      return roomView({ sale, room, available: availableOf(dispensers), counts }, now);
+      return roomView({ sale, room, available: dispensers.reduce((sum, d) => sum + remainingOf(d), 0), counts }, now);
     }
   }
   throw new DomainError('RETRY', 'The room was changed concurrently; retry', [], 1);
@@ -247,14 +214,13 @@ export function roomView(snapshot: Snapshot, now: number): RoomView {
   };
 }
 
-/** The room's state for `GET /sales/{id}` (undefined for a sale without a room). */
-export async function describeRoom(
-  snapshots: RoomSnapshots,
+/** `GET /sales/{id}/room`: the room's public document (README "Waiting room"), from the snapshot. */
+export async function roomDocument(
+  snapshots: SaleSnapshots,
   saleId: string,
   now: number,
-): Promise<RoomView | undefined> {
-  const snapshot = await snapshots.get(saleId, now);
-  return snapshot ? roomView(snapshot, now) : undefined;
+): Promise<RoomDocument> {
+  return roomDocumentOf(saleId, await roomOf(snapshots, saleId, now), now);
 }
 
 export async function signAdmission(

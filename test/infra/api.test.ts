@@ -72,7 +72,7 @@ describe('REST API routes', () => {
     // The `live` alias where there is one (provisioned concurrency lives there), else the function.
     const alias = s.built.stateless.functions.aliases[key];
     expect(
-      mentions(integration.Uri, logicalId(alias ?? s.built.stateless.functions.functions[key])),
+      mentions(integration.Uri, logicalId(alias ?? s.built.stateless.functions.get(key))),
       `${key} integration`,
     ).toBe(true);
     if (auth === 'public') {
@@ -102,7 +102,7 @@ describe('REST API routes', () => {
         Principal: 'apigateway.amazonaws.com',
         FunctionName: alias
           ? { Ref: logicalId(alias) }
-          : { 'Fn::GetAtt': [logicalId(s.built.stateless.functions.functions[key]), 'Arn'] },
+          : { 'Fn::GetAtt': [logicalId(s.built.stateless.functions.get(key)), 'Arn'] },
       });
     }
   });

@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 function assetDir(key: FunctionKey): string {
-  const fn = s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.functions[key])] as Json;
+  const fn = s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.get(key))] as Json;
   const metadata = fn.Metadata as Record<string, string>;
   return path.join(s.app.outdir, metadata['aws:asset:path'] as string);
 }
@@ -68,7 +68,7 @@ describe('bundles', () => {
   it('points every function at its bundle', () => {
     for (const key of fnKeys) {
       const fn = s.stateless.toJSON().Resources[
-        logicalId(s.built.stateless.functions.functions[key])
+        logicalId(s.built.stateless.functions.get(key))
       ] as Json;
       expect(props(fn).Handler).toBe('index.handler');
     }

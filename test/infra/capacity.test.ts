@@ -27,7 +27,7 @@ beforeAll(() => {
 });
 
 function fnProps(s: Synthesized, key: FunctionKey): Json {
-  return props(s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.functions[key])] as Json);
+  return props(s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.get(key))] as Json);
 }
 
 function aliasProps(s: Synthesized, key: FunctionKey): Json | undefined {
@@ -68,10 +68,10 @@ describe('provisioned concurrency on the live alias', () => {
 
   it('names the aliased functions in the outputs, for npm run capacity:raise', () => {
     base.stateless.hasOutput('PlaceOrderFunctionName', {
-      Value: { Ref: logicalId(base.built.stateless.functions.functions.placeOrder) },
+      Value: { Ref: logicalId(base.built.stateless.functions.get('placeOrder')) },
     });
     base.stateless.hasOutput('AuthorizerFunctionName', {
-      Value: { Ref: logicalId(base.built.stateless.functions.functions.authorizer) },
+      Value: { Ref: logicalId(base.built.stateless.functions.get('authorizer')) },
     });
   });
 

@@ -22,7 +22,7 @@ beforeAll(() => {
 
 function fnProps(target: Synthesized, key: FunctionKey): Json {
   return props(
-    target.stateless.toJSON().Resources[logicalId(target.built.stateless.functions.functions[key])] as Json,
+    target.stateless.toJSON().Resources[logicalId(target.built.stateless.functions.get(key))] as Json,
   );
 }
 
@@ -51,7 +51,7 @@ describe('functions', () => {
 
   it.each(fnEntries)('%s: writes to its own log group with a retention', (key) => {
     const p = fnProps(s, key);
-    const logGroup = s.built.stateless.functions.logGroups[key];
+    const logGroup = s.built.stateless.functions.logGroups[key] as NonNullable<typeof s.built.stateless.functions.logGroups.placeOrder>;
     expect(mentions(p.LoggingConfig, logicalId(logGroup))).toBe(true);
     const resource = s.stateless.toJSON().Resources[logicalId(logGroup)] as Json;
     expect(props(resource).RetentionInDays).toBe(7);
@@ -128,7 +128,7 @@ describe('functions', () => {
   });
 
   it('ships the bundled ESM output with a source map (asset metadata)', () => {
-    const fn = s.built.stateless.functions.functions.placeOrder;
+    const fn = s.built.stateless.functions.get('placeOrder');
     expect(fn.runtime.name).toBe('nodejs22.x');
     // NodejsFunction names the ESM bundle index.mjs, so `index.handler` resolves to it.
     expect(fnProps(s, 'placeOrder').Handler).toBe('index.handler');

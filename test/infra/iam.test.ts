@@ -1,3 +1,4 @@
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessStatements } from '../../infra/access.ts';
 import { keyPattern, writeScopes } from '../../infra/key-scopes.ts';
@@ -56,7 +57,7 @@ beforeAll(() => {
   const { stateful } = s.built;
   const policies = Object.values(resourcesOfType(s.stateless, 'AWS::IAM::Policy'));
   grantsOf = (key) => {
-    const roleId = logicalId(s.built.stateless.functions.functions[key].role as never);
+    const roleId = logicalId(s.built.stateless.functions.get(key).role as never);
     const grants: Grant[] = [];
     for (const policy of policies) {
       const p = props(policy);
@@ -155,7 +156,7 @@ describe('least privilege (wiring access → IAM)', () => {
   });
 
   it.each(fnEntries)('%s: nothing else but X-Ray and writing to its own log group', (key, spec) => {
-    const logGroupId = logicalId(s.built.stateless.functions.logGroups[key]);
+    const logGroupId = logicalId(s.built.stateless.functions.logGroups[key] as LogGroup);
     for (const grant of grantsOf(key)) {
       if (grant.action.startsWith('dynamodb:')) continue;
       if (grant.action === 'sqs:SendMessage' || grant.action === 'sns:Publish') continue;
@@ -209,7 +210,7 @@ describe('least privilege (wiring access → IAM)', () => {
   it('uses no AWS managed policies on function roles', () => {
     for (const [key] of fnEntries) {
       const role = s.stateless.toJSON().Resources[
-        logicalId(s.built.stateless.functions.functions[key].role as never)
+        logicalId(s.built.stateless.functions.get(key).role as never)
       ] as Json;
       expect(props(role).ManagedPolicyArns, key).toBeUndefined();
     }

@@ -86,7 +86,7 @@ function types(s: Synthesized): string[] {
 
 function envOf(key: FunctionKey): Record<string, unknown> {
   const fn = local.stateless.toJSON().Resources[
-    logicalId(local.built.stateless.functions.functions[key])
+    logicalId(local.built.stateless.functions.get(key))
   ] as Json;
   return ((props(fn).Environment as Json | undefined)?.Variables ?? {}) as Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMISSION_REFUSED_PER_MINUTE } from '../../infra/observability.ts';
 import {
@@ -107,13 +108,13 @@ describe('alarms', () => {
   });
 
   it.each(fnKeys.filter((key) => key !== AUTHORIZER_FUNCTION))('%s: Errors and Throttles alarms', (key) => {
-    const fnId = logicalId(s.built.stateless.functions.functions[key]);
+    const fnId = logicalId(s.built.stateless.functions.get(key));
     expect(alarmsOn('Errors', fnId)).toHaveLength(1);
     expect(alarmsOn('Throttles', fnId)).toHaveLength(1);
   });
 
   it('authorizer: no alarm on Errors (a bad token throws Unauthorized), but on real failures, slowness and throttles', () => {
-    const fnId = logicalId(s.built.stateless.functions.functions.authorizer);
+    const fnId = logicalId(s.built.stateless.functions.get('authorizer'));
     expect(alarmsOn('Errors', fnId)).toEqual([]);
     expect(alarmsOn('Throttles', fnId)).toHaveLength(1);
     const duration = alarmsOn('Duration', fnId);
@@ -134,7 +135,7 @@ describe('alarms', () => {
       '"Task timed out"',
     ]);
     for (const f of filters) {
-      expect(mentions(f.LogGroupName, logicalId(s.built.stateless.functions.logGroups.authorizer))).toBe(
+      expect(mentions(f.LogGroupName, logicalId(s.built.stateless.functions.logGroups.authorizer as LogGroup))).toBe(
         true,
       );
     }

@@ -34,13 +34,13 @@ describe('SQS event sources', () => {
     (key, spec) => {
       const consumes = spec.consumes as NonNullable<FunctionSpec['consumes']>;
       s.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: logicalId(s.built.stateless.functions.functions[key]) },
+        FunctionName: { Ref: logicalId(s.built.stateless.functions.get(key)) },
         BatchSize: consumes.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: consumes.maxConcurrency },
       });
       const mapping = Object.values(resourcesOfType(s.stateless, 'AWS::Lambda::EventSourceMapping')).find(
-        (m) => mentions(props(m).FunctionName, logicalId(s.built.stateless.functions.functions[key])),
+        (m) => mentions(props(m).FunctionName, logicalId(s.built.stateless.functions.get(key))),
       ) as Json;
       // The main queue (imported from the stateful stack), not its DLQ.
       expect(
@@ -90,7 +90,7 @@ describe('schedule', () => {
     (key, spec) => {
       const every = (spec.schedule as NonNullable<FunctionSpec['schedule']>).everySeconds;
       const minutes = scheduleMinutes(every);
-      const fnId = logicalId(s.built.stateless.functions.functions[key]);
+      const fnId = logicalId(s.built.stateless.functions.get(key));
       s.stateless.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`,
         State: 'ENABLED',
@@ -120,7 +120,7 @@ describe('order events', () => {
   it('hands the topic ARN to every function that publishes', () => {
     for (const [key, spec] of fnEntries) {
       const fn = s.stateless.toJSON().Resources[
-        logicalId(s.built.stateless.functions.functions[key])
+        logicalId(s.built.stateless.functions.get(key))
       ] as Json;
       const env = ((props(fn).Environment as Json | undefined)?.Variables ?? {}) as Json;
       if (spec.access.publishTo?.includes('orderEvents')) {

@@ -66,7 +66,9 @@ export function synthAssembly(context: Record<string, unknown>): Assembly {
 
   const functions = {} as Record<FunctionKey, DeployedFunction>;
   for (const key of Object.keys(functionSpecs) as FunctionKey[]) {
-    const logicalId = logicalIdOf(built.stateless.functions.functions[key]);
+    const deployed = built.stateless.functions.functions[key];
+    if (!deployed) continue;
+    const logicalId = logicalIdOf(deployed);
     const resource = templates[stateless]?.Resources[logicalId];
     if (resource?.Type !== 'AWS::Lambda::Function') throw new Error(`No AWS::Lambda::Function ${logicalId}`);
     const props = resource.Properties as {
