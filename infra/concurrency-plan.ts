@@ -70,7 +70,7 @@ export function concurrencyPlan(input: {
     const takes =
       checkoutSlots !== undefined
         ? `the checkout can then take about ${Math.floor(checkoutSlots / CHECKOUT_BUSY_SECONDS)} checkouts/s`
-        : `the checkout has no reservation and shares the account's unreserved pool (about ${Math.floor(Math.max(0, account - AWS_UNRESERVED_MINIMUM) / CHECKOUT_BUSY_SECONDS)} checkouts/s if nothing else runs)`;
+        : `the checkout has no reservation and shares the account's unreserved pool (at most about ${Math.floor(account / CHECKOUT_BUSY_SECONDS)} checkouts/s, and only while nothing else runs)`;
     warnings.push(
       `Reserved concurrency scaled to fit (${where}, this stage's share ${input.share} of ${Math.max(0, account - AWS_UNRESERVED_MINIMUM - headroomFor(account))} reservable = ${pool}): ${got}; ${takes}. Lambda also limits the account to about ${10 * account} requests/s.`,
     );

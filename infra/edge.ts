@@ -79,7 +79,6 @@ export class Edge extends Construct {
         [PUBLIC_DOCUMENT_PATHS[1]]: cached,
       },
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
     });
     Validations.of(this.distribution).acknowledge(
@@ -99,7 +98,7 @@ export class Edge extends Construct {
       {
         id: 'AwsSolutions-CFR4',
         reason:
-          'The default CloudFront certificate (*.cloudfront.net) is used; the viewer policy is TLSv1.2_2021 and applies once a custom domain and certificate are added.',
+          'The default CloudFront certificate (*.cloudfront.net) fixes the viewer TLS policy; set a TLSv1.2_2021 minimum when a custom domain and certificate are added (docs/DEPLOY.md).',
       },
     );
   }

@@ -153,12 +153,43 @@ function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpE
   };
 }
 
-/** The caller, as the authorizer put it into the request context. */
-export function identityOf(event: Pick<APIGatewayProxyEvent, 'requestContext'>): Identity | undefined {
+/**
+ * The caller, as the authorizer put it into the request context: the TOKEN authorizer's context
+ * (`userId`, `admin`, `exp`) or the Cognito user-pool authorizer's `claims` (`sub`,
+ * `cognito:groups`, `exp`, every value a string). Either may be an answer API Gateway cached for
+ * up to 300 s, so a context whose `exp` has passed (or that has none) is nobody.
+ */
+export function identityOf(
+  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
+  now: number = Date.now(),
+): Identity | undefined {
   const context = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
-  const userId = context?.userId;
-  if (typeof userId !== 'string' || userId === '') return undefined;
-  return { userId, admin: context?.admin === 'true' || context?.admin === true };
+  const claims = context?.claims as Record<string, unknown> | undefined;
+  const who =
+    claims && typeof claims === 'object'
+      ? { userId: claims.sub, admin: groupsOf(claims['cognito:groups']).includes(ADMIN_GROUP), exp: claims.exp }
+      : { userId: context?.userId, admin: context?.admin === 'true' || context?.admin === true, exp: context?.exp };
+  if (typeof who.userId !== 'string' || who.userId === '') return undefined;
+  const expiresAt = epochMsOf(who.exp);
+  if (expiresAt === undefined || expiresAt <= now) return undefined;
+  return { userId: who.userId, admin: who.admin };
+}
+
+const ADMIN_GROUP = 'admin';
+
+/** Cognito's groups claim as API Gateway passes it: `admin`, `[admin ops]` or `admin,ops`. */
+function groupsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === 'string' ? value.split(/[\s,[\]]+/).filter(Boolean) : [];
+}
+
+/** `exp` as epoch seconds (number or digits) or as API Gateway's date text for Cognito claims. */
+function epochMsOf(exp: unknown): number | undefined {
+  if (typeof exp === 'number') return Number.isFinite(exp) ? exp * 1000 : undefined;
+  if (typeof exp !== 'string' || exp === '') return undefined;
+  if (/^\d+$/.test(exp)) return Number(exp) * 1000;
+  const ms = Date.parse(exp);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 export function caller(event: HttpEvent): Identity {

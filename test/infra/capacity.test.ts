@@ -1,3 +1,4 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { capacityDefaults, LIVE_ALIAS, PAYMENT_BATCH_OVERHEAD_SECONDS } from '../../infra/settings.ts';
 import {
@@ -14,10 +15,14 @@ const fnEntries = Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]
 let base: Synthesized;
 let raised: Synthesized;
 
+/** A large account and another OIDC issuer: every function deployed, every reservation as wired. */
+const LARGE = { accountConcurrency: '10000', jwtIssuer: 'https://issuer.example.com' };
+
 beforeAll(() => {
-  base = synth();
+  base = synth({ context: LARGE });
   raised = synth({
     context: {
+      ...LARGE,
       provisionedCheckout: '200',
       provisionedAuthorizer: '50',
       warmWritesPerSecond: '40000',
@@ -35,7 +40,7 @@ function aliasProps(s: Synthesized, key: FunctionKey): Json | undefined {
   return alias ? props(s.stateless.toJSON().Resources[logicalId(alias)] as Json) : undefined;
 }
 
-describe('reserved concurrency (wiring reservedConcurrency)', () => {
+describe('reserved concurrency (wiring reservedConcurrency) in a large account', () => {
   it.each(fnEntries)('%s: reserved concurrency as wired', (key, spec) => {
     expect(fnProps(base, key).ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
   });
@@ -43,6 +48,43 @@ describe('reserved concurrency (wiring reservedConcurrency)', () => {
   it('caps the checkout and the authorizer', () => {
     expect(functionSpecs.placeOrder.reservedConcurrency).toBeGreaterThan(0);
     expect(functionSpecs.authorizer.reservedConcurrency).toBeGreaterThan(0);
+  });
+});
+
+describe("reserved concurrency planned from the account's quota (default stage, Cognito)", () => {
+  const reservations = (accountConcurrency: number) => {
+    const s = synth({ context: { accountConcurrency: String(accountConcurrency) } });
+    const reserved = Object.values(resourcesOfType(s.stateless, 'AWS::Lambda::Function')).flatMap((fn) => {
+      const n = props(fn).ReservedConcurrentExecutions;
+      return typeof n === 'number' ? [n] : [];
+    });
+    return { s, reserved, sum: reserved.reduce((a, b) => a + b, 0) };
+  };
+
+  it('10 and 100: no reservation at all (AWS keeps 100 unreserved), and synth says what the drop can take', () => {
+    for (const account of [10, 100]) {
+      const { s, reserved } = reservations(account);
+      expect(reserved, `accountConcurrency ${account}`).toEqual([]);
+      const warnings = Annotations.fromStack(s.built.stateless).findWarning(
+        '*',
+        Match.stringLikeRegexp('checkouts/s'),
+      );
+      expect(warnings.length, `accountConcurrency ${account}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('1,000: reservations sum to at most 800, scaled down, never the whole account', () => {
+    const { sum, s } = reservations(1_000);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThanOrEqual(800);
+    expect(fnProps(s, 'placeOrder').ReservedConcurrentExecutions).toBe(sum);
+  });
+
+  it('10,000: the checkout gets what the wiring asks; no authorizer function behind Cognito', () => {
+    const { s, sum } = reservations(10_000);
+    expect(fnProps(s, 'placeOrder').ReservedConcurrentExecutions).toBe(functionSpecs.placeOrder.reservedConcurrency);
+    expect(sum).toBe(functionSpecs.placeOrder.reservedConcurrency);
+    expect(s.built.stateless.functions.functions.authorizer).toBeUndefined();
   });
 });
 
@@ -77,7 +119,7 @@ describe('provisioned concurrency on the live alias', () => {
 
   it('refuses provisioned concurrency above the reserved concurrency, or malformed', () => {
     const reserved = functionSpecs.placeOrder.reservedConcurrency as number;
-    expect(() => synth({ context: { provisionedCheckout: String(reserved + 1) } })).toThrow(
+    expect(() => synth({ context: { ...LARGE, provisionedCheckout: String(reserved + 1) } })).toThrow(
       /reserved concurrency/,
     );
     expect(() => synth({ context: { provisionedCheckout: 'many' } })).toThrow(/provisionedCheckout/);

@@ -28,11 +28,13 @@ function event(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEv
     body: '{"quantity":1,"paymentToken":"tok_ok"}',
     isBase64Encoded: false,
     requestContext: {
-      authorizer: { userId: 'u1', admin: 'false' },
+      authorizer: { userId: 'u1', admin: 'false', exp: String(IN_AN_HOUR) },
     } as unknown as APIGatewayProxyEvent['requestContext'],
     ...overrides,
   };
 }
+
+const IN_AN_HOUR = Math.floor(Date.now() / 1000) + 3_600;
 
 const echo = route({ auth: 'buyer', jsonBody: true }, async (e) => json(200, placeOrderBody.parse(e.body)));
 const adminOnly = route({ auth: 'admin' }, async () => json(200, { ok: true }));
@@ -62,10 +64,47 @@ describe('the route middleware stack', () => {
     const admin = event({
       body: null,
       requestContext: {
-        authorizer: { userId: 'a', admin: 'true' },
+        authorizer: { userId: 'a', admin: 'true', exp: IN_AN_HOUR },
       } as unknown as APIGatewayProxyEvent['requestContext'],
     });
     expect((await adminOnly(admin, context)).statusCode).toBe(200);
+  });
+
+  it('refuses an authorizer context whose exp has passed or is missing (a cached Allow outlives no token)', async () => {
+    const withContext = (authorizer: Record<string, unknown>) =>
+      event({
+        body: null,
+        requestContext: { authorizer } as unknown as APIGatewayProxyEvent['requestContext'],
+      });
+    const past = Math.floor(Date.now() / 1000) - 5;
+    for (const authorizer of [
+      { userId: 'a', admin: 'true', exp: past },
+      { userId: 'a', admin: 'true', exp: String(past) },
+      { userId: 'a', admin: 'true' },
+      { claims: { sub: 'a', 'cognito:groups': 'admin', exp: new Date(past * 1000).toUTCString() } },
+    ]) {
+      const res = await adminOnly(withContext(authorizer), context);
+      expect(res.statusCode, JSON.stringify(authorizer)).toBe(401);
+      expect(JSON.parse(res.body).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it("reads the Cognito authorizer's claims: sub, groups as API Gateway passes them, exp as a date", async () => {
+    const claims = (groups: string) => ({
+      claims: { sub: 'cog-1', 'cognito:groups': groups, exp: 'Fri Jan 01 00:00:00 UTC 2100' },
+    });
+    const run = (authorizer: Record<string, unknown>) =>
+      adminOnly(
+        event({
+          body: null,
+          requestContext: { authorizer } as unknown as APIGatewayProxyEvent['requestContext'],
+        }),
+        context,
+      );
+    expect((await run(claims('admin'))).statusCode).toBe(200);
+    expect((await run(claims('[ops admin]'))).statusCode).toBe(200);
+    expect((await run(claims('ops,admin'))).statusCode).toBe(200);
+    expect((await run(claims('administrators'))).statusCode).toBe(403);
   });
 
   it('adds Retry-After to RETRY and hides internals of unexpected errors', async () => {
