@@ -7,8 +7,8 @@ import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
 import { GATEWAY_RETRY_AFTER_SECONDS, RETRY_MESSAGE } from '../shared/http/gateway-refusals.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
-import type { Functions } from './functions.ts';
 import { usesCognitoAuthorizer, usesTokenAuthorizer } from './deployed.ts';
+import type { Functions } from './functions.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
 
 export interface ApiProps {
@@ -195,7 +195,9 @@ export class Api extends Construct {
       const method = resource.addMethod(
         spec.http.method,
         new apigw.LambdaIntegration(props.functions.invokeTarget(key), { allowTestInvoke: false }),
-        spec.http.auth === 'public' || !authorizer ? { authorizationType: apigw.AuthorizationType.NONE } : guarded,
+        spec.http.auth === 'public' || !authorizer
+          ? { authorizationType: apigw.AuthorizationType.NONE }
+          : guarded,
       );
       this.methods[key] = method;
       if (spec.http.auth === 'public') {

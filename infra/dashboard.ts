@@ -32,10 +32,12 @@ export function buildDashboard(
   const outcome = (metricName: string) => outcomeMetric(metricName);
   const checkoutFn = props.functions[CHECKOUT_FUNCTION];
   if (!checkoutFn) throw new Error(`${CHECKOUT_FUNCTION} is not deployed`);
-  const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).flatMap(([key, spec]) => {
-    const fn = props.functions[key];
-    return fn && (spec.consumes || spec.schedule) ? [[key, fn] as const] : [];
-  });
+  const background = (Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]).flatMap(
+    ([key, spec]) => {
+      const fn = props.functions[key];
+      return fn && (spec.consumes || spec.schedule) ? [[key, fn] as const] : [];
+    },
+  );
 
   dashboard.addWidgets(
     new cloudwatch.TextWidget({

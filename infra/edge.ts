@@ -93,7 +93,8 @@ export class Edge extends Construct {
       },
       {
         id: 'AwsSolutions-CFR3',
-        reason: 'API Gateway access logs record every request that reaches the origin; edge hits are cached public documents.',
+        reason:
+          'API Gateway access logs record every request that reaches the origin; edge hits are cached public documents.',
       },
       {
         id: 'AwsSolutions-CFR4',

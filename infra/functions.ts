@@ -25,8 +25,8 @@ import {
   topics,
 } from '../shared/wiring.ts';
 import { accessStatements } from './access.ts';
-import { deployedFunctions } from './deployed.ts';
 import { nodejsBundlingProps } from './bundling.ts';
+import { deployedFunctions } from './deployed.ts';
 import {
   isProd,
   LIVE_ALIAS,

@@ -2,7 +2,11 @@ import type { Node } from 'constructs';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
-import { type ConcurrencyPlan, concurrencyPlan as planConcurrency, DEFAULT_SHARE } from './concurrency-plan.ts';
+import {
+  type ConcurrencyPlan,
+  DEFAULT_SHARE,
+  concurrencyPlan as planConcurrency,
+} from './concurrency-plan.ts';
 import { deployedFunctions } from './deployed.ts';
 import { readDevJwks } from './dev-jwks.ts';
 
@@ -225,7 +229,8 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
   assertPaymentBatchFits(payment.latencyMs ?? 0);
 
   const accountConcurrency = overrides.accountConcurrency ?? num('accountConcurrency', 1, 10_000_000);
-  const share = num('concurrencyShare', 0.01, 1) ?? (stage === 'prod' ? DEFAULT_SHARE.prod : DEFAULT_SHARE.other);
+  const share =
+    num('concurrencyShare', 0.01, 1) ?? (stage === 'prod' ? DEFAULT_SHARE.prod : DEFAULT_SHARE.other);
   const deployed = deployedFunctions({ target, jwtIssuer });
   const concurrencyPlan =
     overrides.concurrencyPlan ??

@@ -4,7 +4,8 @@ import { formatLimits, parseConcurrency, parseThrottle } from './runtime/limits.
 
 /**
  * `npm start [-- --seed] [--in-memory] [--port N] [--data-dir DIR] [--concurrency fn=N,…]
- * [--throttle stage=rate/burst,fn=rate/burst] [--dev-issuer]`: the whole system on this machine.
+ * [--throttle stage=rate/burst,fn=rate/burst] [--dev-issuer] [--base-path /v1]`: the whole system on
+ * this machine (under the base path, like the execute-api URL's stage, when given).
  */
 const { values } = parseArgs({
   options: {
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     throttle: { type: 'string' },
     'dev-issuer': { type: 'boolean' },
+    'base-path': { type: 'string' },
   },
 });
 
@@ -51,6 +53,7 @@ const runtime = await startRuntime({
   inMemory: values['in-memory'],
   ...limits,
   ...(values['dev-issuer'] ? { devIssuer: true } : {}),
+  ...(values['base-path'] ? { basePath: values['base-path'] } : {}),
   dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT,
   sqsEndpoint: process.env.SQS_ENDPOINT,
   reconcileIntervalSeconds: interval,

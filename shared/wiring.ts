@@ -341,14 +341,14 @@ export interface ThrottleSpec {
  * beyond them get 429 RETRY + Retry-After.
  */
 export const apiThrottle = {
-  // Capacity model (`npm run capacity`): the dispenser checkout takes ~12,900/s at K = 64 (the sales
-  // table's 40,000 WCU binds), above the account's documented API quota of 10,000 rps (burst 5,000),
-  // so the checkout throttle sits at that quota: the old 3,000 capped a sale at 3,000 checkouts/s.
-  // The stage is set above it on purpose: by default the account quota binds first; once it is
-  // raised (a soft quota) for a larger drop, polls and refusals still fit beside the checkout.
-  stage: { rateLimit: 12_000, burstLimit: 6_000 },
+  // API Gateway applies the stage's limits to EACH method (not to the stage as a whole) and a
+  // method's own settings replace them; the account's 10,000 rps (burst 5,000) binds above all.
+  // The checkout takes 8,000 of it, so a drop leaves 2,000 for joins, exchanges, order reads and
+  // other APIs in the account; every other method gets the stage default. Polls of the public
+  // documents are answered by the edge and barely reach the API (README "Waiting room").
+  stage: { rateLimit: 2_000, burstLimit: 1_000 },
   methods: {
-    placeOrder: { rateLimit: 10_000, burstLimit: 5_000 },
+    placeOrder: { rateLimit: 8_000, burstLimit: 4_000 },
   } satisfies Partial<Record<FunctionKey, ThrottleSpec>> as Partial<Record<FunctionKey, ThrottleSpec>> & {
     placeOrder: ThrottleSpec;
   },

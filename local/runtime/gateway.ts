@@ -12,6 +12,7 @@ import {
 } from '../../shared/wiring.ts';
 import type { AuthorizerAnswer } from './authorizer.ts';
 import type { Invocation } from './concurrency.ts';
+import type { EdgeCache } from './edge-cache.ts';
 import type { ApiThrottle } from './throttle.ts';
 
 /** Accepted before a handler runs, like API Gateway's own 10 MB cap (the handlers enforce 16 KB). */
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   authorize: (token: string | undefined, methodArn: string) => Promise<AuthorizerAnswer>;
   /** A synchronous invocation, within the function's concurrency limit and timeout. */
   invoke: (fn: FunctionKey, event: APIGatewayProxyEvent) => Promise<Invocation<unknown>>;
+  /** Plays CloudFront in front: cached public answers cost no invocation (edge-cache.ts). */
+  edge?: EdgeCache;
   /** Local-only routes (JWKS, /dev/tokens) when this runtime is its own dev issuer. */
   devRoute?: (req: IncomingMessage, path: string, body: string) => Promise<[number, string] | undefined>;
 }
@@ -48,6 +51,8 @@ export function gateway(deps: GatewayDeps): (req: IncomingMessage, res: ServerRe
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, errorBody('PAYLOAD_TOO_LARGE', 'The body is too large'));
     const method = req.method ?? 'GET';
+    const cached = deps.edge?.lookup(req);
+    if (cached) return reply(res, cached);
 
     const dev = await deps.devRoute?.(req, url.pathname, body);
     if (dev) return send(res, ...dev);
@@ -90,13 +95,17 @@ export function gateway(deps: GatewayDeps): (req: IncomingMessage, res: ServerRe
       authorizer = authorizerContext(answer.result);
     }
     const event = proxyEvent(req, url, body, hit.route.path, hit.params, authorizer);
-    const invocation = await deps.invoke(hit.route.key, event);
+    const origin = () => deps.invoke(hit.route.key, event);
+    const invocation = await (deps.edge ? deps.edge.through(req, origin) : origin());
     if (invocation.outcome === 'throttled') return refuse(res, 'functionThrottled');
     if (invocation.outcome === 'timedOut') return refuse(res, 'integrationTimeout');
-    const result = invocation.value as APIGatewayProxyResult;
-    res.writeHead(result.statusCode, normalizeHeaders(result.headers));
-    res.end(result.body);
+    reply(res, invocation.value as APIGatewayProxyResult);
   };
+}
+
+function reply(res: ServerResponse, result: APIGatewayProxyResult): void {
+  res.writeHead(result.statusCode, normalizeHeaders(result.headers));
+  res.end(result.body);
 }
 
 function authorizerContext(result: APIGatewayAuthorizerResult): Record<string, unknown> {

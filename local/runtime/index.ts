@@ -13,8 +13,10 @@ import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../emulator
 import { ensureResources, type LocalResources } from '../resources.ts';
 import { STATE_FILE } from '../state.ts';
 import { cachedAuthorizer } from './authorizer.ts';
+import { normalizeBasePath, underBasePath } from './base-path.ts';
 import { ConcurrencyGate, invokeWithin } from './concurrency.ts';
 import { devRoute } from './dev-routes.ts';
+import { EdgeCache } from './edge-cache.ts';
 import { gateway, send } from './gateway.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { effectiveLimits, type LimitOverrides, type RuntimeLimits } from './limits.ts';
@@ -55,9 +57,12 @@ export interface RuntimeOptions extends LimitOverrides {
   pollersPerConsumer?: number;
   /** Extra environment for the functions (payment simulation rates, log level). */
   env?: Record<string, string>;
+  /** Serve the API and the page under this prefix, as the execute-api URL serves its stage (`/v1`). */
+  basePath?: string;
 }
 
 export interface Runtime {
+  /** Where the API and the page are: the server's origin plus the base path, if any. */
   url: string;
   port: number;
   resources: LocalResources;
@@ -68,6 +73,10 @@ export interface Runtime {
   devIssuer: boolean;
   /** The throttle and concurrency limits in force. */
   limits: RuntimeLimits;
+  /** The edge in front (CloudFront's part, played locally): its hit and miss counts. */
+  edge: EdgeCache;
+  /** Invocations per function since the start (routes, authorizer, consumers, schedule). */
+  invocationCounts(): Partial<Record<FunctionKey, number>>;
   /** What the start did on its own (e.g. stopped a stale DynamoDB Local), for the banner. */
   notices: string[];
   invokeHttp(fn: FunctionKey, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
@@ -106,6 +115,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const external = Boolean(options.dynamodbEndpoint || options.sqsEndpoint);
   const isDevIssuer = options.devIssuer ?? !external;
   const limits = effectiveLimits(options);
+  const basePath = normalizeBasePath(options.basePath);
   const dynamoDataDir = options.dynamodbEndpoint || options.inMemory ? undefined : join(dataDir, 'dynamodb');
   const stateFile = join(dataDir, STATE_FILE);
   const env = { ...process.env, ...options.env };
@@ -144,6 +154,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const signingKey = localSecret(join(dataDir, 'token-signing-key'));
 
     const handlers = new Map<FunctionKey, LambdaHandler>();
+    const invocations: Partial<Record<FunctionKey, number>> = {};
     let ready: () => void = () => {};
     const loaded = new Promise<void>((done) => {
       ready = done;
@@ -152,6 +163,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       await loaded;
       const handler = handlers.get(fn);
       if (!handler) throw new Error(`No handler loaded for ${fn}`);
+      invocations[fn] = (invocations[fn] ?? 0) + 1;
       return handler(event, lambdaContext(fn, functionSpecs[fn].timeoutSeconds));
     };
     const gates = new Map(
@@ -170,13 +182,18 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const authorize = cachedAuthorizer((token, methodArn) =>
       invokeSync('authorizer', { type: 'TOKEN', authorizationToken: token, methodArn }),
     );
-    const handle = gateway({
-      region,
-      throttle: new ApiThrottle(limits.throttle),
-      authorize,
-      invoke: invokeSync,
-      ...(isDevIssuer ? { devRoute: (req, path, body) => devRoute(issuer, req, path, body) } : {}),
-    });
+    const edge = new EdgeCache();
+    const handle = underBasePath(
+      basePath,
+      gateway({
+        region,
+        throttle: new ApiThrottle(limits.throttle),
+        authorize,
+        invoke: invokeSync,
+        edge,
+        ...(isDevIssuer ? { devRoute: (req, path, body) => devRoute(issuer, req, path, body) } : {}),
+      }),
+    );
 
     server = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => {
@@ -192,7 +209,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       listening.listen({ port: options.port ?? 3000, host: '127.0.0.1', backlog: 4096 }, () => done());
     });
     const port = (server.address() as AddressInfo).port;
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://127.0.0.1:${port}${basePath}`;
 
     // The functions read their configuration at import (cold start), as in Lambda.
     Object.assign(process.env, {
@@ -245,6 +262,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       issuer,
       devIssuer: isDevIssuer,
       limits,
+      edge,
+      invocationCounts: () => ({ ...invocations }),
       notices,
       invokeHttp: (fn, event) => invoke(fn, event) as Promise<APIGatewayProxyResult>,
       invoke,

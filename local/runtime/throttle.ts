@@ -34,20 +34,26 @@ export interface ThrottleSettings {
   methods: Partial<Record<FunctionKey, ThrottleSpec>>;
 }
 
-/** The stage's bucket, then the method's own, like a REST API stage with per-method settings. */
+/**
+ * A REST API stage's throttle as API Gateway applies it: the stage's limits are the default of
+ * EACH method (one bucket per method, not one shared by the stage), and a method's own settings
+ * replace them for that method.
+ */
 export class ApiThrottle {
-  private readonly stage: TokenBucket;
   private readonly methods = new Map<FunctionKey, TokenBucket>();
 
-  constructor(settings: ThrottleSettings, now?: () => number) {
-    this.stage = new TokenBucket(settings.stage, now);
-    for (const [fn, spec] of Object.entries(settings.methods) as [FunctionKey, ThrottleSpec][])
-      this.methods.set(fn, new TokenBucket(spec, now));
-  }
+  constructor(
+    private readonly settings: ThrottleSettings,
+    private readonly now?: () => number,
+  ) {}
 
   /** True when the request for `fn` may pass; false means answer 429 RETRY now. */
   admit(fn: FunctionKey): boolean {
-    if (!this.stage.tryTake()) return false;
-    return this.methods.get(fn)?.tryTake() ?? true;
+    let bucket = this.methods.get(fn);
+    if (!bucket) {
+      bucket = new TokenBucket(this.settings.methods[fn] ?? this.settings.stage, this.now);
+      this.methods.set(fn, bucket);
+    }
+    return bucket.tryTake();
   }
 }

@@ -167,8 +167,16 @@ export function identityOf(
   const claims = context?.claims as Record<string, unknown> | undefined;
   const who =
     claims && typeof claims === 'object'
-      ? { userId: claims.sub, admin: groupsOf(claims['cognito:groups']).includes(ADMIN_GROUP), exp: claims.exp }
-      : { userId: context?.userId, admin: context?.admin === 'true' || context?.admin === true, exp: context?.exp };
+      ? {
+          userId: claims.sub,
+          admin: groupsOf(claims['cognito:groups']).includes(ADMIN_GROUP),
+          exp: claims.exp,
+        }
+      : {
+          userId: context?.userId,
+          admin: context?.admin === 'true' || context?.admin === true,
+          exp: context?.exp,
+        };
   if (typeof who.userId !== 'string' || who.userId === '') return undefined;
   const expiresAt = epochMsOf(who.exp);
   if (expiresAt === undefined || expiresAt <= now) return undefined;

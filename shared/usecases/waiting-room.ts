@@ -19,8 +19,8 @@ import {
   ticketState,
 } from '../domain/waiting-room.ts';
 import type { SaleStore } from '../ports.ts';
-import type { SaleSnapshots } from './sale-snapshots.ts';
 import { readTicket, signTicket } from './room-tickets.ts';
+import type { SaleSnapshots } from './sale-snapshots.ts';
 
 /** Tickets, counters and the room's schedule; the DynamoDB adapter is adapters/dynamo/room-store.ts. */
 export interface RoomStore {
@@ -181,7 +181,10 @@ export async function updateRoom(
         deps.sales.readDispensers(saleId, sale.shards, true),
         deps.rooms.readCounts(saleId, room.counterShards),
       ]);
-      return roomView({ sale, room, available: dispensers.reduce((sum, d) => sum + remainingOf(d), 0), counts }, now);
+      return roomView(
+        { sale, room, available: dispensers.reduce((sum, d) => sum + remainingOf(d), 0), counts },
+        now,
+      );
     }
   }
   throw new DomainError('RETRY', 'The room was changed concurrently; retry', [], 1);

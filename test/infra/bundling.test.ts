@@ -15,7 +15,10 @@ let s: Synthesized;
 const scratch = mkdtempSync(path.join(tmpdir(), 'flash-sale-bundle-'));
 
 beforeAll(() => {
-  s = synth({ bundle: true, context: { 'aws:cdk:enable-asset-metadata': true } });
+  s = synth({
+    bundle: true,
+    context: { 'aws:cdk:enable-asset-metadata': true, jwtIssuer: 'https://issuer.example.com' },
+  });
 }, 240_000);
 
 afterAll(() => {
@@ -67,9 +70,7 @@ describe('bundles', () => {
 
   it('points every function at its bundle', () => {
     for (const key of fnKeys) {
-      const fn = s.stateless.toJSON().Resources[
-        logicalId(s.built.stateless.functions.get(key))
-      ] as Json;
+      const fn = s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.get(key))] as Json;
       expect(props(fn).Handler).toBe('index.handler');
     }
   });

@@ -82,7 +82,9 @@ describe("reserved concurrency planned from the account's quota (default stage, 
 
   it('10,000: the checkout gets what the wiring asks; no authorizer function behind Cognito', () => {
     const { s, sum } = reservations(10_000);
-    expect(fnProps(s, 'placeOrder').ReservedConcurrentExecutions).toBe(functionSpecs.placeOrder.reservedConcurrency);
+    expect(fnProps(s, 'placeOrder').ReservedConcurrentExecutions).toBe(
+      functionSpecs.placeOrder.reservedConcurrency,
+    );
     expect(sum).toBe(functionSpecs.placeOrder.reservedConcurrency);
     expect(s.built.stateless.functions.functions.authorizer).toBeUndefined();
   });

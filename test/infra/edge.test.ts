@@ -2,7 +2,15 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_MAX_TTL_SECONDS, PRIVATE_UNDER_SALES, PUBLIC_DOCUMENT_PATHS } from '../../infra/edge.ts';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
-import { type Json, logicalId, mentions, props, resourcesOfType, type Synthesized, synth } from './support.ts';
+import {
+  type Json,
+  logicalId,
+  mentions,
+  props,
+  resourcesOfType,
+  type Synthesized,
+  synth,
+} from './support.ts';
 
 let cloud: Synthesized;
 

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deployedFunctions } from '../../infra/deployed.ts';
 import { environmentFor, UNRESOLVED } from '../../infra/functions.ts';
 import { loadConfig } from '../../shared/config.ts';
 import {
@@ -12,7 +13,8 @@ import {
 } from '../../shared/wiring.ts';
 import { type Json, logicalId, mentions, props, type Synthesized, synth } from './support.ts';
 
-const fnEntries = Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][];
+/** What the default stack deploys: every wiring function but the TOKEN authorizer (Cognito's own authorizer). */
+const fnEntries = deployedFunctions({ target: 'aws' });
 
 let s: Synthesized;
 
@@ -51,7 +53,9 @@ describe('functions', () => {
 
   it.each(fnEntries)('%s: writes to its own log group with a retention', (key) => {
     const p = fnProps(s, key);
-    const logGroup = s.built.stateless.functions.logGroups[key] as NonNullable<typeof s.built.stateless.functions.logGroups.placeOrder>;
+    const logGroup = s.built.stateless.functions.logGroups[key] as NonNullable<
+      typeof s.built.stateless.functions.logGroups.placeOrder
+    >;
     expect(mentions(p.LoggingConfig, logicalId(logGroup))).toBe(true);
     const resource = s.stateless.toJSON().Resources[logicalId(logGroup)] as Json;
     expect(props(resource).RetentionInDays).toBe(7);
@@ -89,29 +93,11 @@ describe('functions', () => {
     expect(() => loadConfig(key, env)).not.toThrow();
   });
 
-  it('gives the authorizer the Cognito issuer and its JWKS, and only it', () => {
-    const env = envOf(s, 'authorizer');
-    const issuer = JSON.stringify(env.JWT_ISSUER);
-    expect(issuer).toContain('https://cognito-idp.');
-    expect(issuer).toContain('.amazonaws.com/');
-    expect(mentions(env.JWT_ISSUER, logicalId(s.built.stateful.userPool as never))).toBe(true);
-    expect(JSON.stringify(env.JWKS_URL)).toContain('/.well-known/jwks.json');
-    expect(env.JWT_AUDIENCE).toBeUndefined();
-    // Cognito: the token kind the docs fetch (ID tokens) and the app client they are issued to.
-    expect(env.JWT_TOKEN_USE).toBe('id');
-    expect(env.JWT_CLIENT_ID).toEqual({ 'Fn::ImportValue': expect.stringContaining('WebClient') });
-    // What the authorizer sees at cold start once CloudFormation resolved the references.
-    const deployed = Object.fromEntries(
-      Object.entries(env).map(([name, value]) => [name, typeof value === 'string' ? value : UNRESOLVED]),
-    );
-    deployed.JWT_ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123';
-    deployed.JWKS_URL = `${deployed.JWT_ISSUER}/.well-known/jwks.json`;
-    deployed.JWT_CLIENT_ID = '4abcdefghijklmnopqrstuvwx';
-    expect(() => loadConfig('authorizer', deployed)).not.toThrow();
-    delete deployed.JWT_TOKEN_USE;
-    expect(() => loadConfig('authorizer', deployed)).toThrow(/JWT_TOKEN_USE/);
-    for (const [key, spec] of fnEntries) {
-      if (!spec.env?.includes('auth')) expect(envOf(s, key).JWT_ISSUER).toBeUndefined();
+  it("behind Cognito's own authorizer, no function carries token settings (routes read the checked claims)", () => {
+    expect(s.built.stateless.functions.functions.authorizer).toBeUndefined();
+    for (const [key] of fnEntries) {
+      expect(envOf(s, key).JWT_ISSUER, key).toBeUndefined();
+      expect(envOf(s, key).AUTH_MODE, key).toBeUndefined();
     }
   });
 

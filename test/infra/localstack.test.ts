@@ -85,9 +85,7 @@ function types(s: Synthesized): string[] {
 }
 
 function envOf(key: FunctionKey): Record<string, unknown> {
-  const fn = local.stateless.toJSON().Resources[
-    logicalId(local.built.stateless.functions.get(key))
-  ] as Json;
+  const fn = local.stateless.toJSON().Resources[logicalId(local.built.stateless.functions.get(key))] as Json;
   return ((props(fn).Environment as Json | undefined)?.Variables ?? {}) as Record<string, unknown>;
 }
 

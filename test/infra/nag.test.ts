@@ -21,8 +21,8 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 }
 
 describe.each([
-  ['dev', {}],
-  ['prod', { stage: 'prod' }],
+  ['dev', { accountConcurrency: '10000' }],
+  ['prod', { stage: 'prod', accountConcurrency: '10000' }],
 ])('cdk-nag AwsSolutions (%s)', (_name, context) => {
   let s: Synthesized;
   beforeAll(() => {

@@ -36,7 +36,7 @@ let s: Synthesized;
 let alarms: Json[];
 
 beforeAll(() => {
-  s = synth();
+  s = synth({ context: { jwtIssuer: 'https://issuer.example.com', accountConcurrency: '1000' } });
   alarms = Object.values(resourcesOfType(s.stateless, 'AWS::CloudWatch::Alarm')).map(props);
 });
 
@@ -135,9 +135,9 @@ describe('alarms', () => {
       '"Task timed out"',
     ]);
     for (const f of filters) {
-      expect(mentions(f.LogGroupName, logicalId(s.built.stateless.functions.logGroups.authorizer as LogGroup))).toBe(
-        true,
-      );
+      expect(
+        mentions(f.LogGroupName, logicalId(s.built.stateless.functions.logGroups.authorizer as LogGroup)),
+      ).toBe(true);
     }
   });
 
@@ -176,7 +176,7 @@ describe('alarms', () => {
       Threshold: Math.floor(1_000 * alarmThresholds.accountConcurrencyShare),
     });
     expect(found[0]?.Dimensions).toBeUndefined();
-    const other = synth({ context: { accountConcurrencyLimit: '5000' } });
+    const other = synth({ context: { accountConcurrency: '5000' } });
     const otherAlarm = Object.values(resourcesOfType(other.stateless, 'AWS::CloudWatch::Alarm'))
       .map(props)
       .find((a) => a.MetricName === 'ConcurrentExecutions');
