@@ -1,3 +1,25 @@
+import {
+  countsCovering,
+  joined,
+  nowServing,
+  pollAfterSeconds,
+  positionOf,
+  scheduled,
+  scheduledAt,
+  stateFromDocument,
+  ticketState,
+} from '../shared/domain/waiting-room.ts';
+
+/**
+ * The room's rules, as the status route runs them: the page computes a buyer's place from the
+ * public room document and its signed ticket with these very functions (their source, in a scope
+ * of their own so a bundler's short names cannot meet the page's).
+ */
+const roomRules = `(() => {
+${[scheduled, nowServing, scheduledAt, positionOf, joined, ticketState, countsCovering, stateFromDocument, pollAfterSeconds].map((fn) => fn.toString()).join('\n')}
+return { stateFromDocument: ${stateFromDocument.name}, pollAfterSeconds: ${pollAfterSeconds.name} };
+})()`;
+
 /**
  * The buyer page: one HTML document with its script inline, served by the public `GET /` route
  * (functions/api/buyer-page.ts), so `npm start` and the deployed API serve the same bytes from the
@@ -5,13 +27,20 @@
  *
  * `?sale=<id>` picks the sale (default `demo`). Sign-in: a bearer token in the URL fragment
  * (`#token=…`, never sent to a server) or, locally, a name exchanged at `POST /dev/tokens`.
+ * Every request is relative to where the page is served (`/` behind CloudFront, `/v1/` on the
+ * execute-api URL, `npm start -- --base-path /v1`). While in line it polls the public room
+ * document (cacheable, no token) and computes its place from its signed ticket; it calls the API
+ * with its token once more, to exchange a served ticket for an admission token.
  */
 const script = `
+const rules = ${roomRules};
 const $ = (id) => document.getElementById(id);
+const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
 const params = new URLSearchParams(location.search);
 const saleId = params.get('sale') || 'demo';
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
 let token = fromHash || sessionStorage.getItem('token:' + saleId) || '';
+let ticket = sessionStorage.getItem('ticket:' + saleId) || '';
 let sale = null;
 let admission = null;
 let orderId = null;
@@ -22,11 +51,11 @@ function show(id, on) { $(id).hidden = !on; }
 function say(state, text) { $('state').dataset.state = state; $('state').textContent = text; }
 function later(fn, seconds) { clearTimeout(timer); timer = setTimeout(fn, Math.max(0.5, seconds) * 1000); }
 
-async function api(method, path, body, headers = {}) {
+async function api(method, path, body, headers = {}, anonymous = false) {
   const h = { ...headers };
-  if (token) h.Authorization = 'Bearer ' + token;
+  if (token && !anonymous) h.Authorization = 'Bearer ' + token;
   if (body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {}, retryAfter: Number(res.headers.get('Retry-After') || 0) };
 }
@@ -51,7 +80,8 @@ function renderSale() {
 }
 
 async function loadSale() {
-  const res = await api('GET', '/sales/' + encodeURIComponent(saleId));
+  // A public document: no token, so every buyer shares the edge's cached copy.
+  const res = await api('GET', 'sales/' + encodeURIComponent(saleId), undefined, {}, true);
   if (res.status !== 200) { say('ERROR', res.body.error ? res.body.error.message : 'Sale not found'); return; }
   sale = res.body;
   renderSale();
@@ -68,38 +98,71 @@ async function join() {
   show('join', false);
   if (!sale.waitingRoom) { admission = null; return admitted(); }
   phase = 'queued';
-  const res = await api('POST', '/sales/' + encodeURIComponent(saleId) + '/queue');
+  const res = await api('POST', 'sales/' + encodeURIComponent(saleId) + '/queue');
+  if (res.body.ticket) { ticket = res.body.ticket; sessionStorage.setItem('ticket:' + saleId, ticket); }
   onStatus(res);
 }
 
+/** The draw the signed ticket carries (its payload is the buyer's to read). */
+function drawOf(jwt) {
+  try { return JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).draw || null; } catch { return null; }
+}
+
+/** Next look at the line: the public room document when we hold a ticket, else our own status. */
+function watch() { return drawOf(ticket) ? pollRoom() : poll(); }
+
 async function poll() {
-  const res = await api('GET', '/sales/' + encodeURIComponent(saleId) + '/queue/me');
+  const res = await api('GET', 'sales/' + encodeURIComponent(saleId) + '/queue/me');
+  onStatus(res);
+}
+
+async function pollRoom() {
+  if (phase === 'ordered' || phase === 'soldOut') return;
+  const res = await api('GET', 'sales/' + encodeURIComponent(saleId) + '/room', undefined, {}, true);
+  if (res.status === 429) return later(pollRoom, res.retryAfter || 1);
+  if (res.status !== 200) return later(pollRoom, 3);
+  const s = rules.stateFromDocument(res.body, drawOf(ticket));
+  if (phase === 'admitted') return s.state === 'SOLD_OUT' ? soldOut() : later(pollRoom, 3);
+  if (s.state === 'ADMITTED') return exchange();
+  onLine(s, rules.pollAfterSeconds(s));
+}
+
+/** The one call with the token while in line: a served ticket for an admission token. */
+async function exchange() {
+  const res = await api('GET', 'sales/' + encodeURIComponent(saleId) + '/queue/me', undefined, { 'Queue-Ticket': ticket });
   onStatus(res);
 }
 
 function onStatus(res) {
   if (phase === 'ordered' || phase === 'soldOut') return;
-  if (res.status === 429) return later(poll, res.retryAfter || 1);
-  if (res.status !== 200 && res.status !== 201) { say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status); return later(poll, 3); }
+  if (res.status === 429) return later(watch, res.retryAfter || 1);
+  if (res.status !== 200 && res.status !== 201) { say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status); return later(watch, 3); }
   const s = res.body;
+  if (s.state !== 'ADMITTED') return onLine(s, s.pollAfterSeconds);
+  showPlace(s);
+  admission = s.admissionToken;
+  admitted();
+  later(watch, 3);
+}
+
+function showPlace(s) {
   if (sale) renderSale();
   $('position').textContent = String(s.position);
   $('serving').textContent = String(s.nowServing);
   show('line', true);
+}
+
+function onLine(s, pollAfter) {
+  showPlace(s);
   if (s.state === 'SOLD_OUT') return soldOut();
   if (s.state === 'EXPIRED') {
     phase = 'expired';
     say('EXPIRED', 'Your turn came and passed without a purchase. If units are left once the line is through, you get a last call here.');
-    return later(poll, s.pollAfterSeconds || 10);
+    return later(watch, pollAfter || 10);
   }
-  if (s.state === 'WAITING') {
-    $('eta').textContent = s.etaSeconds === null ? 'admission paused' : 'about ' + s.etaSeconds + ' s';
-    say('WAITING', 'You are in line. Keep this page open.');
-    return later(poll, s.pollAfterSeconds || 1);
-  }
-  admission = s.admissionToken;
-  admitted();
-  later(poll, 3);
+  $('eta').textContent = s.etaSeconds === null ? 'admission paused' : 'about ' + s.etaSeconds + ' s';
+  say('WAITING', 'You are in line. Keep this page open.');
+  later(watch, pollAfter || 1);
 }
 
 function admitted() {
@@ -117,7 +180,7 @@ async function buy() {
   if (!key) { key = 'web-' + crypto.randomUUID(); sessionStorage.setItem('key:' + saleId, key); }
   const headers = { 'Idempotency-Key': key };
   if (admission) headers['Admission-Token'] = admission;
-  const res = await api('POST', '/sales/' + encodeURIComponent(saleId) + '/orders', { quantity: 1, paymentToken: 'tok_ok' }, headers);
+  const res = await api('POST', 'sales/' + encodeURIComponent(saleId) + '/orders', { quantity: 1, paymentToken: 'tok_ok' }, headers);
   if (res.status === 200 || res.status === 202) { phase = 'ordered'; clearTimeout(timer); orderId = res.body.orderId; return watchOrder(); }
   if (res.status === 409 && res.body.error.code === 'SOLD_OUT') return soldOut();
   if (res.status === 429) { phase = 'admitted'; return later(buy, res.retryAfter || 1); }
@@ -127,7 +190,7 @@ async function buy() {
 }
 
 async function watchOrder() {
-  const res = await api('GET', '/orders/' + encodeURIComponent(orderId));
+  const res = await api('GET', 'orders/' + encodeURIComponent(orderId));
   if (res.status === 200) {
     $('order-status').textContent = res.body.status;
     show('order', true);
@@ -140,7 +203,7 @@ async function watchOrder() {
 
 async function signIn(event) {
   event.preventDefault();
-  const res = await api('POST', '/dev/tokens', { userId: $('user').value.trim() });
+  const res = await api('POST', 'dev/tokens', { userId: $('user').value.trim() });
   if (res.status !== 200) { say('ERROR', 'Sign-in needs a token: open this page with #token=<your JWT>.'); return; }
   token = res.body.token;
   sessionStorage.setItem('token:' + saleId, token);

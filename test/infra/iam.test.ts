@@ -240,7 +240,7 @@ describe('least privilege (wiring access → IAM)', () => {
   });
 
   it('public read routes cannot write', () => {
-    for (const key of ['health', 'getSale', 'getOrder', 'listMyOrders', 'authorizer'] as const) {
+    for (const key of ['health', 'getSale', 'getOrder', 'listMyOrders', 'getRoom'] as const) {
       const writes = grantsOf(key).filter((g) =>
         [
           'dynamodb:PutItem',

@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+/** Debian's chromium (installed by .ci/run); Playwright downloads no browser here. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * The buyer page in a real browser against the local runtime, served at `basePath` (`''` = the
+ * root, as behind CloudFront; `/v1` as on the execute-api URL): buyer-page.test.ts and
+ * buyer-page-base-path.test.ts run it, each in its own process (one runtime per process).
+ */
+export function buyerPageSuite(basePath: string): void {
+  let h: Harness;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`No browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    h = await startHarness({ consumers: true, basePath });
+    // launch() gives every run a fresh temporary profile (its own user-data-dir), removed on close.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.stop();
+  });
+
+  async function openAs(userId: string, saleId: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${h.runtime.url}/?sale=${saleId}`);
+    await page.locator('#user').fill(userId);
+    await page.locator('#signin button').click();
+    await page.locator('#join').waitFor({ state: 'visible' });
+    expect(errors).toEqual([]);
+    return page;
+  }
+
+  const state = (page: Page) => page.locator('#state');
+
+  describe('the buyer page', () => {
+    it('counts down, queues, admits, buys and shows the order CONFIRMED', async () => {
+      const startsAt = Date.now() + 4_000;
+      const { saleId } = await h.createSale({
+        name: 'Browser drop',
+        totalStock: 3,
+        perUserLimit: 1,
+        startsAt: new Date(startsAt).toISOString(),
+        waitingRoom: { admitPerSecond: 5 },
+      });
+      const page = await openAs('pat', saleId);
+      await expect.poll(() => page.locator('#sale-name').textContent()).toBe('Browser drop');
+      expect(await page.locator('#countdown').textContent()).toMatch(/^Starts in \d+ s$/);
+
+      const before = h.runtime.invocationCounts();
+      await page.locator('#join').click();
+      await expect.poll(() => state(page).getAttribute('data-state')).toBe('WAITING');
+      expect(await page.locator('#position').textContent()).toBe('1');
+
+      await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 15_000 }).toBe('ADMITTED');
+      // While in line it read the public room document, and called its own status once: the exchange.
+      const after = h.runtime.invocationCounts();
+      expect((after.getRoom ?? 0) - (before.getRoom ?? 0)).toBeGreaterThan(0);
+      expect((after.queueStatus ?? 0) - (before.queueStatus ?? 0)).toBe(1);
+      await expect.poll(() => page.locator('#countdown').textContent()).toBe('On sale now');
+      await page.locator('#buy').click();
+      await expect
+        .poll(() => state(page).getAttribute('data-state'), { timeout: 20_000 })
+        .toBe('ORDER_CONFIRMED');
+      expect(await page.locator('#order-status').textContent()).toBe('CONFIRMED');
+
+      // What the page showed is what the system holds.
+      const orders = await h.call<{ orders: { status: string; saleId: string }[] }>('GET', '/me/orders', {
+        token: await h.token('pat'),
+      });
+      expect(orders.body.orders.filter((o) => o.saleId === saleId).map((o) => o.status)).toEqual([
+        'CONFIRMED',
+      ]);
+    });
+
+    it('shows SOLD_OUT to a waiting buyer the moment the last unit goes', async () => {
+      const { saleId } = await h.createSale({
+        totalStock: 1,
+        perUserLimit: 1,
+        waitingRoom: { admitPerSecond: 1_000 },
+      });
+      const page = await openAs('quinn', saleId);
+      await page.locator('#join').click();
+      await expect.poll(() => state(page).getAttribute('data-state')).toBe('ADMITTED');
+
+      // Someone else, admitted too, takes the only unit first.
+      const rival = await h.token('rival');
+      const ticket = await h.call('POST', `/sales/${saleId}/queue`, { token: rival });
+      expect(ticket.body.state).toBe('ADMITTED');
+      const bought = await h.call('POST', `/sales/${saleId}/orders`, {
+        token: rival,
+        headers: { 'idempotency-key': 'rival-1', 'admission-token': String(ticket.body.admissionToken) },
+        body: { quantity: 1, paymentToken: 'tok_ok' },
+      });
+      expect(bought.status).toBe(202);
+
+      await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 10_000 }).toBe('SOLD_OUT');
+      expect(await page.locator('#buy').isVisible()).toBe(false);
+    });
+  });
+}
