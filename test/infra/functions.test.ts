@@ -4,7 +4,6 @@ import { environmentFor, UNRESOLVED } from '../../infra/functions.ts';
 import { loadConfig } from '../../shared/config.ts';
 import {
   type FunctionKey,
-  type FunctionSpec,
   functionSpecs,
   queues,
   type TableKey,

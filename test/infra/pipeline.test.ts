@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deployedFunctions } from '../../infra/deployed.ts';
 import { assertQueuesFitConsumers, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/functions.ts';
 import { scheduleMinutes } from '../../infra/stateless-stack.ts';
-import { type FunctionKey, type FunctionSpec, functionSpecs, queues } from '../../shared/wiring.ts';
+import { type FunctionSpec, functionSpecs, queues } from '../../shared/wiring.ts';
 import {
   type Json,
   logicalId,
