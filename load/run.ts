@@ -73,7 +73,7 @@ Deployed stack:
   --tokens FILE        one buyer per line: "userId,token" or "token" (LOAD_TOKENS)
   --sale ID            drill an existing sale (LOAD_SALE), or
   --admin-token T      create the sale with this admin token (ADMIN_TOKEN)
-  Audit needs SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE (+ AWS_REGION and credentials).
+  Audit needs SALES_TABLE, ORDERS_TABLE, PAYMENTS_TABLE, CLAIMS_TABLE (+ AWS_REGION and credentials).
 
 Burst (open loop, buyers honour Retry-After): npm run load -- --burst --help
 

@@ -72,7 +72,7 @@ export function buyerPageSuite(basePath: string): void {
 
       const before = h.runtime.invocationCounts();
       await page.locator('#join').click();
-      await expect.poll(() => state(page).getAttribute('data-state')).toBe('WAITING');
+      await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 10_000 }).toBe('WAITING');
       expect(await page.locator('#position').textContent()).toBe('1');
 
       await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 25_000 }).toBe('ADMITTED');
@@ -104,7 +104,7 @@ export function buyerPageSuite(basePath: string): void {
       });
       const page = await openAs('quinn', saleId);
       await page.locator('#join').click();
-      await expect.poll(() => state(page).getAttribute('data-state')).toBe('ADMITTED');
+      await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 10_000 }).toBe('ADMITTED');
 
       // Someone else, admitted too, takes the only unit first.
       const rival = await h.token('rival');
