@@ -32,7 +32,7 @@ describe('TokenBucket (API Gateway rate + burst)', () => {
     expect(Array.from({ length: 5 }, () => bucket.tryTake())).toEqual([true, true, true, false, false]);
   });
 
-  it('takes the stage bucket first, then the method bucket', () => {
+  it("applies the stage's limits to each method, as API Gateway does; a method's own replace them", () => {
     let now = 0;
     const throttle = new ApiThrottle(
       { stage: { rateLimit: 1, burstLimit: 4 }, methods: { placeOrder: { rateLimit: 1, burstLimit: 2 } } },
@@ -43,8 +43,16 @@ describe('TokenBucket (API Gateway rate + burst)', () => {
       throttle.admit('placeOrder'),
       throttle.admit('placeOrder'),
     ]).toEqual([true, true, false]);
-    // getSale has no method limit: only the stage's last token (the refused call spent one too).
-    expect([throttle.admit('getSale'), throttle.admit('getSale')]).toEqual([true, false]);
+    // getSale has no limit of its own: a bucket of the stage's size for itself, untouched by the
+    // checkout's traffic, and another for getRoom.
+    expect(Array.from({ length: 5 }, () => throttle.admit('getSale'))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(Array.from({ length: 4 }, () => throttle.admit('getRoom'))).toEqual([true, true, true, true]);
     now += 1000;
     expect(throttle.admit('getSale')).toBe(true);
   });
