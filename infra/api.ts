@@ -167,7 +167,7 @@ export class Api extends Construct {
       defaultCorsPreflightOptions: {
         allowOrigins: settings.corsOrigins,
         allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Admission-Token'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Admission-Token', 'Queue-Ticket'],
         exposeHeaders: ['Location', 'Retry-After'],
         maxAge: Duration.hours(1),
       },

@@ -208,6 +208,9 @@ export function environmentFor(
       case 'signing':
         env.TOKEN_SIGNING_KEY = props.signingSecret.secretValue.unsafeUnwrap();
         break;
+      case 'public':
+        env.PUBLIC_MAX_AGE_SECONDS = String(settings.publicMaxAgeSeconds);
+        break;
       // checkout and reconcile: the config schema's defaults are the tuned values.
       case 'checkout':
       case 'reconcile':
