@@ -79,6 +79,15 @@ describe('the edge: CloudFront in front of the API (aws target)', () => {
     }
   });
 
+  it('tells the public document routes their max-age (-c publicMaxAge, default 1 s)', () => {
+    for (const key of ['getSale', 'getRoom'] as const) {
+      const fn = props(
+        cloud.stateless.toJSON().Resources[logicalId(cloud.built.stateless.functions.get(key))] as Json,
+      );
+      expect(((fn.Environment as Json).Variables as Json).PUBLIC_MAX_AGE_SECONDS, key).toBe('1');
+    }
+  });
+
   it('is off for LocalStack and with -c edge=false', () => {
     const off = synth({ context: { edge: 'false' } });
     expect(Object.keys(resourcesOfType(off.stateless, 'AWS::CloudFront::Distribution'))).toEqual([]);
