@@ -3,6 +3,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { AWS_UNRESERVED_MINIMUM, concurrencyPlan, DEFAULT_SHARE } from '../../infra/concurrency-plan.ts';
 import { cacheSeconds, EdgeCache } from '../../local/runtime/edge-cache.ts';
+import { drawOfTicket, readTicket, signTicket } from '../../shared/usecases/room-tickets.ts';
 
 const answer = (cacheControl?: string): APIGatewayProxyResult => ({
   statusCode: 200,
@@ -81,5 +82,33 @@ describe('the concurrency plan', () => {
       const both = sum(plan(account, DEFAULT_SHARE.prod)) + sum(plan(account, DEFAULT_SHARE.other));
       expect(both, `account ${account}`).toBeLessThanOrEqual(account - AWS_UNRESERVED_MINIMUM - 100);
     }
+  });
+});
+
+describe('signed tickets', () => {
+  const key = 'k'.repeat(40);
+  const ticket = {
+    saleId: 's1',
+    userId: 'ann',
+    joinedAt: 1_700_000_000_000,
+    draw: { kind: 'counter' as const, n: 7, shard: 3 },
+  };
+  const endsAt = '2100-01-01T00:00:00Z';
+
+  it('carry the draw the buyer reads, and prove it only for that buyer and sale', async () => {
+    const signed = await signTicket(key, ticket, endsAt);
+    expect(drawOfTicket(signed)).toEqual(ticket.draw);
+    const now = ticket.joinedAt + 1_000;
+    expect(await readTicket(key, signed, { saleId: 's1', userId: 'ann', now })).toEqual(ticket);
+    expect(await readTicket(key, signed, { saleId: 's1', userId: 'bob', now })).toBeUndefined();
+    expect(await readTicket(key, signed, { saleId: 's2', userId: 'ann', now })).toBeUndefined();
+    expect(await readTicket('x'.repeat(40), signed, { saleId: 's1', userId: 'ann', now })).toBeUndefined();
+    const [header, , signature] = signed.split('.');
+    const forged = Buffer.from(
+      JSON.stringify({ sale: 's1', draw: { kind: 'counter', n: 1, shard: 0 }, sub: 'ann', aud: 'ticket' }),
+    ).toString('base64url');
+    expect(
+      await readTicket(key, `${header}.${forged}.${signature}`, { saleId: 's1', userId: 'ann', now }),
+    ).toBeUndefined();
   });
 });
