@@ -68,6 +68,45 @@ describe('bundles', () => {
     expect(imports.filter((p) => !p.startsWith('node:') && !/^[a-z_]+$/.test(p))).toEqual([]);
   });
 
+  it('buyerPage: the page the minified bundle serves parses, and its embedded room rules compute a place', async () => {
+    const page = (await import(path.join(assetDir('buyerPage'), BUNDLE_FILE))) as {
+      handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+    };
+    const res = await page.handler(
+      { httpMethod: 'GET', path: '/', headers: {}, requestContext: {} },
+      { functionName: 'buyerPage', awsRequestId: 'r', getRemainingTimeInMillis: () => 3_000 },
+    );
+    expect(res.statusCode).toBe(200);
+    const script = /<script>([\s\S]*)<\/script>/.exec(res.body)?.[1] ?? '';
+    expect(() => new Function(script)).not.toThrow();
+    const rules = /const rules = (\(\(\) => \{[\s\S]*?\}\)\(\));/.exec(script)?.[1] ?? 'undefined';
+    const { stateFromDocument } = new Function(`return ${rules}`)() as {
+      stateFromDocument: (doc: unknown, draw: unknown) => { state: string; position: number };
+    };
+    const doc = {
+      saleId: 'x',
+      asOf: 10_000,
+      available: 5,
+      room: {
+        admitPerSecond: 1,
+        opensAt: '',
+        tokenSeconds: 60,
+        counterShards: 2,
+        overAdmit: 2,
+        base: 0,
+        t0: 0,
+        paused: false,
+      },
+      counts: { preStart: 3, counters: [2, 1] },
+      nowServing: 10,
+      joined: 6,
+    };
+    expect(stateFromDocument(doc, { kind: 'counter', n: 1, shard: 1 })).toMatchObject({
+      state: 'ADMITTED',
+      position: 5,
+    });
+  });
+
   it('points every function at its bundle', () => {
     for (const key of fnKeys) {
       const fn = s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.get(key))] as Json;
