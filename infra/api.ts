@@ -7,7 +7,8 @@ import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
 import { GATEWAY_RETRY_AFTER_SECONDS, RETRY_MESSAGE } from '../shared/http/gateway-refusals.ts';
 import { apiThrottle, type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wiring.ts';
-import { usesCognitoAuthorizer, usesTokenAuthorizer } from './deployed.ts';
+import { routeAuthorizer } from './authorizers.ts';
+import { usesCognitoAuthorizer } from './deployed.ts';
 import type { Functions } from './functions.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
 
@@ -186,7 +187,7 @@ export class Api extends Construct {
       });
     }
 
-    const { authorizer, guarded } = this.authorizerFor(props);
+    const { authorizer, guarded } = routeAuthorizer(this, props);
     this.authorizer = authorizer;
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {
@@ -265,49 +266,6 @@ export class Api extends Construct {
           "API Gateway's account-level CloudWatch role uses the AWS managed policy made for it; it writes API Gateway execution logs only.",
       },
     );
-  }
-
-  /**
-   * Who checks bearer tokens before a route runs: API Gateway's own Cognito user-pool authorizer
-   * for the stack's pool (no function per request), the TOKEN authorizer function for another
-   * OIDC issuer, nobody on the localstack target (routes verify there). Both cache an Allow per
-   * token for up to 300 s; the routes refuse a context whose `exp` has passed, so no cached
-   * answer outlives its token (shared/http/route.ts).
-   */
-  private authorizerFor(props: ApiProps): {
-    authorizer?: apigw.IAuthorizer;
-    guarded: apigw.MethodOptions;
-  } {
-    const { settings } = props;
-    if (usesCognitoAuthorizer(settings)) {
-      if (!props.userPool) throw new Error('The Cognito authorizer needs the stack user pool');
-      const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'CognitoAuthorizer', {
-        cognitoUserPools: [props.userPool],
-        identitySource: apigw.IdentitySource.header('Authorization'),
-        resultsCacheTtl: Duration.seconds(300),
-      });
-      return {
-        authorizer,
-        guarded: {
-          authorizer,
-          authorizationType: apigw.AuthorizationType.COGNITO,
-          // Access tokens are accepted only for a scope they carry; id tokens need none.
-          ...(settings.jwtTokenUse === 'access'
-            ? { authorizationScopes: ['aws.cognito.signin.user.admin'] }
-            : {}),
-        },
-      };
-    }
-    if (usesTokenAuthorizer(settings)) {
-      const authorizer = new apigw.TokenAuthorizer(this, 'JwtAuthorizer', {
-        handler: props.functions.invokeTarget(props.authorizer),
-        identitySource: apigw.IdentitySource.header('Authorization'),
-        validationRegex: BEARER_TOKEN_PATTERN,
-        resultsCacheTtl: Duration.seconds(300),
-      });
-      return { authorizer, guarded: { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM } };
-    }
-    return { guarded: { authorizationType: apigw.AuthorizationType.NONE } };
   }
 
   /** A regional web ACL on the stage whose one rule blocks an IP past N requests per 5 minutes. */
