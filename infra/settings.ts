@@ -179,6 +179,12 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
       throw new Error(`Context ${key} must be a URL, got ${value}`);
   }
 
+  const jwtAudience = overrides.jwtAudience ?? text('jwtAudience');
+  if (jwtIssuer && !jwtAudience)
+    throw new Error(
+      `Context jwtIssuer needs jwtAudience as well: without it a token ${jwtIssuer} minted for any other application would be accepted (functions fail to start without JWT_AUDIENCE). Pass -c jwtAudience=<the aud of this API's tokens>`,
+    );
+
   const corsOrigins = overrides.corsOrigins ??
     text('corsOrigins')
       ?.split(',')
@@ -244,7 +250,7 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
       overrides.accountConcurrencyLimit ?? num('accountConcurrencyLimit', 10, 1_000_000) ?? 1_000,
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
-    jwtAudience: overrides.jwtAudience ?? text('jwtAudience'),
+    jwtAudience,
     jwtTokenUse,
     jwtAdminClaim: overrides.jwtAdminClaim ?? text('jwtAdminClaim'),
     payment,

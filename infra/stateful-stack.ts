@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import {
   type QueueKey,
   type QueueSpec,
@@ -115,6 +115,7 @@ export class StatefulStack extends Stack {
     }
 
     let issuer: string;
+    let audience = settings.jwtAudience;
     let cognitoClient: JwtTrust['cognito'];
     if (settings.target === 'aws') {
       const userPool = new cognito.UserPool(this, 'UserPool', {
@@ -177,11 +178,12 @@ export class StatefulStack extends Stack {
     } else {
       // The dev issuer of `npm start` / `npm run token`; routes verify against its public JWKS.
       issuer = DEV_ISSUER;
+      audience = DEV_AUDIENCE;
     }
     this.jwt = {
       issuer,
       jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
-      ...(settings.jwtAudience ? { audience: settings.jwtAudience } : {}),
+      ...(audience ? { audience } : {}),
       ...(cognitoClient ? { cognito: cognitoClient } : {}),
       ...(settings.jwtAdminClaim ? { adminClaim: settings.jwtAdminClaim } : {}),
     };

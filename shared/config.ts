@@ -30,7 +30,7 @@ const groups = {
     // Exactly one key source (checked below): a JWKS URL, or the key set inline as JSON.
     JWKS_URL: z.optional(url),
     JWKS_JSON: z.optional(z.string().check(z.refine(isKeySet, 'must be a JSON Web Key Set: {"keys":[...]}'))),
-    // Generic issuers: the audience a token must carry.
+    // Issuers other than Cognito: the audience a token must carry (required for them, below).
     JWT_AUDIENCE: z.optional(name),
     // Cognito: the token kind accepted, and the app client (client_id of access tokens, aud of id tokens).
     JWT_TOKEN_USE: z.optional(z.enum(['access', 'id'])),
@@ -125,6 +125,11 @@ export function envSchemaFor(fn: FunctionKey) {
         env.JWT_TOKEN_USE === undefined
       )
         problem('JWT_TOKEN_USE', 'a Cognito issuer needs JWT_TOKEN_USE (access|id) and JWT_CLIENT_ID');
+      else if (env.JWT_TOKEN_USE === undefined && env.JWT_AUDIENCE === undefined)
+        problem(
+          'JWT_AUDIENCE',
+          "required for an issuer other than Cognito: without it a token the issuer minted for any other application is accepted; set JWT_AUDIENCE to the aud of this API's tokens",
+        );
     }),
   );
 }

@@ -26,8 +26,13 @@ export interface Principal {
   exp: number;
 }
 
-/** A buyer id: it ends up inside keys and logs, so bounded and of a safe charset. */
-const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$/;
+/**
+ * A buyer id: it ends up inside keys and logs, so bounded and of a safe charset. `|` is in it
+ * because issuers put it in subjects (Auth0's `auth0|abc`, `google-oauth2|123`); `#`, the
+ * separator of every key in shared/adapters/dynamo/keys.ts, and NUL, the separator of the order
+ * id's hash input, are not, so a key or an order id still names exactly one (sale, buyer) pair.
+ */
+export const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.@+|-]{0,127}$/;
 /** Only asymmetric signatures: an HMAC "signed" with the public key is refused. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Bearer tokens longer than this are refused before any parsing. */

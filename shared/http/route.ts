@@ -13,6 +13,7 @@ import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
 import { contractErrors } from './errors.ts';
 import { firstDuplicateKey, isJsonMediaType } from './strict-json.ts';
+import { strictRequest } from './strict-request.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -40,8 +41,8 @@ export interface RouteOptions {
 
 /**
  * The middleware stack every route shares: tracer (when given) → logger → metrics (when used) →
- * header/event normalisation → size limit → JSON body (routes with a body) → auth check →
- * contract errors.
+ * one spelling per header and one value per query parameter → header/event normalisation → size
+ * limit → JSON body (routes with a body) → auth check → contract errors.
  */
 export function route(options: RouteOptions, handler: Handler) {
   const stack = middy<HttpEvent, APIGatewayProxyResult>();
@@ -62,6 +63,7 @@ export function route(options: RouteOptions, handler: Handler) {
     .use(httpCors({ origin: '*', exposeHeaders: 'Location,Retry-After' }))
     .use(httpErrorHandler({ logger: false }))
     .use(contractErrors())
+    .use(strictRequest())
     .use(httpHeaderNormalizer())
     .use(httpEventNormalizer())
     .use(bodyLimit(MAX_BODY_BYTES));
