@@ -172,6 +172,7 @@ export function environmentFor(
   for (const queue of spec.access.sendTo ?? [])
     env[queues[queue].envVar] = props.queues[queue].queue.queueUrl;
   for (const topic of spec.access.publishTo ?? []) env[topics[topic].envVar] = props.topics[topic].topicArn;
+  if (spec.http) env.CORS_ORIGINS = settings.corsOrigins.join(',');
   for (const group of spec.env ?? []) {
     switch (group) {
       case 'auth':

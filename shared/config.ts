@@ -66,6 +66,23 @@ const groups = {
   },
 } as const;
 
+/**
+ * The browser origins every HTTP response names in Access-Control-Allow-Origin: `*` or a
+ * comma-separated list (`https://shop.example,https://*.shop.example`); the CDK app sets it from
+ * `-c corsOrigins`. A request from any other origin gets no CORS header, so browsers hide the answer.
+ */
+const CORS_ORIGINS = z._default(
+  z
+    .string()
+    .check(
+      z.refine(
+        (text) => text.split(',').every((origin) => /^(\*|https?:\/\/[^/\s,]+)$/.test(origin.trim())),
+        'must be * or comma-separated origins like https://shop.example (scheme and host, no path)',
+      ),
+    ),
+  '*',
+);
+
 const common = {
   AWS_REGION: z._default(name, 'us-east-1'),
   // Who checks bearer tokens on buyer/admin routes: API Gateway's Lambda authorizer (its context is
@@ -101,6 +118,7 @@ export function envSchemaFor(fn: FunctionKey) {
   for (const queue of spec.access.sendTo ?? []) shape[queues[queue].envVar] = name;
   for (const topic of spec.access.publishTo ?? []) shape[topics[topic].envVar] = name;
   for (const group of spec.env ?? []) Object.assign(shape, groups[group]);
+  if (spec.http) shape.CORS_ORIGINS = CORS_ORIGINS;
   const verifiesTokens = (spec.env ?? []).includes('auth');
   const guardsRoute = spec.http !== undefined && spec.http.auth !== 'public';
   if (!verifiesTokens && guardsRoute) {
@@ -132,6 +150,19 @@ export function envSchemaFor(fn: FunctionKey) {
         );
     }),
   );
+}
+
+/** CORS_ORIGINS as a list, parsed once per route module at cold start (shared/http/route.ts). */
+export function corsOriginsFrom(env: NodeJS.ProcessEnv = process.env): string[] {
+  const result = CORS_ORIGINS.safeParse(env.CORS_ORIGINS);
+  if (!result.success)
+    throw new ConfigError(
+      `Invalid configuration; set CORS_ORIGINS: ${result.error.issues.map((issue) => issue.message).join('; ')}`,
+    );
+  return result.data
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }
 
 function isKeySet(text: string): boolean {

@@ -4,7 +4,8 @@
  * same origin as the API (no CORS, no second deployment). Plain DOM and fetch, no framework.
  *
  * `?sale=<id>` picks the sale (default `demo`). Sign-in: a bearer token in the URL fragment
- * (`#token=…`, never sent to a server) or, locally, a name exchanged at `POST /dev/tokens`.
+ * (`#token=…`, never sent to a server, and wiped from the address bar and history at once) or,
+ * locally, a name exchanged at `POST /dev/tokens`.
  */
 const script = `
 const $ = (id) => document.getElementById(id);
@@ -12,6 +13,12 @@ const params = new URLSearchParams(location.search);
 const saleId = params.get('sale') || 'demo';
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
 let token = fromHash || sessionStorage.getItem('token:' + saleId) || '';
+// The token leaves the address bar and the history entry at once (screenshots, shared links,
+// the back button); this tab keeps it in sessionStorage, as a name signed in at /dev/tokens is.
+if (fromHash) {
+  sessionStorage.setItem('token:' + saleId, fromHash);
+  history.replaceState(null, '', location.pathname + location.search);
+}
 let sale = null;
 let admission = null;
 let orderId = null;

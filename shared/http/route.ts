@@ -8,6 +8,7 @@ import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { BearerVerifier } from '../auth/verify.ts';
+import { corsOriginsFrom } from '../config.ts';
 import { DomainError } from '../domain/errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
@@ -45,6 +46,7 @@ export interface RouteOptions {
  * limit → JSON body (routes with a body) → auth check → contract errors.
  */
 export function route(options: RouteOptions, handler: Handler) {
+  const corsOrigins = corsOriginsFrom();
   const stack = middy<HttpEvent, APIGatewayProxyResult>();
   if (options.tracing) stack.use(options.tracing as MiddlewareObj<HttpEvent, APIGatewayProxyResult>[]);
   stack.use(injectLambdaContext(logger, { resetKeys: true }));
@@ -59,8 +61,14 @@ export function route(options: RouteOptions, handler: Handler) {
   }
   stack
     // Browsers read responses (errors included) only with CORS headers; preflight is API Gateway's.
-    // Any origin: callers authenticate with bearer tokens, never cookies.
-    .use(httpCors({ origin: '*', exposeHeaders: 'Location,Retry-After' }))
+    // The origins are the deployment's (`-c corsOrigins`, `*` by default); a named list varies by Origin.
+    .use(
+      httpCors({
+        origins: corsOrigins,
+        exposeHeaders: 'Location,Retry-After',
+        ...(corsOrigins.includes('*') ? {} : { vary: 'Origin' }),
+      }),
+    )
     .use(httpErrorHandler({ logger: false }))
     .use(contractErrors())
     .use(strictRequest())

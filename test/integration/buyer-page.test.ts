@@ -106,4 +106,24 @@ describe('the buyer page', () => {
     await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 10_000 }).toBe('SOLD_OUT');
     expect(await page.locator('#buy').isVisible()).toBe(false);
   });
+
+  it('takes a #token= sign-in out of the address bar and history, and sends a strict policy (issue 18)', async () => {
+    const { saleId } = await h.createSale({ waitingRoom: { admitPerSecond: 5 } });
+    const token = await h.token('robin');
+    const page = await (await browser.newContext()).newPage();
+    const reply = await page.goto(`${h.runtime.url}/?sale=${saleId}#token=${token}`);
+    const headers = reply?.headers() ?? {};
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    const policy = headers['content-security-policy'] ?? '';
+    expect(policy).toContain("base-uri 'none'");
+    expect(policy).toContain("form-action 'none'");
+    await page.locator('#join').waitFor({ state: 'visible' });
+    expect(page.url()).toBe(`${h.runtime.url}/?sale=${saleId}`);
+    // The history entry was replaced, not added to: one entry, and it holds no token.
+    expect(await page.evaluate('[history.length, location.hash]')).toEqual([1, '']);
+    // Still signed in: the tab kept the token (a reload finds it in sessionStorage).
+    await page.reload();
+    await page.locator('#join').click();
+    await expect.poll(() => state(page).getAttribute('data-state')).toBe('ADMITTED');
+  });
 });
