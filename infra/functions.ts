@@ -184,6 +184,11 @@ export function environmentFor(
           env.JWT_CLIENT_ID = props.jwt.cognito.clientId;
         }
         if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
+        if (props.jwt.admins) {
+          env.ADMIN_JWT_ISSUER = props.jwt.admins.issuer;
+          env.ADMIN_JWKS_URL = props.jwt.admins.jwksUrl;
+          env.ADMIN_JWT_CLIENT_ID = props.jwt.admins.clientId;
+        }
         break;
       case 'payment': {
         env.PAYMENT_GATEWAY = 'simulated';

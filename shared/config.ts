@@ -37,6 +37,10 @@ const groups = {
     JWT_CLIENT_ID: z.optional(name),
     // The one claim listing the caller's groups ("admin" in it = admin); the dev issuer uses the same.
     JWT_ADMIN_CLAIM: z._default(name, 'cognito:groups'),
+    // The stack's admin user pool (MFA required): only its tokens make an admin. All three or none.
+    ADMIN_JWT_ISSUER: z.optional(name),
+    ADMIN_JWKS_URL: z.optional(url),
+    ADMIN_JWT_CLIENT_ID: z.optional(name),
   },
   payment: {
     PAYMENT_GATEWAY: z.enum(['simulated']),
@@ -137,16 +141,21 @@ export function envSchemaFor(fn: FunctionKey) {
         problem('JWKS_URL', 'set exactly one of JWKS_URL and JWKS_JSON');
       if ((env.JWT_TOKEN_USE === undefined) !== (env.JWT_CLIENT_ID === undefined))
         problem('JWT_CLIENT_ID', 'JWT_TOKEN_USE and JWT_CLIENT_ID go together (Cognito)');
-      if (
+      const cognitoIssuer =
         typeof env.JWT_ISSUER === 'string' &&
-        /^https:\/\/cognito-idp\.[^/]+\.amazonaws\.com\//.test(env.JWT_ISSUER) &&
-        env.JWT_TOKEN_USE === undefined
-      )
+        /^https:\/\/cognito-idp\.[^/]+\.amazonaws\.com\//.test(env.JWT_ISSUER);
+      if (cognitoIssuer && env.JWT_TOKEN_USE === undefined)
         problem('JWT_TOKEN_USE', 'a Cognito issuer needs JWT_TOKEN_USE (access|id) and JWT_CLIENT_ID');
       else if (env.JWT_TOKEN_USE === undefined && env.JWT_AUDIENCE === undefined)
         problem(
           'JWT_AUDIENCE',
           "required for an issuer other than Cognito: without it a token the issuer minted for any other application is accepted; set JWT_AUDIENCE to the aud of this API's tokens",
+        );
+      const admin = [env.ADMIN_JWT_ISSUER, env.ADMIN_JWKS_URL, env.ADMIN_JWT_CLIENT_ID];
+      if (admin.some((v) => v !== undefined) && admin.some((v) => v === undefined))
+        problem(
+          'ADMIN_JWT_ISSUER',
+          'ADMIN_JWT_ISSUER, ADMIN_JWKS_URL and ADMIN_JWT_CLIENT_ID go together (the admin user pool)',
         );
     }),
   );

@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeJwt,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -17,6 +18,18 @@ export interface VerifierOptions {
   cognito?: { tokenUse: 'access' | 'id'; clientId: string };
   /** The one claim that lists the caller's groups; `admin` in it makes an admin. */
   adminClaim: string;
+  /**
+   * A second issuer for admins (the stack's admin user pool, where MFA is required). With it, only
+   * its tokens can make an admin (`admin` in adminClaim), and the main issuer's tokens never do.
+   */
+  admins?: IssuerTrust;
+}
+
+/** One issuer this API trusts: where its keys are, and (Cognito) the token kind and app client. */
+export interface IssuerTrust {
+  issuer: string;
+  keys: { url: string } | { jwks: JSONWebKeySet };
+  cognito: { tokenUse: 'access' | 'id'; clientId: string };
 }
 
 export interface Principal {
@@ -46,27 +59,50 @@ export type BearerVerifier = (bearer: string | undefined) => Promise<Principal |
  * `client_id` / `aud`, or the configured audience. The authorizer and the in-route check share it.
  */
 export function jwtVerifier(options: VerifierOptions): BearerVerifier {
-  // jose caches a remote key set and refetches on an unknown kid, with its own cooldown.
-  const keys: JWTVerifyGetKey =
-    'url' in options.keys
-      ? createRemoteJWKSet(new URL(options.keys.url))
-      : createLocalJWKSet(options.keys.jwks);
-  const audience = options.cognito
-    ? options.cognito.tokenUse === 'id'
-      ? options.cognito.clientId
-      : undefined
-    : options.audience;
+  const main = issuerVerifier(options, options.admins ? { ...options, adminClaim: undefined } : options);
+  const admins = options.admins
+    ? issuerVerifier(options.admins, { ...options.admins, adminClaim: options.adminClaim })
+    : undefined;
   return async (bearer) => {
     const token = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(bearer ?? '')?.[1];
     if (!token || token.length > MAX_TOKEN_CHARS) return undefined;
+    // Which issuer's keys to try is read from the unverified `iss`; the verification then
+    // demands that very issuer, so naming the other one gains nothing.
+    if (admins && options.admins && issuerOf(token) === options.admins.issuer) return admins(token);
+    return main(token);
+  };
+}
+
+function issuerOf(token: string): string | undefined {
+  try {
+    return decodeJwt(token).iss;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A verifier for one issuer; `adminClaim` undefined = its tokens never make an admin. */
+function issuerVerifier(
+  trust: Pick<VerifierOptions, 'issuer' | 'keys' | 'audience' | 'cognito'>,
+  rules: Pick<VerifierOptions, 'cognito'> & { adminClaim: string | undefined },
+): (token: string) => Promise<Principal | undefined> {
+  // jose caches a remote key set and refetches on an unknown kid, with its own cooldown.
+  const keys: JWTVerifyGetKey =
+    'url' in trust.keys ? createRemoteJWKSet(new URL(trust.keys.url)) : createLocalJWKSet(trust.keys.jwks);
+  const audience = trust.cognito
+    ? trust.cognito.tokenUse === 'id'
+      ? trust.cognito.clientId
+      : undefined
+    : trust.audience;
+  return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keys, {
-        issuer: options.issuer,
+        issuer: trust.issuer,
         algorithms: ALGORITHMS,
         requiredClaims: ['exp', 'sub'],
         ...(audience ? { audience } : {}),
       });
-      return principalOf(payload, options);
+      return principalOf(payload, rules);
     } catch {
       return undefined;
     }
@@ -76,7 +112,7 @@ export function jwtVerifier(options: VerifierOptions): BearerVerifier {
 /** The caller a verified payload names, or undefined when a rule beyond the signature fails. */
 export function principalOf(
   payload: JWTPayload,
-  rules: Pick<VerifierOptions, 'adminClaim' | 'cognito'>,
+  rules: Pick<VerifierOptions, 'cognito'> & { adminClaim: string | undefined },
 ): Principal | undefined {
   if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) return undefined;
   if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return undefined;
@@ -84,7 +120,7 @@ export function principalOf(
     if (payload.token_use !== rules.cognito.tokenUse) return undefined;
     if (rules.cognito.tokenUse === 'access' && payload.client_id !== rules.cognito.clientId) return undefined;
   }
-  const groups = payload[rules.adminClaim];
+  const groups = rules.adminClaim === undefined ? undefined : payload[rules.adminClaim];
   return {
     userId: payload.sub,
     admin: Array.isArray(groups) && groups.includes('admin'),
@@ -101,6 +137,9 @@ export function verifierFromConfig(auth: {
   JWT_TOKEN_USE?: 'access' | 'id';
   JWT_CLIENT_ID?: string;
   JWT_ADMIN_CLAIM: string;
+  ADMIN_JWT_ISSUER?: string;
+  ADMIN_JWKS_URL?: string;
+  ADMIN_JWT_CLIENT_ID?: string;
 }): BearerVerifier {
   return jwtVerifier({
     issuer: auth.JWT_ISSUER,
@@ -112,6 +151,15 @@ export function verifierFromConfig(auth: {
       ? { cognito: { tokenUse: auth.JWT_TOKEN_USE, clientId: auth.JWT_CLIENT_ID } }
       : {}),
     adminClaim: auth.JWT_ADMIN_CLAIM,
+    ...(auth.ADMIN_JWT_ISSUER && auth.ADMIN_JWKS_URL && auth.ADMIN_JWT_CLIENT_ID
+      ? {
+          admins: {
+            issuer: auth.ADMIN_JWT_ISSUER,
+            keys: { url: auth.ADMIN_JWKS_URL },
+            cognito: { tokenUse: auth.JWT_TOKEN_USE ?? 'id', clientId: auth.ADMIN_JWT_CLIENT_ID },
+          },
+        }
+      : {}),
   });
 }
 

@@ -124,6 +124,42 @@ describe('bearer token rules', () => {
     });
   });
 
+  it('makes admins only from the admin pool when one is configured (MFA lives there)', async () => {
+    const ADMIN_ISSUER = 'https://admin-issuer.example.test';
+    const adminPair = await generateKeyPair('RS256', { extractable: true });
+    const adminJwks = { keys: [{ ...(await exportJWK(adminPair.publicKey)), kid: 'k1', alg: 'RS256' }] };
+    const cognito = { tokenUse: 'id' as const, clientId: 'buyers' };
+    const verify = verifier({
+      cognito,
+      admins: {
+        issuer: ADMIN_ISSUER,
+        keys: { jwks: adminJwks },
+        cognito: { tokenUse: 'id', clientId: 'ops' },
+      },
+    });
+    const buyerClaims = valid({ token_use: 'id', aud: 'buyers' });
+    const adminClaims = { ...valid({ token_use: 'id', aud: 'ops' }), iss: ADMIN_ISSUER, sub: 'olga' };
+    // A buyer-pool token in the admin group is no admin: the group claim of that pool is ignored.
+    expect(
+      await verify(`Bearer ${await sign({ ...buyerClaims, 'cognito:groups': ['admin'] })}`),
+    ).toMatchObject({
+      userId: 'alice',
+      admin: false,
+    });
+    const fromAdminPool = async (claims: JWTPayload, key: PrivateKey = adminPair.privateKey) =>
+      verify(`Bearer ${await sign(claims, key)}`);
+    expect(await fromAdminPool({ ...adminClaims, 'cognito:groups': ['admin'] })).toMatchObject({
+      userId: 'olga',
+      admin: true,
+    });
+    expect(await fromAdminPool(adminClaims)).toMatchObject({ admin: false });
+    // The admin pool's own app client only, and its own keys only.
+    expect(
+      await fromAdminPool({ ...adminClaims, aud: 'buyers', 'cognito:groups': ['admin'] }),
+    ).toBeUndefined();
+    expect(await fromAdminPool({ ...adminClaims, 'cognito:groups': ['admin'] }, privateKey)).toBeUndefined();
+  });
+
   it('takes the key set inline (JWKS_JSON) as well as from a URL', async () => {
     const verify = verifierFromConfig({
       JWT_ISSUER: ISSUER,
