@@ -1,5 +1,6 @@
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { errorBody } from '../shared/http/error-body.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
 
 /** What the web ACL enforces (infra/settings.ts `waf`; docs/DEPLOY.md "WAF"). */
@@ -13,6 +14,26 @@ export interface WafLimits {
   /** AWS Managed Rules Bot Control (common level): billed per request on top of WAF's own price. */
   botControl: boolean;
 }
+
+/**
+ * What a blocked IP is answered: the contract's 429 RETRY with Retry-After, as API Gateway's own
+ * throttle answers, not WAF's bare 403. The rate rules look at the last minute, so a minute.
+ */
+export const WAF_RETRY_AFTER_SECONDS = 60;
+const BLOCKED_BODY_KEY = 'retry';
+export const wafBlockedBody = errorBody(
+  'RETRY',
+  'Too many requests from your network; retry in a minute with the same Idempotency-Key',
+);
+const blockAsRetry = {
+  block: {
+    customResponse: {
+      responseCode: 429,
+      customResponseBodyKey: BLOCKED_BODY_KEY,
+      responseHeaders: [{ name: 'Retry-After', value: String(WAF_RETRY_AFTER_SECONDS) }],
+    },
+  },
+};
 
 /** The routes with a per-IP rule of their own, by wiring key: a rename in the wiring follows here. */
 export const RATE_LIMITED_ROUTES = {
@@ -40,7 +61,7 @@ export function flashSaleWebAcl(
   const perIpOnRoute = (name: string, fn: FunctionKey, perMinute: number, priority: number) => ({
     name: `${name}PerIp`,
     priority,
-    action: { block: {} },
+    action: blockAsRetry,
     statement: {
       rateBasedStatement: {
         limit: perMinute,
@@ -59,7 +80,7 @@ export function flashSaleWebAcl(
     rules.push({
       name: 'RatePerIp',
       priority: 2,
-      action: { block: {} },
+      action: blockAsRetry,
       statement: { rateBasedStatement: { limit: limits.allPer5Minutes, aggregateKeyType: 'IP' } },
       visibilityConfig: visibility('rate-per-ip'),
     });
@@ -83,6 +104,9 @@ export function flashSaleWebAcl(
     scope: props.scope,
     defaultAction: { allow: {} },
     visibilityConfig: visibility('web-acl'),
+    customResponseBodies: {
+      [BLOCKED_BODY_KEY]: { contentType: 'APPLICATION_JSON', content: wafBlockedBody },
+    },
     rules,
   });
 }

@@ -188,7 +188,7 @@ describe('stage', () => {
       Rules: Match.arrayWith([
         Match.objectLike({
           Name: 'RatePerIp',
-          Action: { Block: {} },
+          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 429 }) } },
           Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
         }),
       ]),

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDevJwks } from '../../infra/dev-jwks.ts';
 import { wafDefaults } from '../../infra/settings.ts';
 import { ADMIN_GROUP } from '../../infra/stateful-stack.ts';
-import { RATE_LIMITED_ROUTES, routeRegex } from '../../infra/waf.ts';
+import { RATE_LIMITED_ROUTES, routeRegex, WAF_RETRY_AFTER_SECONDS, wafBlockedBody } from '../../infra/waf.ts';
 import { functionSpecs } from '../../shared/wiring.ts';
 import {
   type Json,
@@ -63,10 +63,24 @@ describe('prod: a WAF web ACL on the API stage', () => {
     ] as const;
     const rules = rulesOf(prod);
     expect(rules.map((r) => r.Name)).toEqual(expected.map(([name]) => name));
+    const bodies = props(webAcls(prod)[0] as Json).CustomResponseBodies as Json;
+    expect(bodies.retry).toEqual({ ContentType: 'APPLICATION_JSON', Content: wafBlockedBody });
+    expect(JSON.parse(wafBlockedBody)).toMatchObject({
+      error: { code: 'RETRY', message: expect.any(String) },
+    });
     for (const [name, fn, limit] of expected) {
       const http = functionSpecs[fn].http;
       const rule = rules.find((r) => r.Name === name) as Json;
-      expect(rule.Action).toEqual({ Block: {} });
+      // Blocked as the contract's overload answer: 429 RETRY + Retry-After, from the ACL's body.
+      expect(rule.Action).toEqual({
+        Block: {
+          CustomResponse: {
+            ResponseCode: 429,
+            CustomResponseBodyKey: 'retry',
+            ResponseHeaders: [{ Name: 'Retry-After', Value: String(WAF_RETRY_AFTER_SECONDS) }],
+          },
+        },
+      });
       const rate = (rule.Statement as Json).RateBasedStatement as Json;
       expect(rate).toMatchObject({ Limit: limit, EvaluationWindowSec: 60, AggregateKeyType: 'IP' });
       const [method, uri] = ((rate.ScopeDownStatement as Json).AndStatement as Json).Statements as Json[];
