@@ -56,10 +56,12 @@ export type BearerVerifier = (bearer: string | undefined) => Promise<Principal |
 /**
  * Verifies bearer JWTs (Cognito, any OIDC issuer, or the local dev issuer): signature against the
  * issuer's key set, `iss`, `exp` (required), `sub` (required, bounded), Cognito's `token_use` and
- * `client_id` / `aud`, or the configured audience. The authorizer and the in-route check share it.
+ * `client_id` / `aud`, or the configured audience; with `admins`, the admin pool's tokens by its
+ * own keys and app client. The authorizer and the in-route check share it.
  */
 export function jwtVerifier(options: VerifierOptions): BearerVerifier {
   const main = issuerVerifier(options, options.admins ? { ...options, adminClaim: undefined } : options);
+  const adminIssuer = options.admins?.issuer;
   const admins = options.admins
     ? issuerVerifier(options.admins, { ...options.admins, adminClaim: options.adminClaim })
     : undefined;
@@ -68,7 +70,7 @@ export function jwtVerifier(options: VerifierOptions): BearerVerifier {
     if (!token || token.length > MAX_TOKEN_CHARS) return undefined;
     // Which issuer's keys to try is read from the unverified `iss`; the verification then
     // demands that very issuer, so naming the other one gains nothing.
-    if (admins && options.admins && issuerOf(token) === options.admins.issuer) return admins(token);
+    if (admins && issuerOf(token) === adminIssuer) return admins(token);
     return main(token);
   };
 }
