@@ -7,10 +7,13 @@ import { DomainError } from '../domain/errors.ts';
  * normaliser folds names to lower case (it keeps the last of `Idempotency-Key` / `IDEMPOTENCY-KEY`)
  * and before `queryStringParameters` (API Gateway keeps the last of `?limit=500&limit=1`):
  * - one header name under two spellings (API Gateway passes both in `multiValueHeaders`);
+ * - a header the API reads given more than once, whether under one key or several;
  * - one query parameter given more than once.
- * Headers repeated under one spelling stay legal HTTP; the ones the API reads are checked one by
- * one (`singleHeader`).
+ * Other headers repeated under one spelling stay legal HTTP.
  */
+/** Headers some route reads (the checkout's Idempotency-Key and Admission-Token among them). */
+const READ_ONCE = new Set(['authorization', 'content-type', 'idempotency-key', 'admission-token', 'origin']);
+
 export function strictRequest(): MiddlewareObj<
   Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders' | 'multiValueQueryStringParameters'>
 > {
@@ -33,6 +36,12 @@ export function strictRequest(): MiddlewareObj<
             ],
           );
         spellings.set(lower, name);
+      }
+      for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+        if (READ_ONCE.has(name.toLowerCase()) && (values?.length ?? 0) > 1)
+          throw new DomainError('VALIDATION_ERROR', `Send exactly one ${name} header`, [
+            { path: name, message: 'sent more than once' },
+          ]);
       }
       for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
         if ((values?.length ?? 0) > 1)

@@ -178,6 +178,26 @@ describe('one reading per request (issue 18)', () => {
     });
   });
 
+  it('refuses a header the API reads given twice under one key, as API Gateway may group them', async () => {
+    const res = await echo(
+      event({
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'b' },
+        multiValueHeaders: { 'Content-Type': ['application/json'], 'Idempotency-Key': ['a', 'b'] },
+      }),
+      context,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error.details).toEqual([
+      { path: 'Idempotency-Key', message: 'sent more than once' },
+    ]);
+    // Any other header may repeat (HTTP allows it): not refused here.
+    const ok = await echo(
+      event({ multiValueHeaders: { 'Content-Type': ['application/json'], Accept: ['a/b', 'c/d'] } }),
+      context,
+    );
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('refuses a query parameter given twice, and lets single ones through', async () => {
     const twice = await echoQuery(
       event({
