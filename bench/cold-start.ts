@@ -100,6 +100,7 @@ function fakeEnv(): Record<string, string> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     JWT_ISSUER: 'https://issuer.example',
     JWKS_URL: 'https://issuer.example/.well-known/jwks.json',
+    JWT_AUDIENCE: 'flash-sale-api',
     PAYMENT_GATEWAY: 'simulated',
     POWERTOOLS_SERVICE_NAME: 'flash-sale',
     POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',

@@ -7,7 +7,7 @@ import {
   tables,
 } from '../shared/wiring.ts';
 import type { FunctionsProps } from './functions.ts';
-import { WRITE_ACTIONS, writeScopes } from './key-scopes.ts';
+import { SCOPED_TABLES, WRITE_ACTIONS, writeScopes } from './key-scopes.ts';
 
 /** The IAM statements a wiring entry's `access` implies, and nothing more. */
 export function accessStatements(
@@ -30,7 +30,12 @@ export function accessStatements(
     // With named indexes, Query is granted on those indexes only, not on the base table.
     const actions = [...new Set(wired)].filter((action) => !(action === 'Query' && indexes.length > 0));
     const scope = key ? writeScopes[key]?.[table] : undefined;
-    const scoped = scope ? actions.filter((action) => WRITE_ACTIONS.has(action)) : [];
+    const writes = actions.filter((action) => WRITE_ACTIONS.has(action));
+    if (!scope && writes.length > 0 && SCOPED_TABLES.includes(table))
+      throw new Error(
+        `${key ?? 'function'} writes the ${table} table (${writes.join(', ')}) without a key scope: list it for the key shapes it writes in infra/key-scopes.ts`,
+      );
+    const scoped = scope ? writes : [];
     const open = actions.filter((action) => !scoped.includes(action));
     if (open.length > 0) {
       statements.push(
@@ -47,9 +52,20 @@ export function accessStatements(
           sid: `${pascalSid(table)}OwnKeys`,
           actions: scoped.map((action) => `dynamodb:${action}`),
           resources: [arn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scope } },
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scope.allow } },
         }),
       );
+      if (scope.deny.length > 0) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: `${pascalSid(table)}OtherKeys`,
+            effect: iam.Effect.DENY,
+            actions: scoped.map((action) => `dynamodb:${action}`),
+            resources: [arn],
+            conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': scope.deny } },
+          }),
+        );
+      }
     }
     if (indexes.length > 0) {
       statements.push(

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ErrorCode } from '../shared/domain/errors.ts';
 import { GATEWAY_RETRY_AFTER_SECONDS, RETRY_MESSAGE } from '../shared/http/gateway-refusals.ts';
@@ -11,6 +11,7 @@ import { routeAuthorizer } from './authorizers.ts';
 import { usesCognitoAuthorizer } from './deployed.ts';
 import type { Functions } from './functions.ts';
 import { API_STAGE, isProd, type Settings } from './settings.ts';
+import { attachWebAcl, flashSaleWebAcl } from './waf.ts';
 
 export interface ApiProps {
   settings: Settings;
@@ -19,6 +20,8 @@ export interface ApiProps {
   authorizer: FunctionKey;
   /** The stack's user pool: API Gateway's own Cognito authorizer checks its tokens. */
   userPool?: cognito.IUserPool;
+  /** The admins' pool (MFA required): the Cognito authorizer accepts its tokens too. */
+  adminPool?: cognito.IUserPool;
 }
 
 /** What the authorizer accepts at all; anything else is 401 without invoking it (or caching). */
@@ -243,7 +246,14 @@ export class Api extends Construct {
       );
     }
 
-    if (settings.wafRateLimitPer5Min !== undefined) this.webAcl = this.rateLimitPerIp(settings);
+    if (settings.waf) {
+      this.webAcl = flashSaleWebAcl(this, 'WebAcl', {
+        scope: 'REGIONAL',
+        metricPrefix: `flash-sale-${settings.stage}`,
+        limits: settings.waf,
+      });
+      attachWebAcl(this, 'WebAclAssociation', this.webAcl, this.api.deploymentStage.stageArn);
+    }
 
     Validations.of(this.api).acknowledge(
       {
@@ -257,7 +267,7 @@ export class Api extends Construct {
             {
               id: 'AwsSolutions-APIG3',
               reason:
-                'No WAF web ACL by default (per-request cost during a drop); stage and method throttling and reserved concurrency limit abuse. -c wafRateLimit=N adds a per-IP rate rule (docs/DEPLOY.md).',
+                'No WAF web ACL on this deployment (-c waf=false, a stage other than prod, or the localstack target); stage and method throttling and reserved concurrency limit abuse. Prod has one by default (docs/DEPLOY.md "WAF").',
             },
           ]),
       {
@@ -266,36 +276,6 @@ export class Api extends Construct {
           "API Gateway's account-level CloudWatch role uses the AWS managed policy made for it; it writes API Gateway execution logs only.",
       },
     );
-  }
-
-  /** A regional web ACL on the stage whose one rule blocks an IP past N requests per 5 minutes. */
-  private rateLimitPerIp(settings: Settings): wafv2.CfnWebACL {
-    const visibility = (metricName: string) => ({
-      cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
-      metricName,
-    });
-    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      scope: 'REGIONAL',
-      defaultAction: { allow: {} },
-      visibilityConfig: visibility(`flash-sale-${settings.stage}`),
-      rules: [
-        {
-          name: 'RatePerIp',
-          priority: 0,
-          action: { block: {} },
-          statement: {
-            rateBasedStatement: { limit: settings.wafRateLimitPer5Min as number, aggregateKeyType: 'IP' },
-          },
-          visibilityConfig: visibility(`flash-sale-${settings.stage}-rate-per-ip`),
-        },
-      ],
-    });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
-      resourceArn: this.api.deploymentStage.stageArn,
-      webAclArn: acl.attrArn,
-    });
-    return acl;
   }
 }
 

@@ -22,7 +22,7 @@ export function routeAuthorizer(
   if (usesCognitoAuthorizer(settings)) {
     if (!props.userPool) throw new Error('The Cognito authorizer needs the stack user pool');
     const authorizer = new apigw.CognitoUserPoolsAuthorizer(scope, 'CognitoAuthorizer', {
-      cognitoUserPools: [props.userPool],
+      cognitoUserPools: props.adminPool ? [props.userPool, props.adminPool] : [props.userPool],
       identitySource: apigw.IdentitySource.header('Authorization'),
       resultsCacheTtl: Duration.seconds(300),
     });

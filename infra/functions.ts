@@ -183,6 +183,7 @@ export function environmentFor(
   for (const queue of spec.access.sendTo ?? [])
     env[queues[queue].envVar] = props.queues[queue].queue.queueUrl;
   for (const topic of spec.access.publishTo ?? []) env[topics[topic].envVar] = props.topics[topic].topicArn;
+  if (spec.http) env.CORS_ORIGINS = settings.corsOrigins.join(',');
   for (const group of spec.env ?? []) {
     switch (group) {
       case 'auth':
@@ -194,6 +195,11 @@ export function environmentFor(
           env.JWT_CLIENT_ID = props.jwt.cognito.clientId;
         }
         if (props.jwt.adminClaim) env.JWT_ADMIN_CLAIM = props.jwt.adminClaim;
+        if (props.jwt.admins) {
+          env.ADMIN_JWT_ISSUER = props.jwt.admins.issuer;
+          env.ADMIN_JWKS_URL = props.jwt.admins.jwksUrl;
+          env.ADMIN_JWT_CLIENT_ID = props.jwt.admins.clientId;
+        }
         break;
       case 'payment': {
         env.PAYMENT_GATEWAY = 'simulated';

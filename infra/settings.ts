@@ -9,6 +9,7 @@ import {
 } from './concurrency-plan.ts';
 import { deployedFunctions } from './deployed.ts';
 import { readDevJwks } from './dev-jwks.ts';
+import type { WafLimits } from './waf.ts';
 
 /**
  * Deployment settings: everything the CDK app decides that the wiring table does not. Values
@@ -45,8 +46,13 @@ export interface Settings {
   devJwks?: string;
   /** Warm capacity baseline written into the template (the operator command raises it for a drop). */
   capacity: Capacity;
-  /** Per-IP requests per 5 minutes for an optional WAF rate-based rule on the stage; unset = no WAF. */
-  wafRateLimitPer5Min?: number;
+  /**
+   * The WAF web ACL on the API stage (infra/waf.ts): on by default in prod (`-c waf=false` drops
+   * it), off elsewhere (`-c waf=true`); never on the localstack target (no WAFv2 in Community).
+   */
+  waf?: WafLimits;
+  /** Cognito: buyers may create their own accounts (`-c selfSignUp=true`); off by default. */
+  selfSignUp: boolean;
   /**
    * The account's Lambda concurrency quota (`-c accountConcurrency`, which `npm run deploy` reads
    * from Lambda GetAccountSettings; assumed small without it): the concurrency plan and the
@@ -72,6 +78,13 @@ export interface Capacity {
 }
 
 export const isProd = (settings: Pick<Settings, 'stage'>) => settings.stage === 'prod';
+
+/**
+ * Per-IP WAF limits on the checkout and on joining the line, per minute. A buyer who is refused
+ * RETRY tries again after 3 s (Retry-After), so 8 tries of a few orders stay far below them; a
+ * carrier-grade NAT puts many buyers behind one IP, hence not lower. Context overrides them.
+ */
+export const wafDefaults = { checkoutPerMinute: 120, joinPerMinute: 120 } as const;
 
 /** Powertools settings shared by every function; the local runtime uses the same values. */
 export const SERVICE_NAME = 'flash-sale';
@@ -205,6 +218,12 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
       throw new Error(`Context ${key} must be a URL, got ${value}`);
   }
 
+  const jwtAudience = overrides.jwtAudience ?? text('jwtAudience');
+  if (jwtIssuer && !jwtAudience)
+    throw new Error(
+      `Context jwtIssuer needs jwtAudience as well: without it a token ${jwtIssuer} minted for any other application would be accepted (functions fail to start without JWT_AUDIENCE). Pass -c jwtAudience=<the aud of this API's tokens>`,
+    );
+
   const corsOrigins = overrides.corsOrigins ??
     text('corsOrigins')
       ?.split(',')
@@ -266,6 +285,26 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
           }
         : capacityDefaults.warmThroughput;
 
+  const allPer5Minutes = num('wafRateLimit', 10, 2_000_000_000);
+  const botControl = flag('botControl') ?? false;
+  const wafOn = flag('waf') ?? (stage === 'prod' || allPer5Minutes !== undefined || botControl);
+  if (target === 'localstack' && flag('waf') === true)
+    throw new Error('Context waf=true is for target aws: LocalStack Community has no WAFv2');
+  if (!wafOn && (allPer5Minutes !== undefined || botControl))
+    throw new Error('Context wafRateLimit and botControl are rules of the web ACL that -c waf=false drops');
+  const waf: WafLimits | undefined =
+    'waf' in overrides
+      ? overrides.waf
+      : wafOn && target === 'aws'
+        ? {
+            checkoutPerMinute:
+              num('wafCheckoutPerMinute', 10, 2_000_000_000) ?? wafDefaults.checkoutPerMinute,
+            joinPerMinute: num('wafJoinPerMinute', 10, 2_000_000_000) ?? wafDefaults.joinPerMinute,
+            ...(allPer5Minutes !== undefined ? { allPer5Minutes } : {}),
+            botControl,
+          }
+        : undefined;
+
   let devJwks = overrides.devJwks ?? text('jwks');
   if (target === 'localstack') {
     devJwks ??= readDevJwks();
@@ -277,14 +316,15 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     target,
     devJwks,
     capacity: { provisionedConcurrency: provisioned, warmThroughput },
-    wafRateLimitPer5Min: overrides.wafRateLimitPer5Min ?? num('wafRateLimit', 10, 2_000_000_000),
+    waf,
+    selfSignUp: overrides.selfSignUp ?? flag('selfSignUp') ?? false,
     accountConcurrency: concurrencyPlan.accountConcurrency,
     concurrencyPlan,
     edge: overrides.edge ?? flag('edge') ?? target === 'aws',
     publicMaxAgeSeconds: overrides.publicMaxAgeSeconds ?? num('publicMaxAge', 1, 60) ?? 1,
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
-    jwtAudience: overrides.jwtAudience ?? text('jwtAudience'),
+    jwtAudience,
     jwtTokenUse,
     jwtAdminClaim: overrides.jwtAdminClaim ?? text('jwtAdminClaim'),
     payment,

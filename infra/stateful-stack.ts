@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import {
   type QueueKey,
   type QueueSpec,
@@ -33,6 +33,8 @@ export interface JwtTrust {
   /** Cognito: token_use accepted and the app client (JWT_TOKEN_USE + JWT_CLIENT_ID). */
   cognito?: { tokenUse: 'id' | 'access'; clientId: string };
   adminClaim?: string;
+  /** The admin user pool (MFA required): only its tokens make an admin (ADMIN_JWT_* variables). */
+  admins?: { issuer: string; jwksUrl: string; clientId: string };
 }
 
 export interface QueuePair {
@@ -55,6 +57,9 @@ export class StatefulStack extends Stack {
   /** The user pool and its app client; absent on the localstack target (Cognito is a paid LocalStack feature). */
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
+  /** Operators: their own pool, where a second factor (TOTP) is required; absent with another issuer. */
+  readonly adminPool?: cognito.UserPool;
+  readonly adminPoolClient?: cognito.UserPoolClient;
   /** HMAC key for tokens the API issues and reads back (the `signing` env group). */
   readonly signingSecret: secretsmanager.Secret;
   /** The JWT issuer the authorizer trusts: the user pool unless context names another issuer. */
@@ -115,10 +120,13 @@ export class StatefulStack extends Stack {
     }
 
     let issuer: string;
+    let audience = settings.jwtAudience;
     let cognitoClient: JwtTrust['cognito'];
+    let admins: JwtTrust['admins'];
     if (settings.target === 'aws') {
       const userPool = new cognito.UserPool(this, 'UserPool', {
-        selfSignUpEnabled: true,
+        // Off unless -c selfSignUp=true: open sign-up lets one person hold a drop with many addresses.
+        selfSignUpEnabled: settings.selfSignUp,
         signInAliases: { email: true },
         autoVerify: { email: true },
         standardAttributes: { email: { required: true, mutable: true } },
@@ -141,7 +149,7 @@ export class StatefulStack extends Stack {
         {
           id: 'AwsSolutions-COG2',
           reason:
-            'MFA is offered (TOTP, optional) but not required: buyers sign in seconds before a timed drop, and a forced second factor would lose them the sale. Admin accounts should enable TOTP (see docs/DEPLOY.md).',
+            'Buyers: MFA is offered (TOTP, optional) but not required: buyers sign in seconds before a timed drop, and a forced second factor would lose them the sale. Admins are not in this pool: they sign in to the admin pool, where TOTP is required, and only its tokens make an admin.',
         },
         {
           id: 'AwsSolutions-COG8',
@@ -151,8 +159,10 @@ export class StatefulStack extends Stack {
       );
 
       const userPoolClient = userPool.addClient('WebClient', {
-        // USER_PASSWORD_AUTH lets operators and load drills fetch tokens with the AWS CLI; SRP for apps.
-        authFlows: { userPassword: true, userSrp: true },
+        // SRP for apps: the password never leaves the client. No USER_PASSWORD_AUTH (a public
+        // password-guessing endpoint); operators and drills use ADMIN_USER_PASSWORD_AUTH, which
+        // needs AWS credentials allowed cognito-idp:AdminInitiateAuth.
+        authFlows: { userSrp: true, adminUserPassword: true },
         // No hosted UI and no redirect: the OAuth flows (code, implicit) would only be attack surface.
         disableOAuth: true,
         generateSecret: false,
@@ -162,28 +172,37 @@ export class StatefulStack extends Stack {
         refreshTokenValidity: Duration.days(30),
       });
 
-      new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
-        userPoolId: userPool.userPoolId,
-        groupName: ADMIN_GROUP,
-        description: 'May create sales (POST /sales) and read any order',
-      });
       this.userPool = userPool;
       this.userPoolClient = userPoolClient;
       issuer = settings.jwtIssuer ?? `https://cognito-idp.${Aws.REGION}.amazonaws.com/${userPool.userPoolId}`;
-      if (!settings.jwtIssuer)
+      if (!settings.jwtIssuer) {
         cognitoClient = { tokenUse: settings.jwtTokenUse, clientId: userPoolClient.userPoolClientId };
+        const admin = adminPoolOf(this, { prod, removalPolicy });
+        this.adminPool = admin.pool;
+        this.adminPoolClient = admin.client;
+        const adminIssuer = `https://cognito-idp.${Aws.REGION}.amazonaws.com/${admin.pool.userPoolId}`;
+        admins = {
+          issuer: adminIssuer,
+          jwksUrl: `${adminIssuer}/.well-known/jwks.json`,
+          clientId: admin.client.userPoolClientId,
+        };
+        new CfnOutput(this, 'AdminPoolId', { value: admin.pool.userPoolId });
+        new CfnOutput(this, 'AdminPoolClientId', { value: admin.client.userPoolClientId });
+      }
       new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: userPoolClient.userPoolClientId });
     } else {
       // The dev issuer of `npm start` / `npm run token`; routes verify against its public JWKS.
       issuer = DEV_ISSUER;
+      audience = DEV_AUDIENCE;
     }
     this.jwt = {
       issuer,
       jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
-      ...(settings.jwtAudience ? { audience: settings.jwtAudience } : {}),
+      ...(audience ? { audience } : {}),
       ...(cognitoClient ? { cognito: cognitoClient } : {}),
       ...(settings.jwtAdminClaim ? { adminClaim: settings.jwtAdminClaim } : {}),
+      ...(admins ? { admins } : {}),
     };
 
     this.signingSecret = new secretsmanager.Secret(this, 'TokenSigningKey', {
@@ -210,6 +229,58 @@ export class StatefulStack extends Stack {
       new CfnOutput(this, `${pascal(key)}QueueUrl`, { value: pair.queue.queueUrl });
     }
   }
+}
+
+/**
+ * The operators' user pool: no sign-up (an operator creates each admin), TOTP required at every
+ * sign-in, and the `admin` group. Its own pool because Cognito requires MFA per pool, not per app
+ * client; the API trusts its tokens for admin routes only (JwtTrust.admins).
+ */
+function adminPoolOf(
+  scope: Construct,
+  options: { prod: boolean; removalPolicy: RemovalPolicy },
+): { pool: cognito.UserPool; client: cognito.UserPoolClient } {
+  const pool = new cognito.UserPool(scope, 'AdminPool', {
+    selfSignUpEnabled: false,
+    signInAliases: { email: true },
+    standardAttributes: { email: { required: true, mutable: true } },
+    passwordPolicy: {
+      minLength: 14,
+      requireLowercase: true,
+      requireUppercase: true,
+      requireDigits: true,
+      requireSymbols: true,
+      tempPasswordValidity: Duration.days(1),
+    },
+    accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+    mfa: cognito.Mfa.REQUIRED,
+    mfaSecondFactor: { otp: true, sms: false },
+    featurePlan: cognito.FeaturePlan.ESSENTIALS,
+    deletionProtection: options.prod,
+    removalPolicy: options.removalPolicy,
+  });
+  Validations.of(pool).acknowledge({
+    id: 'AwsSolutions-COG8',
+    reason:
+      'A handful of operators, each with TOTP required: the Plus plan (threat protection) adds little here; revisit with the buyer pool.',
+  });
+  const client = pool.addClient('AdminClient', {
+    // SRP for the console/app; ADMIN_USER_PASSWORD_AUTH (AWS credentials) for the CLI. The TOTP
+    // challenge follows either way.
+    authFlows: { userSrp: true, adminUserPassword: true },
+    disableOAuth: true,
+    generateSecret: false,
+    preventUserExistenceErrors: true,
+    accessTokenValidity: Duration.hours(1),
+    idTokenValidity: Duration.hours(1),
+    refreshTokenValidity: Duration.hours(12),
+  });
+  new cognito.CfnUserPoolGroup(scope, 'AdminGroup', {
+    userPoolId: pool.userPoolId,
+    groupName: ADMIN_GROUP,
+    description: 'May create and change sales and read any order',
+  });
+  return { pool, client };
 }
 
 function tableFor(

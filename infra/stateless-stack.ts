@@ -44,6 +44,7 @@ export class StatelessStack extends Stack {
       functions: this.functions,
       authorizer: AUTHORIZER_FUNCTION,
       ...(stateful.userPool ? { userPool: stateful.userPool } : {}),
+      ...(stateful.adminPool ? { adminPool: stateful.adminPool } : {}),
     });
 
     for (const [key, spec] of Object.entries(functionSpecs) as [FunctionKey, FunctionSpec][]) {

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 
-export { DEV_ISSUER };
+export { DEV_AUDIENCE, DEV_ISSUER };
 
 /** The local runtime's stand-in for Cognito: a key kept on disk, so `npm run token` and the server agree. */
 /** RS256, as Cognito signs; it is also the cheapest to verify (~160 µs here against ~250 µs for ES256). */
@@ -34,6 +34,7 @@ export async function devIssuer(keyFile: string): Promise<DevIssuer> {
       new SignJWT({ 'cognito:groups': admin ? ['admin'] : [] })
         .setProtectedHeader({ alg, kid: privateJwk.kid as string })
         .setIssuer(DEV_ISSUER)
+        .setAudience(DEV_AUDIENCE)
         .setSubject(userId)
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)

@@ -30,13 +30,17 @@ const groups = {
     // Exactly one key source (checked below): a JWKS URL, or the key set inline as JSON.
     JWKS_URL: z.optional(url),
     JWKS_JSON: z.optional(z.string().check(z.refine(isKeySet, 'must be a JSON Web Key Set: {"keys":[...]}'))),
-    // Generic issuers: the audience a token must carry.
+    // Issuers other than Cognito: the audience a token must carry (required for them, below).
     JWT_AUDIENCE: z.optional(name),
     // Cognito: the token kind accepted, and the app client (client_id of access tokens, aud of id tokens).
     JWT_TOKEN_USE: z.optional(z.enum(['access', 'id'])),
     JWT_CLIENT_ID: z.optional(name),
     // The one claim listing the caller's groups ("admin" in it = admin); the dev issuer uses the same.
     JWT_ADMIN_CLAIM: z._default(name, 'cognito:groups'),
+    // The stack's admin user pool (MFA required): only its tokens make an admin. All three or none.
+    ADMIN_JWT_ISSUER: z.optional(name),
+    ADMIN_JWKS_URL: z.optional(url),
+    ADMIN_JWT_CLIENT_ID: z.optional(name),
   },
   payment: {
     PAYMENT_GATEWAY: z.enum(['simulated']),
@@ -69,6 +73,23 @@ const groups = {
     REENQUEUE_GRACE_SECONDS: reenqueueGrace,
   },
 } as const;
+
+/**
+ * The browser origins every HTTP response names in Access-Control-Allow-Origin: `*` or a
+ * comma-separated list (`https://shop.example,https://*.shop.example`); the CDK app sets it from
+ * `-c corsOrigins`. A request from any other origin gets no CORS header, so browsers hide the answer.
+ */
+const CORS_ORIGINS = z._default(
+  z
+    .string()
+    .check(
+      z.refine(
+        (text) => text.split(',').every((origin) => /^(\*|https?:\/\/[^/\s,]+)$/.test(origin.trim())),
+        'must be * or comma-separated origins like https://shop.example (scheme and host, no path)',
+      ),
+    ),
+  '*',
+);
 
 const common = {
   AWS_REGION: z._default(name, 'us-east-1'),
@@ -106,6 +127,7 @@ export function envSchemaFor(fn: FunctionKey) {
   for (const queue of spec.access.sendTo ?? []) shape[queues[queue].envVar] = name;
   for (const topic of spec.access.publishTo ?? []) shape[topics[topic].envVar] = name;
   for (const group of spec.env ?? []) Object.assign(shape, groups[group]);
+  if (spec.http) shape.CORS_ORIGINS = CORS_ORIGINS;
   const verifiesTokens = (spec.env ?? []).includes('auth');
   const guardsRoute = spec.http !== undefined && spec.http.auth !== 'public';
   if (!verifiesTokens && guardsRoute) {
@@ -124,14 +146,42 @@ export function envSchemaFor(fn: FunctionKey) {
         problem('JWKS_URL', 'set exactly one of JWKS_URL and JWKS_JSON');
       if ((env.JWT_TOKEN_USE === undefined) !== (env.JWT_CLIENT_ID === undefined))
         problem('JWT_CLIENT_ID', 'JWT_TOKEN_USE and JWT_CLIENT_ID go together (Cognito)');
-      if (
+      const cognitoIssuer =
         typeof env.JWT_ISSUER === 'string' &&
-        /^https:\/\/cognito-idp\.[^/]+\.amazonaws\.com\//.test(env.JWT_ISSUER) &&
-        env.JWT_TOKEN_USE === undefined
-      )
+        /^https:\/\/cognito-idp\.[^/]+\.amazonaws\.com\//.test(env.JWT_ISSUER);
+      if (cognitoIssuer && env.JWT_TOKEN_USE === undefined)
         problem('JWT_TOKEN_USE', 'a Cognito issuer needs JWT_TOKEN_USE (access|id) and JWT_CLIENT_ID');
+      else if (env.JWT_TOKEN_USE === undefined && env.JWT_AUDIENCE === undefined)
+        problem(
+          'JWT_AUDIENCE',
+          "required for an issuer other than Cognito: without it a token the issuer minted for any other application is accepted; set JWT_AUDIENCE to the aud of this API's tokens",
+        );
+      const admin = [env.ADMIN_JWT_ISSUER, env.ADMIN_JWKS_URL, env.ADMIN_JWT_CLIENT_ID];
+      if (admin.some((v) => v !== undefined) && admin.some((v) => v === undefined))
+        problem(
+          'ADMIN_JWT_ISSUER',
+          'ADMIN_JWT_ISSUER, ADMIN_JWKS_URL and ADMIN_JWT_CLIENT_ID go together (the admin user pool)',
+        );
     }),
   );
+}
+
+/** CORS_ORIGINS as a list, parsed once per route module at cold start (shared/http/route.ts). */
+/** The admins' pool's issuer, when admins have their own pool (ADMIN_JWT_ISSUER); checked with the auth group. */
+export function adminIssuerFrom(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.ADMIN_JWT_ISSUER || undefined;
+}
+
+export function corsOriginsFrom(env: NodeJS.ProcessEnv = process.env): string[] {
+  const result = CORS_ORIGINS.safeParse(env.CORS_ORIGINS);
+  if (!result.success)
+    throw new ConfigError(
+      `Invalid configuration; set CORS_ORIGINS: ${result.error.issues.map((issue) => issue.message).join('; ')}`,
+    );
+  return result.data
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }
 
 function isKeySet(text: string): boolean {

@@ -91,7 +91,13 @@ export const idempotencyKey = id;
 export const pathId = id;
 
 export const listOrdersQuery = z.strictObject({
-  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100))),
+  // Plain decimal digits only: Number() would also take 0x10, 1e2, " 7" or "".
+  limit: z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^[0-9]{1,3}$/, 'must be a decimal integer from 1 to 100')),
+      z.pipe(z.transform(Number), z.int().check(z.gte(1), z.lte(100))),
+    ),
+  ),
   nextToken: z.optional(z.string().check(z.maxLength(2048))),
 });
 

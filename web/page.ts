@@ -26,7 +26,8 @@ return { stateFromDocument: ${stateFromDocument.name}, pollAfterSeconds: ${pollA
  * same origin as the API (no CORS, no second deployment). Plain DOM and fetch, no framework.
  *
  * `?sale=<id>` picks the sale (default `demo`). Sign-in: a bearer token in the URL fragment
- * (`#token=…`, never sent to a server) or, locally, a name exchanged at `POST /dev/tokens`.
+ * (`#token=…`, never sent to a server, and wiped from the address bar and history at once) or,
+ * locally, a name exchanged at `POST /dev/tokens`.
  * Every request is relative to where the page is served (`/` behind CloudFront, `/v1/` on the
  * execute-api URL, `npm start -- --base-path /v1`). While in line it polls the public room
  * document (cacheable, no token) and computes its place from its signed ticket; it calls the API
@@ -41,6 +42,12 @@ const saleId = params.get('sale') || 'demo';
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
 let token = fromHash || sessionStorage.getItem('token:' + saleId) || '';
 let ticket = sessionStorage.getItem('ticket:' + saleId) || '';
+// The token leaves the address bar and the history entry at once (screenshots, shared links,
+// the back button); this tab keeps it in sessionStorage, as a name signed in at /dev/tokens is.
+if (fromHash) {
+  sessionStorage.setItem('token:' + saleId, fromHash);
+  history.replaceState(null, '', location.pathname + location.search);
+}
 let sale = null;
 let admission = null;
 let orderId = null;

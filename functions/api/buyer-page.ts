@@ -8,7 +8,11 @@ const scriptHash = createHash('sha256')
   .digest('base64');
 const headers = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': `default-src 'self'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'`,
+  // base-uri and form-action do not fall back to default-src: without them an injected <base> or
+  // <form action> could send requests (and the sign-in name) elsewhere.
+  'Content-Security-Policy': `default-src 'self'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+  // Links out of the page carry no URL (no sale id, nothing of the address bar).
+  'Referrer-Policy': 'no-referrer',
   // The page is the same for everyone: a CDN may keep it briefly.
   'Cache-Control': 'public, max-age=60',
   'X-Content-Type-Options': 'nosniff',

@@ -8,7 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { errorBody } from '../../shared/http/error-body.ts';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
-import { DEV_ISSUER, type DevIssuer, devIssuer } from '../dev-issuer.ts';
+import { DEV_AUDIENCE, DEV_ISSUER, type DevIssuer, devIssuer } from '../dev-issuer.ts';
 import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../emulators.ts';
 import { ensureResources, type LocalResources } from '../resources.ts';
 import { STATE_FILE } from '../state.ts';
@@ -217,7 +217,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       DYNAMODB_ENDPOINT: endpoints.dynamodb,
       SQS_ENDPOINT: endpoints.sqs,
       SNS_ENDPOINT: endpoints.sqs,
-      ...(isDevIssuer ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json` } : {}),
+      ...(isDevIssuer
+        ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json`, JWT_AUDIENCE: DEV_AUDIENCE }
+        : {}),
       PAYMENT_GATEWAY: 'simulated',
       TOKEN_SIGNING_KEY: signingKey,
       POWERTOOLS_SERVICE_NAME: 'flash-sale',

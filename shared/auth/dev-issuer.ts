@@ -4,3 +4,5 @@
  * deployment given the dev issuer's public key. Never resolvable: nothing fetches it.
  */
 export const DEV_ISSUER = 'https://dev-issuer.flash-sale.local';
+/** The `aud` of the dev issuer's tokens: like any issuer other than Cognito, it must name this API. */
+export const DEV_AUDIENCE = 'flash-sale-api';

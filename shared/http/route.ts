@@ -8,11 +8,13 @@ import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { BearerVerifier } from '../auth/verify.ts';
+import { adminIssuerFrom, corsOriginsFrom } from '../config.ts';
 import { DomainError } from '../domain/errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Auth } from '../wiring.ts';
 import { contractErrors } from './errors.ts';
 import { firstDuplicateKey, isJsonMediaType } from './strict-json.ts';
+import { strictRequest } from './strict-request.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -40,10 +42,12 @@ export interface RouteOptions {
 
 /**
  * The middleware stack every route shares: tracer (when given) → logger → metrics (when used) →
- * header/event normalisation → size limit → JSON body (routes with a body) → auth check →
- * contract errors.
+ * one spelling per header and one value per query parameter → header/event normalisation → size
+ * limit → JSON body (routes with a body) → auth check → contract errors.
  */
 export function route(options: RouteOptions, handler: Handler) {
+  const corsOrigins = corsOriginsFrom();
+  const adminIssuer = adminIssuerFrom();
   const stack = middy<HttpEvent, APIGatewayProxyResult>();
   if (options.tracing) stack.use(options.tracing as MiddlewareObj<HttpEvent, APIGatewayProxyResult>[]);
   stack.use(injectLambdaContext(logger, { resetKeys: true }));
@@ -58,15 +62,22 @@ export function route(options: RouteOptions, handler: Handler) {
   }
   stack
     // Browsers read responses (errors included) only with CORS headers; preflight is API Gateway's.
-    // Any origin: callers authenticate with bearer tokens, never cookies.
-    .use(httpCors({ origin: '*', exposeHeaders: 'Location,Retry-After' }))
+    // The origins are the deployment's (`-c corsOrigins`, `*` by default); a named list varies by Origin.
+    .use(
+      httpCors({
+        origins: corsOrigins,
+        exposeHeaders: 'Location,Retry-After',
+        ...(corsOrigins.includes('*') ? {} : { vary: 'Origin' }),
+      }),
+    )
     .use(httpErrorHandler({ logger: false }))
     .use(contractErrors())
+    .use(strictRequest())
     .use(httpHeaderNormalizer())
     .use(httpEventNormalizer())
     .use(bodyLimit(MAX_BODY_BYTES));
   if (options.jsonBody) stack.use(jsonObjectBody());
-  stack.use(requireRole(options.auth, options.verifier));
+  stack.use(requireRole(options.auth, options.verifier, adminIssuer));
   return stack.handler(handler);
 }
 
@@ -134,7 +145,7 @@ export function singleHeader(event: HttpEvent, name: string): string | undefined
  * The authorizer proved who is calling (or, with a verifier and no authorizer context, the same
  * verifier does it here); this checks what they may do.
  */
-function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpEvent> {
+function requireRole(auth: Auth, verifier?: BearerVerifier, adminIssuer?: string): MiddlewareObj<HttpEvent> {
   return {
     before: async ({ event }) => {
       if (auth === 'public') return;
@@ -146,9 +157,15 @@ function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpE
           authorizer: { userId: principal.userId, admin: String(principal.admin), exp: principal.exp },
         };
       }
-      const who = identityOf(event);
+      const who = identityOf(event, Date.now(), adminIssuer);
       if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
       if (auth === 'admin' && !who.admin) throw new DomainError('FORBIDDEN', 'This needs an admin');
+      // One shape for the handlers (caller()), decided here once: Cognito claims become the
+      // TOKEN authorizer's context, with admin settled against the admins' pool.
+      event.requestContext = {
+        ...event.requestContext,
+        authorizer: { userId: who.userId, admin: String(who.admin), exp: who.expiresAt / 1000 },
+      };
     },
   };
 }
@@ -157,19 +174,24 @@ function requireRole(auth: Auth, verifier?: BearerVerifier): MiddlewareObj<HttpE
  * The caller, as the authorizer put it into the request context: the TOKEN authorizer's context
  * (`userId`, `admin`, `exp`) or the Cognito user-pool authorizer's `claims` (`sub`,
  * `cognito:groups`, `exp`, every value a string). Either may be an answer API Gateway cached for
- * up to 300 s, so a context whose `exp` has passed (or that has none) is nobody.
+ * up to 300 s, so a context whose `exp` has passed (or that has none) is nobody. With an admins'
+ * pool (`adminIssuer`), only a token that pool issued makes an admin: the buyers' pool's groups
+ * do not count.
  */
 export function identityOf(
   event: Pick<APIGatewayProxyEvent, 'requestContext'>,
   now: number = Date.now(),
-): Identity | undefined {
+  adminIssuer?: string,
+): (Identity & { expiresAt: number }) | undefined {
   const context = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
   const claims = context?.claims as Record<string, unknown> | undefined;
   const who =
     claims && typeof claims === 'object'
       ? {
           userId: claims.sub,
-          admin: groupsOf(claims['cognito:groups']).includes(ADMIN_GROUP),
+          admin:
+            groupsOf(claims['cognito:groups']).includes(ADMIN_GROUP) &&
+            (adminIssuer === undefined || claims.iss === adminIssuer),
           exp: claims.exp,
         }
       : {
@@ -180,7 +202,7 @@ export function identityOf(
   if (typeof who.userId !== 'string' || who.userId === '') return undefined;
   const expiresAt = epochMsOf(who.exp);
   if (expiresAt === undefined || expiresAt <= now) return undefined;
-  return { userId: who.userId, admin: who.admin };
+  return { userId: who.userId, admin: who.admin, expiresAt };
 }
 
 const ADMIN_GROUP = 'admin';
@@ -203,7 +225,7 @@ function epochMsOf(exp: unknown): number | undefined {
 export function caller(event: HttpEvent): Identity {
   const who = identityOf(event);
   if (!who) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
-  return who;
+  return { userId: who.userId, admin: who.admin };
 }
 
 export function json(

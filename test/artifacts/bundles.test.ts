@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettings } from '../../infra/settings.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
-import { DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
 import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
 import { ACCOUNT_ID, type Assembly } from './lib/assembly.ts';
 import { scheduledEvent } from './lib/events.ts';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const { node } = stack;
   console.log(`artifact test: bundles run on Node ${node.version}${node.caveat ? ` (${node.caveat})` : ''}`);
   const started = Date.now();
-  cloud = stack.synth({ jwtIssuer: DEV_ISSUER, jwksUrl: stack.jwksUrl });
+  cloud = stack.synth({ jwtIssuer: DEV_ISSUER, jwksUrl: stack.jwksUrl, jwtAudience: DEV_AUDIENCE });
   console.log(`artifact test: cdk synth with bundling took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   fns = stack.startFunctions(cloud, fnKeys);
 }, 300_000);

@@ -183,17 +183,18 @@ describe('stage', () => {
     s.stateless.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });
 
-  it('adds a per-IP WAF rate rule on the stage with -c wafRateLimit', () => {
+  it('adds a per-IP WAF rate rule on every request with -c wafRateLimit', () => {
     const waf = synth({ context: { wafRateLimit: '2000' } });
     waf.stateless.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
-      Rules: [
+      Rules: Match.arrayWith([
         Match.objectLike({
-          Action: { Block: {} },
+          Name: 'RatePerIp',
+          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 429 }) } },
           Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
         }),
-      ],
+      ]),
     });
     const association = Object.values(
       resourcesOfType(waf.stateless, 'AWS::WAFv2::WebACLAssociation'),

@@ -161,7 +161,7 @@ describe('topics', () => {
 });
 
 describe('identity', () => {
-  it('has a user pool with a strong password policy, an app client for CLI/SRP sign-in and the admin group', () => {
+  it('has a user pool with a strong password policy, an app client for SRP sign-in and the admin group', () => {
     dev.stateful.hasResourceProperties('AWS::Cognito::UserPool', {
       Policies: {
         PasswordPolicy: Match.objectLike({
@@ -176,7 +176,7 @@ describe('identity', () => {
       DeletionProtection: 'INACTIVE',
     });
     dev.stateful.hasResourceProperties('AWS::Cognito::UserPoolClient', {
-      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
       GenerateSecret: false,
     });
     dev.stateful.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: ADMIN_GROUP });

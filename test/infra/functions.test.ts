@@ -203,5 +203,9 @@ describe('context overrides', () => {
     expect(() => synth({ context: { paymentDeclineRate: '2' } })).toThrow(/paymentDeclineRate/);
     expect(() => synth({ context: { jwksUrl: 'https://x.example/jwks' } })).toThrow(/jwtIssuer/);
     expect(() => synth({ context: { stage: 'Prod!' } })).toThrow(/stage/);
+    // Issue 18: another issuer without an audience would accept its tokens for any application.
+    expect(() => synth({ context: { jwtIssuer: 'https://issuer.example.com/' } })).toThrow(
+      /jwtIssuer needs jwtAudience/,
+    );
   });
 });

@@ -2,9 +2,22 @@ import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessStatements } from '../../infra/access.ts';
 import { deployedFunctions } from '../../infra/deployed.ts';
-import { keyPattern, writeScopes } from '../../infra/key-scopes.ts';
+import {
+  keyPattern,
+  salesKeyWriters,
+  stringLike,
+  WRITE_ACTIONS,
+  writeScopes,
+} from '../../infra/key-scopes.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
-import { counterKey, dispenserKey, saleKey, sweepKey } from '../../shared/adapters/dynamo/keys.ts';
+import {
+  counterKey,
+  dispenserKey,
+  queueCounterKey,
+  saleKey,
+  sweepKey,
+  ticketKey,
+} from '../../shared/adapters/dynamo/keys.ts';
 import {
   type DynamoAction,
   type FunctionKey,
@@ -53,19 +66,22 @@ interface Grant {
 
 let s: Synthesized;
 let grantsOf: (key: FunctionKey) => Grant[];
+/** The Deny statements of a function's role (only write scopes deny: other key shapes). */
+let deniesOf: (key: FunctionKey) => Grant[];
 
 beforeAll(() => {
   s = synth();
   const { stateful } = s.built;
   const policies = Object.values(resourcesOfType(s.stateless, 'AWS::IAM::Policy'));
-  grantsOf = (key) => {
+  const statementsOf = (key: FunctionKey, effect: 'Allow' | 'Deny') => {
     const roleId = logicalId(s.built.stateless.functions.get(key).role as never);
     const grants: Grant[] = [];
     for (const policy of policies) {
       const p = props(policy);
       if (!(p.Roles as Json[]).some((r) => r.Ref === roleId)) continue;
       for (const statement of (p.PolicyDocument as Json).Statement as Json[]) {
-        expect(statement.Effect).toBe('Allow');
+        expect(['Allow', 'Deny']).toContain(statement.Effect);
+        if (statement.Effect !== effect) continue;
         const actions = [statement.Action].flat() as string[];
         const resources = [statement.Resource].flat();
         for (const action of actions) {
@@ -92,6 +108,8 @@ beforeAll(() => {
     }
     return grants;
   };
+  grantsOf = (key) => statementsOf(key, 'Allow');
+  deniesOf = (key) => statementsOf(key, 'Deny');
 });
 
 describe('least privilege (wiring access → IAM)', () => {
@@ -175,38 +193,91 @@ describe('least privilege (wiring access → IAM)', () => {
     }
   });
 
-  it('placeOrder writes the sales table only on its own key shapes (LeadingKeys), never the sale item', () => {
-    const writes = grantsOf('placeOrder').filter(
-      (g) =>
-        g.table === 'sales' &&
-        ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'].includes(g.action),
-    );
-    expect(writes.map((g) => g.action)).toEqual(['dynamodb:UpdateItem']);
-    const patterns = writeScopes.placeOrder?.sales ?? [];
-    expect(patterns).toEqual([keyPattern(dispenserKey), keyPattern(counterKey)]);
-    for (const grant of writes) {
-      expect(grant.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } });
-    }
-    // What IAM's StringLike would decide for real keys.
-    const like = (pattern: string) =>
-      new RegExp(
-        `^${pattern
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.')}$`,
+  /** The LeadingKeys patterns of a grant's condition under one operator. */
+  const leadingKeys = (grant: Grant, operator: string) =>
+    (((grant.condition as Json | undefined)?.[operator] as Json | undefined)?.['dynamodb:LeadingKeys'] ??
+      []) as string[];
+  /** What IAM decides for a write of `key` by `fn`: an Allow pattern matches and no Deny pattern does. */
+  const mayWrite = (fn: FunctionKey, action: string, key: string) => {
+    const matches = (grants: Grant[], operator: string) =>
+      grants.some(
+        (g) =>
+          g.table === 'sales' &&
+          g.action === action &&
+          leadingKeys(g, operator).some((pattern) => stringLike(pattern).test(key)),
       );
-    const allowed = (key: string) => patterns.some((p) => like(p).test(key));
-    expect(allowed(dispenserKey('drop-1', 7))).toBe(true);
-    expect(allowed(sweepKey('drop-1', 7))).toBe(false);
-    expect(allowed(counterKey('drop-1', 'alice'))).toBe(true);
-    expect(allowed(saleKey('drop-1'))).toBe(false);
-    expect(allowed('ADMIN#anything')).toBe(false);
-    // Reads stay unconditioned: the sale item is read, only never written.
-    const reads = grantsOf('placeOrder').filter(
-      (g) => g.table === 'sales' && g.action === 'dynamodb:GetItem',
+    return (
+      matches(grantsOf(fn), 'ForAllValues:StringLike') && !matches(deniesOf(fn), 'ForAnyValue:StringLike')
     );
-    expect(reads).toHaveLength(1);
-    expect(reads[0]?.condition).toBeUndefined();
+  };
+  const sampleKeys = {
+    saleKey: saleKey('drop-1'),
+    dispenserKey: dispenserKey('drop-1', 7),
+    sweepKey: sweepKey('drop-1', 7),
+    counterKey: counterKey('drop-1', 'auth0|alice'),
+    ticketKey: ticketKey('drop-1', 'auth0|alice'),
+    queueCounterKey: queueCounterKey('drop-1', 3),
+  } satisfies Record<Exclude<keyof typeof salesKeyWriters, 'unitKey'>, string>;
+
+  it.each(fnEntries)(
+    '%s: writes the sales table only on the key shapes it is listed for (LeadingKeys), reads unconditioned',
+    (key, spec) => {
+      const writes = (spec.access.tables?.sales ?? []).filter((a) => WRITE_ACTIONS.has(a));
+      for (const grant of grantsOf(key).filter((g) => g.table === 'sales')) {
+        const conditioned = grant.condition !== undefined;
+        expect(conditioned, `${key} ${grant.action}`).toBe(WRITE_ACTIONS.has(grant.action.slice(9)));
+      }
+      for (const action of writes) {
+        for (const [shape, sample] of Object.entries(sampleKeys) as [keyof typeof sampleKeys, string][]) {
+          const listed = (salesKeyWriters[shape] as readonly FunctionKey[]).includes(key);
+          expect(mayWrite(key, `dynamodb:${action}`, sample), `${key} ${action} ${shape}`).toBe(listed);
+        }
+        expect(mayWrite(key, `dynamodb:${action}`, 'ADMIN#anything'), `${key} ${action}`).toBe(false);
+      }
+    },
+  );
+
+  it('scopes every sales-table writer, the checkout to its dispensers and counters, the room to its own keys', () => {
+    const writers = fnEntries
+      .filter(([, spec]) => (spec.access.tables?.sales ?? []).some((a) => WRITE_ACTIONS.has(a)))
+      .map(([key]) => key)
+      .sort();
+    expect(writers).toEqual(
+      [
+        'cancelOrder',
+        'createSale',
+        'joinQueue',
+        'placeOrder',
+        'processPayment',
+        'reconcile',
+        'updateSale',
+      ].sort(),
+    );
+    for (const key of writers) expect(writeScopes[key]?.sales, key).toBeDefined();
+    expect(writeScopes.placeOrder?.sales).toEqual({
+      allow: [keyPattern(dispenserKey), keyPattern(counterKey)],
+      deny: [],
+    });
+    expect(writeScopes.joinQueue?.sales?.allow).toEqual([keyPattern(ticketKey), keyPattern(queueCounterKey)]);
+    // The sale item's SALE#* alone would match every key: the other shapes are denied by name.
+    expect(writeScopes.updateSale?.sales?.deny.sort()).toEqual(
+      [dispenserKey, sweepKey, counterKey, ticketKey, queueCounterKey].map(keyPattern).sort(),
+    );
+    expect(mayWrite('updateSale', 'dynamodb:UpdateItem', saleKey('drop-1'))).toBe(true);
+    expect(mayWrite('updateSale', 'dynamodb:UpdateItem', counterKey('drop-1', 'x'))).toBe(false);
+  });
+
+  it('refuses a wiring entry that writes the sales table without a key scope', () => {
+    const { stateful } = s.built;
+    const resources = { tables: stateful.tables, queues: stateful.queues, topics: stateful.topics };
+    expect(() => accessStatements(functionSpecs.getSale, resources, 'getSale')).not.toThrow();
+    const spec: FunctionSpec = {
+      ...functionSpecs.getSale,
+      access: { tables: { sales: ['GetItem', 'PutItem'] } },
+    };
+    expect(() => accessStatements(spec, resources, 'getSale')).toThrow(
+      /getSale writes the sales table.*key-scopes/,
+    );
   });
 
   it('uses no AWS managed policies on function roles', () => {

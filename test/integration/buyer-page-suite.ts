@@ -120,5 +120,31 @@ export function buyerPageSuite(basePath: string): void {
       await expect.poll(() => state(page).getAttribute('data-state'), { timeout: 10_000 }).toBe('SOLD_OUT');
       expect(await page.locator('#buy').isVisible()).toBe(false);
     });
+
+    it('takes a #token= sign-in out of the address bar and history, and sends a strict policy (issue 18)', async () => {
+      const { saleId } = await h.createSale({ waitingRoom: { admitPerSecond: 5 } });
+      const token = await h.token('robin');
+      const page = await (await browser.newContext()).newPage();
+      const reply = await page.goto(`${h.runtime.url}/?sale=${saleId}#token=${token}`);
+      const headers = reply?.headers() ?? {};
+      expect(headers['referrer-policy']).toBe('no-referrer');
+      const policy = headers['content-security-policy'] ?? '';
+      expect(policy).toContain("base-uri 'none'");
+      expect(policy).toContain("form-action 'none'");
+      await page.locator('#join').waitFor({ state: 'visible' });
+      expect(page.url()).toBe(`${h.runtime.url}/?sale=${saleId}`);
+      // The entry was replaced, not added to: as many entries as a page opened without a token.
+      const plain = await (await browser.newContext()).newPage();
+      await plain.goto(`${h.runtime.url}/?sale=${saleId}`);
+      const entries = await plain.evaluate('history.length');
+      expect(await page.evaluate('[history.length, location.hash]')).toEqual([entries, '']);
+      await page.goBack();
+      expect(page.url()).not.toContain('token=');
+      await page.goForward();
+      // Still signed in: the tab kept the token (a reload finds it in sessionStorage).
+      await page.reload();
+      await page.locator('#join').click();
+      await expect.poll(() => state(page).getAttribute('data-state')).toBe('ADMITTED');
+    });
   });
 }

@@ -19,10 +19,12 @@ let otherBuyer: string;
 /** A genuine nextToken the API gave `buyer`. */
 let issued: string;
 const BUYER = 'hostile-buyer';
+const SHOP_ORIGIN = 'https://shop.example';
 
 beforeAll(async () => {
   // AUTH_MODE=verify: routes also verify bearers themselves when no authorizer context is present.
-  h = await startHarness({ consumers: false, env: { AUTH_MODE: 'verify' } });
+  // CORS_ORIGINS: every answer names this origin only (issue 18), refusals included.
+  h = await startHarness({ consumers: false, env: { AUTH_MODE: 'verify', CORS_ORIGINS: SHOP_ORIGIN } });
   ({ saleId } = await h.createSale({ totalStock: 20, perUserLimit: 3, shards: 2 }));
   admin = await h.token('admin', true);
   buyer = await h.token(BUYER);
@@ -43,10 +45,11 @@ interface Raw {
   body: string;
 }
 
+/** `headers` as an array goes out as written (`[name, value, ...]`): two spellings of one name stay two headers. */
 function send(
   method: string,
   path: string,
-  headers: Record<string, string | string[]>,
+  headers: Record<string, string | string[]> | string[],
   body?: string,
 ): Promise<Raw> {
   const url = new URL(h.runtime.url);
@@ -57,10 +60,18 @@ function send(
         port: url.port,
         method,
         path,
-        headers: {
-          ...headers,
-          ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
-        },
+        // Node adds no Host to an array of headers.
+        headers: Array.isArray(headers)
+          ? [
+              'Host',
+              url.host,
+              ...headers,
+              ...(body !== undefined ? ['Content-Length', String(Buffer.byteLength(body))] : []),
+            ]
+          : {
+              ...headers,
+              ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+            },
       },
       (res) => {
         let text = '';
@@ -97,6 +108,8 @@ interface Case {
   path: () => string;
   who?: Who;
   headers?: Record<string, string | string[]>;
+  /** Sent as written instead of `headers` (with Authorization appended). */
+  rawHeaders?: string[];
   body?: string;
   status: number;
   /** Omitted where either of two honest codes would do (a malformed path: NOT_FOUND or VALIDATION_ERROR). */
@@ -237,6 +250,13 @@ const cases: Case[] = [
   },
   { ...page('limit -0', () => issued), path: () => '/me/orders?limit=-0' },
   { ...page('limit 1e3', () => issued), path: () => '/me/orders?limit=1e3' },
+  // Issue 18: a repeated or non-decimal value is refused, never one of them picked or converted.
+  { ...page('limit twice (500 then 1)', () => issued), path: () => '/me/orders?limit=500&limit=1' },
+  { ...page('limit twice, equal', () => issued), path: () => '/me/orders?limit=1&limit=1' },
+  { ...page('limit in hex (0x10)', () => issued), path: () => '/me/orders?limit=0x10' },
+  { ...page('limit with a plus sign', () => issued), path: () => '/me/orders?limit=%2B5' },
+  { ...page('limit with a space', () => issued), path: () => '/me/orders?limit=%205' },
+  { ...page('empty limit', () => issued), path: () => '/me/orders?limit=' },
 
   // Malformed percent-encoding and ids that decode to junk.
   badPath('invalid escape %ZZ', 'GET', () => '/sales/%ZZ'),
@@ -305,6 +325,36 @@ const cases: Case[] = [
   buy('two Idempotency-Key headers', { headers: { ...json, 'Idempotency-Key': ['dup-a', 'dup-b'] } }),
   buy('two equal Idempotency-Key headers', { headers: { ...json, 'Idempotency-Key': ['dup-c', 'dup-c'] } }),
   buy('a comma-joined Idempotency-Key', { headers: { ...json, 'Idempotency-Key': 'dup-d, dup-e' } }),
+  // Issue 18: two spellings of one header reach the handler as two entries; refused before the
+  // normaliser (which keeps one) runs.
+  buy('Idempotency-Key and IDEMPOTENCY-KEY', {
+    rawHeaders: [
+      'Content-Type',
+      'application/json',
+      'Idempotency-Key',
+      'case-a',
+      'IDEMPOTENCY-KEY',
+      'case-b',
+    ],
+  }),
+  buy('Content-Type and content-type', {
+    rawHeaders: [
+      'Content-Type',
+      'application/json',
+      'content-type',
+      'text/plain',
+      'Idempotency-Key',
+      'case-c',
+    ],
+  }),
+  {
+    ...page('Authorization and AUTHORIZATION', () => issued),
+    path: () => '/me/orders',
+    who: 'none',
+    get rawHeaders() {
+      return ['Authorization', `Bearer ${buyer}`, 'AUTHORIZATION', `Bearer ${otherBuyer}`];
+    },
+  },
 
   // Media types: any case is the same type (these fail later, on purpose, for the body); others are 415.
   buy('Application/JSON; charset=UTF-8 with quantity 0', {
@@ -396,7 +446,9 @@ describe('hostile inputs get a contract-shaped 4xx and change nothing', () => {
     const reply = await send(
       c.method,
       c.path(),
-      { ...(c.headers ?? {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      c.rawHeaders
+        ? [...c.rawHeaders, ...(token ? ['Authorization', `Bearer ${token}`] : [])]
+        : { ...(c.headers ?? {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
       c.body,
     );
     expect(reply.status, reply.body).toBe(c.status);
@@ -435,6 +487,45 @@ describe('what the table refuses, done right, is accepted', () => {
       body: { ...goodSale(), saleId: 'hostile-ok', name: 'Drop — émoji 👟', holdSeconds: 600 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+  });
+
+  it('takes a subject with | (auth0|abc) as a buyer, whose counter and order name that buyer', async () => {
+    const sub = 'auth0|abc';
+    const token = await h.runtime.issuer.sign(sub);
+    const reply = await send(
+      'POST',
+      `/sales/${saleId}/orders`,
+      { ...json, 'Idempotency-Key': 'pipe-subject', Authorization: `Bearer ${token}` },
+      okOrder,
+    );
+    expect(reply.status, reply.body).toBe(202);
+    expect(JSON.parse(reply.body)).toMatchObject({ userId: sub, quantity: 1 });
+    const mine = await h.call<{ orders: { userId: string }[] }>('GET', '/me/orders', { token });
+    expect(mine.body.orders.map((o) => o.userId)).toEqual([sub]);
+    // Someone whose id is a prefix of it sees none of it.
+    const prefix = await h.call<{ orders: unknown[] }>('GET', '/me/orders', {
+      token: await h.runtime.issuer.sign('auth0'),
+    });
+    expect(prefix.body.orders).toEqual([]);
+  });
+});
+
+describe('CORS follows CORS_ORIGINS on every answer (issue 18)', () => {
+  it('names the configured origin on successes and refusals, and no origin for anyone else', async () => {
+    const ok = await send('GET', `/sales/${saleId}`, { Origin: SHOP_ORIGIN });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['access-control-allow-origin']).toBe(SHOP_ORIGIN);
+    const refused = await send('GET', '/me/orders?limit=0x10', {
+      Origin: SHOP_ORIGIN,
+      Authorization: `Bearer ${buyer}`,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers['access-control-allow-origin']).toBe(SHOP_ORIGIN);
+    for (const path of [`/sales/${saleId}`, '/health', '/']) {
+      const other = await send('GET', path, { Origin: 'https://evil.example' });
+      expect(other.status, path).toBe(200);
+      expect(other.headers['access-control-allow-origin'], path).toBeUndefined();
+    }
   });
 });
 

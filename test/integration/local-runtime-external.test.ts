@@ -35,7 +35,11 @@ describe('npm start against external endpoints', () => {
       sqsEndpoint: sqs.endpoint,
       consumers: false,
       reconcileIntervalSeconds: 0,
-      env: { JWT_ISSUER: 'https://issuer.example', JWKS_URL: 'https://issuer.example/.well-known/jwks.json' },
+      env: {
+        JWT_ISSUER: 'https://issuer.example',
+        JWKS_URL: 'https://issuer.example/.well-known/jwks.json',
+        JWT_AUDIENCE: 'flash-sale-api',
+      },
     });
     expect(runtime.devIssuer).toBe(false);
     expect((await fetch(`${runtime.url}/.well-known/jwks.json`)).status).toBe(404);

@@ -5,9 +5,11 @@ import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { devIssuer } from '../../local/dev-issuer.ts';
-import { DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
-import { jwtVerifier, type VerifierOptions, verifierFromConfig } from '../../shared/auth/verify.ts';
+import { counterKey } from '../../shared/adapters/dynamo/keys.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
+import { jwtVerifier, SUBJECT, type VerifierOptions, verifierFromConfig } from '../../shared/auth/verify.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
+import { orderIdFor } from '../../shared/domain/order.ts';
 
 const ISSUER = 'https://issuer.example.test';
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -60,8 +62,22 @@ describe('bearer token rules', () => {
     expect(await bearer(valid({ sub: '' }))).toBeUndefined();
     expect(await bearer(valid({ sub: 'a'.repeat(129) }))).toBeUndefined();
     expect(await bearer(valid({ sub: 'a'.repeat(128) }))).toMatchObject({ userId: 'a'.repeat(128) });
-    for (const sub of ['a#b', 'a b', 'a/b', 'a\u0000b', 'é', '-lead'])
+    for (const sub of ['a#b', 'a b', 'a/b', 'a\u0000b', 'é', '-lead', '|lead'])
       expect(await bearer(valid({ sub })), sub).toBeUndefined();
+    // Issue 18: other issuers' subjects carry `|` (Auth0: `auth0|abc`).
+    for (const sub of ['auth0|abc', 'google-oauth2|1234567890'])
+      expect(await bearer(valid({ sub })), sub).toMatchObject({ userId: sub });
+  });
+
+  it('keeps keys and order ids unambiguous: no accepted subject holds their separators', () => {
+    const accepted = Array.from({ length: 128 }, (_, code) => String.fromCharCode(code)).filter((c) =>
+      SUBJECT.test(`a${c}`),
+    );
+    expect(accepted).toContain('|');
+    expect(accepted).not.toContain('#');
+    expect(accepted).not.toContain('\u0000');
+    expect(counterKey('drop-1', 'auth0|abc')).toBe('SALE#drop-1#BUYER#auth0|abc');
+    expect(orderIdFor('auth0|a', 'b', 'k')).not.toBe(orderIdFor('auth0', 'a|b', 'k'));
   });
 
   it('refuses another issuer, another key, a symmetric algorithm and a malformed header', async () => {
@@ -108,6 +124,42 @@ describe('bearer token rules', () => {
     });
   });
 
+  it('makes admins only from the admin pool when one is configured (MFA lives there)', async () => {
+    const ADMIN_ISSUER = 'https://admin-issuer.example.test';
+    const adminPair = await generateKeyPair('RS256', { extractable: true });
+    const adminJwks = { keys: [{ ...(await exportJWK(adminPair.publicKey)), kid: 'k1', alg: 'RS256' }] };
+    const cognito = { tokenUse: 'id' as const, clientId: 'buyers' };
+    const verify = verifier({
+      cognito,
+      admins: {
+        issuer: ADMIN_ISSUER,
+        keys: { jwks: adminJwks },
+        cognito: { tokenUse: 'id', clientId: 'ops' },
+      },
+    });
+    const buyerClaims = valid({ token_use: 'id', aud: 'buyers' });
+    const adminClaims = { ...valid({ token_use: 'id', aud: 'ops' }), iss: ADMIN_ISSUER, sub: 'olga' };
+    // A buyer-pool token in the admin group is no admin: the group claim of that pool is ignored.
+    expect(
+      await verify(`Bearer ${await sign({ ...buyerClaims, 'cognito:groups': ['admin'] })}`),
+    ).toMatchObject({
+      userId: 'alice',
+      admin: false,
+    });
+    const fromAdminPool = async (claims: JWTPayload, key: PrivateKey = adminPair.privateKey) =>
+      verify(`Bearer ${await sign(claims, key)}`);
+    expect(await fromAdminPool({ ...adminClaims, 'cognito:groups': ['admin'] })).toMatchObject({
+      userId: 'olga',
+      admin: true,
+    });
+    expect(await fromAdminPool(adminClaims)).toMatchObject({ admin: false });
+    // The admin pool's own app client only, and its own keys only.
+    expect(
+      await fromAdminPool({ ...adminClaims, aud: 'buyers', 'cognito:groups': ['admin'] }),
+    ).toBeUndefined();
+    expect(await fromAdminPool({ ...adminClaims, 'cognito:groups': ['admin'] }, privateKey)).toBeUndefined();
+  });
+
   it('takes the key set inline (JWKS_JSON) as well as from a URL', async () => {
     const verify = verifierFromConfig({
       JWT_ISSUER: ISSUER,
@@ -128,8 +180,12 @@ describe('the local dev issuer', () => {
     const verify = verifierFromConfig({
       JWT_ISSUER: DEV_ISSUER,
       JWKS_JSON: JSON.stringify(issuer.jwks),
-      JWT_ADMIN_CLAIM: loadConfig('authorizer', { JWT_ISSUER: DEV_ISSUER, JWKS_URL: 'http://x/jwks' }).auth
-        .JWT_ADMIN_CLAIM,
+      JWT_AUDIENCE: DEV_AUDIENCE,
+      JWT_ADMIN_CLAIM: loadConfig('authorizer', {
+        JWT_ISSUER: DEV_ISSUER,
+        JWKS_URL: 'http://x/jwks',
+        JWT_AUDIENCE: DEV_AUDIENCE,
+      }).auth.JWT_ADMIN_CLAIM,
     });
     expect(await verify(`Bearer ${await issuer.sign('carol', true)}`)).toMatchObject({
       userId: 'carol',
@@ -154,6 +210,7 @@ describe('auth configuration', () => {
       AUTH_MODE: 'verify',
       JWT_ISSUER: ISSUER,
       JWKS_JSON: JSON.stringify({ keys: [{ kty: 'RSA' }] }),
+      JWT_AUDIENCE: 'shop',
     });
     expect(verify.auth.JWT_ISSUER).toBe(ISSUER);
     // A public route never needs them.
@@ -167,6 +224,16 @@ describe('auth configuration', () => {
       loadConfig('authorizer', { ...base, JWKS_URL: 'https://x/jwks', JWKS_JSON: JSON.stringify(jwks) }),
     ).toThrow(/exactly one/);
     expect(() => loadConfig('authorizer', { ...base, JWKS_JSON: '{"keys":' })).toThrow(/JWKS_JSON/);
+    // Issue 18: an issuer other than Cognito without an audience would accept tokens it minted for
+    // any other application; the config names JWT_AUDIENCE (and a route in verify mode is the same).
+    const keyed = { ...base, JWKS_JSON: JSON.stringify(jwks) };
+    expect(() => loadConfig('authorizer', keyed)).toThrow(
+      /JWT_AUDIENCE: required for an issuer other than Cognito/,
+    );
+    expect(() => loadConfig('getOrder', { ...keyed, ORDERS_TABLE: 'o', AUTH_MODE: 'verify' })).toThrow(
+      /set JWT_AUDIENCE/,
+    );
+    expect(loadConfig('authorizer', { ...keyed, JWT_AUDIENCE: 'shop' }).auth.JWT_AUDIENCE).toBe('shop');
     const cognito = {
       JWT_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
       JWKS_URL: 'https://x/j',
@@ -185,11 +252,12 @@ describe('the authorizer', () => {
     Object.assign(process.env, {
       JWT_ISSUER: ISSUER,
       JWKS_JSON: JSON.stringify(jwks),
+      JWT_AUDIENCE: 'shop',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const { handler } = await import('../../functions/auth/authorizer.ts');
     const context = { functionName: 'authorizer', awsRequestId: 'r' } as unknown as Context;
-    const claims = valid({ 'cognito:groups': ['admin'] });
+    const claims = valid({ 'cognito:groups': ['admin'], aud: 'shop' });
     const event = (token: string) => ({
       type: 'TOKEN' as const,
       authorizationToken: `Bearer ${token}`,
@@ -198,6 +266,10 @@ describe('the authorizer', () => {
     const result = (await handler(event(await sign(claims)), context)) as APIGatewayAuthorizerResult;
     expect(result.context).toEqual({ userId: 'alice', admin: 'true', exp: claims.exp });
     await expect(handler(event(await sign(valid({ exp: now() - 60 }))), context)).rejects.toThrow(
+      'Unauthorized',
+    );
+    // A token the same issuer minted for another application.
+    await expect(handler(event(await sign(valid({ aud: 'other-app' }))), context)).rejects.toThrow(
       'Unauthorized',
     );
   });

@@ -2,8 +2,8 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jwtVerifier } from '../../shared/auth/verify.ts';
-import { ConfigError, loadConfig } from '../../shared/config.ts';
-import { placeOrderBody } from '../../shared/contract.ts';
+import { ConfigError, corsOriginsFrom, loadConfig } from '../../shared/config.ts';
+import { listOrdersQuery, placeOrderBody } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { caller, json, route } from '../../shared/http/route.ts';
 import { firstDuplicateKey, isJsonMediaType } from '../../shared/http/strict-json.ts';
@@ -107,6 +107,28 @@ describe('the route middleware stack', () => {
     expect((await run(claims('administrators'))).statusCode).toBe(403);
   });
 
+  it("with an admins' pool, only that pool's tokens make an admin: the buyers' pool's groups do not count", async () => {
+    vi.stubEnv('ADMIN_JWT_ISSUER', 'https://cognito-idp.example/admins');
+    const adminsOnly = route({ auth: 'admin' }, async (e) => json(200, caller(e)));
+    const from = (iss: string) =>
+      adminsOnly(
+        event({
+          body: null,
+          requestContext: {
+            authorizer: {
+              claims: { sub: 'cog-2', iss, 'cognito:groups': 'admin', exp: 'Fri Jan 01 00:00:00 UTC 2100' },
+            },
+          } as unknown as APIGatewayProxyEvent['requestContext'],
+        }),
+        context,
+      );
+    expect((await from('https://cognito-idp.example/buyers')).statusCode).toBe(403);
+    const admitted = await from('https://cognito-idp.example/admins');
+    expect(admitted.statusCode).toBe(200);
+    expect(JSON.parse(admitted.body)).toEqual({ userId: 'cog-2', admin: true });
+    vi.unstubAllEnvs();
+  });
+
   it('adds Retry-After to RETRY and hides internals of unexpected errors', async () => {
     const retry = await failing(new DomainError('RETRY', 'busy', [], 1))(event(), context);
     expect(retry.statusCode).toBe(429);
@@ -168,6 +190,101 @@ describe('CORS', () => {
     const bad = await echo(event({ body: '{"quantity":0}' }), context);
     expect(bad.statusCode).toBe(400);
     expect(bad.headers?.['Access-Control-Allow-Origin']).toBe('*');
+  });
+
+  it('names only the configured origins (CORS_ORIGINS), for successes and errors alike', async () => {
+    vi.stubEnv('CORS_ORIGINS', 'https://shop.example, https://admin.shop.example');
+    const shop = route({ auth: 'buyer', jsonBody: true }, async (e) =>
+      json(200, placeOrderBody.parse(e.body)),
+    );
+    vi.unstubAllEnvs();
+    const from = (origin: string, body?: string) =>
+      shop(
+        event({ headers: { 'Content-Type': 'application/json', Origin: origin }, ...(body ? { body } : {}) }),
+        context,
+      );
+    const ok = await from('https://shop.example');
+    expect(ok.headers?.['Access-Control-Allow-Origin']).toBe('https://shop.example');
+    expect(ok.headers?.Vary).toMatch(/Origin/);
+    const bad = await from('https://admin.shop.example', '{"quantity":0}');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers?.['Access-Control-Allow-Origin']).toBe('https://admin.shop.example');
+    const evil = await from('https://evil.example');
+    expect(evil.statusCode).toBe(200);
+    expect(evil.headers?.['Access-Control-Allow-Origin']).toBeUndefined();
+  });
+
+  it('fails at cold start on a malformed CORS_ORIGINS, naming it', () => {
+    expect(() => corsOriginsFrom({ CORS_ORIGINS: 'shop.example' })).toThrow(/set CORS_ORIGINS/);
+    expect(() => corsOriginsFrom({ CORS_ORIGINS: 'https://shop.example/path' })).toThrow(ConfigError);
+    expect(corsOriginsFrom({})).toEqual(['*']);
+  });
+});
+
+describe('one reading per request (issue 18)', () => {
+  const echoQuery = route({ auth: 'buyer' }, async (e) => json(200, { query: e.queryStringParameters }));
+
+  it('refuses a header sent under two spellings, before the normaliser keeps one', async () => {
+    const res = await echo(
+      event({
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'b' },
+        multiValueHeaders: { 'Idempotency-Key': ['a'], 'IDEMPOTENCY-KEY': ['b'] },
+      }),
+      context,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ path: 'IDEMPOTENCY-KEY', message: 'sent as both Idempotency-Key and IDEMPOTENCY-KEY' }],
+    });
+  });
+
+  it('refuses a header the API reads given twice under one key, as API Gateway may group them', async () => {
+    const res = await echo(
+      event({
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'b' },
+        multiValueHeaders: { 'Content-Type': ['application/json'], 'Idempotency-Key': ['a', 'b'] },
+      }),
+      context,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error.details).toEqual([
+      { path: 'Idempotency-Key', message: 'sent more than once' },
+    ]);
+    // Any other header may repeat (HTTP allows it): not refused here.
+    const ok = await echo(
+      event({ multiValueHeaders: { 'Content-Type': ['application/json'], Accept: ['a/b', 'c/d'] } }),
+      context,
+    );
+    expect(ok.statusCode).toBe(200);
+  });
+
+  it('refuses a query parameter given twice, and lets single ones through', async () => {
+    const twice = await echoQuery(
+      event({
+        body: null,
+        queryStringParameters: { limit: '1' },
+        multiValueQueryStringParameters: { limit: ['500', '1'] },
+      }),
+      context,
+    );
+    expect(twice.statusCode).toBe(400);
+    expect(JSON.parse(twice.body).error.details).toEqual([{ path: 'limit', message: 'sent more than once' }]);
+    const once = await echoQuery(
+      event({
+        body: null,
+        queryStringParameters: { limit: '5' },
+        multiValueQueryStringParameters: { limit: ['5'] },
+      }),
+      context,
+    );
+    expect(once.statusCode).toBe(200);
+  });
+
+  it('reads limit as plain decimal digits only', () => {
+    expect(listOrdersQuery.parse({ limit: '16' })).toEqual({ limit: 16 });
+    for (const limit of ['0x10', '1e2', ' 7', '', '+5', '0', '101', '0b1', '7.0'])
+      expect(listOrdersQuery.safeParse({ limit }).success, limit).toBe(false);
   });
 });
 

@@ -3,11 +3,7 @@ import type { Counts, Room, Ticket } from '../../domain/waiting-room.ts';
 import type { RoomStore } from '../../usecases/waiting-room.ts';
 import { batchGetAll } from './batch-get.ts';
 import { isConditionFailure } from './errors.ts';
-import { saleKey } from './keys.ts';
-
-/** Each ticket and each counter shard has its own partition key in the sales table, like the stock shards. */
-export const ticketKey = (saleId: string, userId: string) => `SALE#${saleId}#TICKET#${userId}`;
-export const queueCounterKey = (saleId: string, shard: number) => `SALE#${saleId}#QUEUE#${shard}`;
+import { queueCounterKey, saleKey, ticketKey } from './keys.ts';
 
 // DynamoDB refuses unused names, so each update names exactly what it touches.
 const itemNames = { '#kind': 'kind', '#sale': 'saleId', '#shard': 'shard' };
