@@ -201,7 +201,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       SQS_ENDPOINT: endpoints.sqs,
       SNS_ENDPOINT: endpoints.sqs,
       ...(isDevIssuer ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json` } : {}),
-      PAYMENT_GATEWAY: 'simulated',
+      // `PAYMENT_GATEWAY=stripe STRIPE_SECRET_KEY=sk_test_… npm start` charges a Stripe test account.
+      PAYMENT_GATEWAY: process.env.PAYMENT_GATEWAY ?? 'simulated',
       TOKEN_SIGNING_KEY: signingKey,
       POWERTOOLS_SERVICE_NAME: 'flash-sale',
       POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',
