@@ -6,6 +6,7 @@ import { type FunctionKey, type FunctionSpec, functionSpecs } from '../shared/wi
 import { Api } from './api.ts';
 import { Functions } from './functions.ts';
 import { Observability } from './observability.ts';
+import { stripeSecretKey } from './payment.ts';
 import { AUTHORIZER_FUNCTION, type Settings } from './settings.ts';
 import { pascal, type StatefulStack } from './stateful-stack.ts';
 
@@ -34,6 +35,7 @@ export class StatelessStack extends Stack {
       topics: stateful.topics,
       jwt: stateful.jwt,
       signingSecret: stateful.signingSecret,
+      stripeSecretKey: stripeSecretKey(settings),
     });
 
     this.api = new Api(this, 'Api', {

@@ -22,7 +22,7 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 
 describe.each([
   ['dev', {}],
-  ['prod', { stage: 'prod' }],
+  ['prod', { stage: 'prod', paymentGateway: 'stripe' }],
 ])('cdk-nag AwsSolutions (%s)', (_name, context) => {
   let s: Synthesized;
   beforeAll(() => {
