@@ -274,4 +274,24 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     expect(audit.violations).toEqual([]);
     expect(audit.charges).toEqual({ approved: 1, refunded: 1, declined: 0 });
   });
+
+  it('lets the reconciler refund through Stripe when the payment job is gone for good', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2 });
+    const orderId = await pendingOrder('stripe-reconciler-refund', saleId, 'pm_card_visa');
+    const expiry = Date.parse((await order(orderId)).expiresAt) + 1_000;
+    await h.runtime.runReconciler(new Date(expiry));
+    expect((await order(orderId)).status).toBe('EXPIRED');
+    expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });
+    // Its job went to the DLQ: only the reconciler's refund check is left.
+    await h.drain(queues().payments);
+    expect((await h.audit(saleId)).violations).toEqual([
+      `order ${orderId} is EXPIRED but its charge was kept`,
+    ]);
+    const report = (await h.runtime.runReconciler(new Date(expiry + 3_600_000))) as { refunded: number };
+    expect(report.refunded).toBe(1);
+    const [charge] = await stripe.chargesFor(orderId);
+    expect(charge).toMatchObject({ refunded: true, amount_refunded: 1500 });
+    expect(await stripe.refundsOf(charge?.id as string)).toHaveLength(1);
+    expect((await h.audit(saleId, { expectSettled: true })).violations).toEqual([]);
+  });
 });
