@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type SecretValue, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -52,6 +52,8 @@ export interface FunctionsProps {
   jwt: JwtTrust;
   /** HMAC key of the `signing` env group (TOKEN_SIGNING_KEY). */
   signingSecret: secretsmanager.ISecret;
+  /** The Stripe secret key (STRIPE_SECRET_KEY) when the payment gateway is Stripe (infra/payment.ts). */
+  stripeSecretKey?: SecretValue;
 }
 
 /**
@@ -202,13 +204,24 @@ export function environmentFor(
         }
         break;
       case 'payment': {
-        env.PAYMENT_GATEWAY = 'simulated';
+        env.PAYMENT_GATEWAY = settings.paymentGateway;
+        if (settings.paymentGateway === 'stripe') {
+          if (!props.stripeSecretKey)
+            throw new Error(`Function ${key} needs the Stripe secret key (infra/payment.ts)`);
+          // A dynamic reference, as TOKEN_SIGNING_KEY below.
+          env.STRIPE_SECRET_KEY = props.stripeSecretKey.unsafeUnwrap();
+          break;
+        }
         const { latencyMs, declineRate, errorRate } = settings.payment;
         if (latencyMs !== undefined) env.PAYMENT_LATENCY_MS = String(latencyMs);
         if (declineRate !== undefined) env.PAYMENT_DECLINE_RATE = String(declineRate);
         if (errorRate !== undefined) env.PAYMENT_ERROR_RATE = String(errorRate);
         break;
       }
+      // The checkout refuses tokens the gateway cannot take; it never sees the processor's key.
+      case 'paymentTokens':
+        env.PAYMENT_GATEWAY = settings.paymentGateway;
+        break;
       // A CloudFormation dynamic reference: resolved at deploy, so the key never sits in the
       // template (it does show in the function's configuration; docs/DEPLOY.md).
       case 'signing':

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { PAYMENT_GATEWAYS, type PaymentGatewayKind } from '../shared/contract.ts';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
@@ -29,6 +30,12 @@ export interface Settings {
   jwtAdminClaim?: string;
   /** Simulated payment gateway knobs for drills (PAYMENT_LATENCY_MS, ...); unset = the code's defaults. */
   payment: { latencyMs?: number; declineRate?: number; errorRate?: number };
+  /** `-c paymentGateway=stripe` takes real money; `simulated` (default) is refused in prod (infra/payment.ts). */
+  paymentGateway: PaymentGatewayKind;
+  /** `-c allowSimulatedPayments=true`: a prod stage that deliberately takes no money (a drill stack). */
+  allowSimulatedPayments: boolean;
+  /** Secrets Manager secret holding the Stripe secret key; default `flash-sale/<stage>/stripe-secret-key`. */
+  stripeSecretName: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Allowed CORS origins for browsers; `*` by default (the API uses bearer tokens, not cookies). */
   corsOrigins: string[];
@@ -259,6 +266,19 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
       checkout: CHECKOUT_FUNCTION,
       wanted: Object.fromEntries(deployed.map(([key, spec]) => [key, spec.reservedConcurrency ?? 0])),
     });
+  const paymentGateway = (overrides.paymentGateway ??
+    text('paymentGateway') ??
+    'simulated') as PaymentGatewayKind;
+  if (!PAYMENT_GATEWAYS.includes(paymentGateway))
+    throw new Error(
+      `Context paymentGateway must be one of ${PAYMENT_GATEWAYS.join(', ')}, got ${paymentGateway}`,
+    );
+  const allowSimulated = overrides.allowSimulatedPayments ?? text('allowSimulatedPayments') ?? 'false';
+  if (!['true', 'false', true, false].includes(allowSimulated))
+    throw new Error(`Context allowSimulatedPayments must be true or false, got ${allowSimulated}`);
+  const stripeSecretName =
+    overrides.stripeSecretName ?? text('stripeSecretName') ?? `flash-sale/${stage}/stripe-secret-key`;
+
   const provisioned: Partial<Record<FunctionKey, number>> = { ...capacityDefaults.provisionedConcurrency };
   for (const [fn, key] of Object.entries(provisionedConcurrencyKeys) as [FunctionKey, string][]) {
     const value = num(key, 0, 10_000);
@@ -328,6 +348,9 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     jwtTokenUse,
     jwtAdminClaim: overrides.jwtAdminClaim ?? text('jwtAdminClaim'),
     payment,
+    paymentGateway,
+    allowSimulatedPayments: allowSimulated === true || allowSimulated === 'true',
+    stripeSecretName,
     logLevel,
     corsOrigins,
     alarmEmail: overrides.alarmEmail ?? text('alarmEmail'),

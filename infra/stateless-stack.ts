@@ -7,6 +7,7 @@ import { Api } from './api.ts';
 import { Edge } from './edge.ts';
 import { Functions } from './functions.ts';
 import { Observability } from './observability.ts';
+import { stripeSecretKey } from './payment.ts';
 import { AUTHORIZER_FUNCTION, type Settings } from './settings.ts';
 import { pascal, type StatefulStack } from './stateful-stack.ts';
 
@@ -37,6 +38,7 @@ export class StatelessStack extends Stack {
       topics: stateful.topics,
       jwt: stateful.jwt,
       signingSecret: stateful.signingSecret,
+      stripeSecretKey: stripeSecretKey(settings),
     });
 
     this.api = new Api(this, 'Api', {

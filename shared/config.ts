@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { PAYMENT_GATEWAYS } from './contract.ts';
 import {
   type FunctionKey,
   functionSpecs,
@@ -43,10 +44,24 @@ const groups = {
     ADMIN_JWT_CLIENT_ID: z.optional(name),
   },
   payment: {
-    PAYMENT_GATEWAY: z.enum(['simulated']),
+    PAYMENT_GATEWAY: z.enum(PAYMENT_GATEWAYS),
+    // The simulated gateway's knobs for drills.
     PAYMENT_LATENCY_MS: number(0, 0, 10_000),
     PAYMENT_DECLINE_RATE: number(0, 0, 1),
     PAYMENT_ERROR_RATE: number(0, 0, 1),
+    // Stripe (PAYMENT_GATEWAY=stripe, checked below): the secret key (a Secrets Manager secret in
+    // AWS), another API base for a stand-in, each request's timeout, and the account's limits.
+    STRIPE_SECRET_KEY: z.optional(name),
+    STRIPE_API_BASE: z.optional(url),
+    STRIPE_TIMEOUT_MS: number(5_000, 500, 60_000),
+    // A typical create + confirm of a PaymentIntent, as the capacity model reads it.
+    STRIPE_LATENCY_MS: number(1_000, 1, 10_000),
+    // Stripe's default in live mode is 100 write requests/s per account (25 in test mode).
+    STRIPE_WRITES_PER_SECOND: number(100, 1, 100_000),
+  },
+  // The checkout refuses a paymentToken the configured gateway cannot take (README "Payments").
+  paymentTokens: {
+    PAYMENT_GATEWAY: z.enum(PAYMENT_GATEWAYS),
   },
   checkout: {
     SALE_CACHE_MS: number(3_000, 0, 60_000),
@@ -113,6 +128,7 @@ export interface Config {
   topicArn(topic: TopicKey): string;
   auth: GroupValues<'auth'>;
   payment: GroupValues<'payment'>;
+  paymentTokens: GroupValues<'paymentTokens'>;
   checkout: GroupValues<'checkout'>;
   reconcile: GroupValues<'reconcile'>;
   signing: GroupValues<'signing'>;
@@ -139,6 +155,8 @@ export function envSchemaFor(fn: FunctionKey) {
     z.superRefine((env: Record<string, unknown>, ctx) => {
       const problem = (path: string, message: string) =>
         ctx.issues.push({ code: 'custom', path: [path], message, input: env[path] });
+      if (env.PAYMENT_GATEWAY === 'stripe' && 'STRIPE_SECRET_KEY' in shape && !env.STRIPE_SECRET_KEY)
+        problem('STRIPE_SECRET_KEY', 'required: PAYMENT_GATEWAY=stripe charges with this secret key');
       const needed = verifiesTokens || (guardsRoute && env.AUTH_MODE === 'verify');
       if (!needed) return;
       if (!env.JWT_ISSUER) problem('JWT_ISSUER', 'required: AUTH_MODE=verify checks tokens in the route');
@@ -231,6 +249,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
     topicArn: (topic) => resource(topics[topic].envVar, `topic ${topic}`),
     auth: pick('auth'),
     payment: pick('payment'),
+    paymentTokens: pick('paymentTokens'),
     checkout: pick('checkout'),
     reconcile: pick('reconcile'),
     signing: pick('signing'),

@@ -87,6 +87,24 @@ export const placeOrderBody = z.strictObject({
 });
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
+/** The payment processors an adapter exists for (PAYMENT_GATEWAY). */
+export const PAYMENT_GATEWAYS = ['simulated', 'stripe'] as const;
+export type PaymentGatewayKind = (typeof PAYMENT_GATEWAYS)[number];
+
+/**
+ * What a buyer's paymentToken must look like for the configured gateway. Stripe takes a
+ * PaymentMethod id the buyer's page created with Stripe.js (`pm_…`), never the simulator's test
+ * tokens (`tok_ok`, `tok_decline`, …): those would otherwise reach a real processor as garbage.
+ */
+export const STRIPE_PAYMENT_METHOD = /^pm_[A-Za-z0-9_]{1,125}$/;
+const stripePaymentToken = z
+  .string()
+  .check(z.regex(STRIPE_PAYMENT_METHOD, 'must be a Stripe PaymentMethod id (pm_…) created by Stripe.js'));
+
+/** The checkout body the configured gateway accepts. */
+export const placeOrderBodyFor = (gateway: PaymentGatewayKind) =>
+  gateway === 'stripe' ? z.extend(placeOrderBody, { paymentToken: stripePaymentToken }) : placeOrderBody;
+
 export const idempotencyKey = id;
 export const pathId = id;
 

@@ -156,7 +156,7 @@ export interface FunctionSpec {
   reservedConcurrency?: number;
   access: Access;
   /** Extra environment groups the function's config schema reads. */
-  env?: ('auth' | 'payment' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
+  env?: ('auth' | 'payment' | 'paymentTokens' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
   http?: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; auth: Auth };
   consumes?: { queue: QueueKey; batchSize: number; maxConcurrency: number };
   schedule?: { everySeconds: number };
@@ -222,7 +222,7 @@ export const functions = {
       },
       sendTo: ['orders'],
     },
-    env: ['checkout', 'signing'],
+    env: ['checkout', 'signing', 'paymentTokens'],
     http: { method: 'POST', path: '/sales/{saleId}/orders', auth: 'buyer' },
   },
   // Waiting room (README "Waiting room"): tickets and counters live in the sales table.

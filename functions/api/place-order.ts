@@ -3,7 +3,7 @@ import { stores } from '../../shared/adapters/dynamo/client.ts';
 import { SqsOrderQueue, sqsClient } from '../../shared/adapters/sqs/order-queue.ts';
 import { inRouteVerifier } from '../../shared/auth/verify.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { idempotencyKey, pathId, placeOrderBody } from '../../shared/contract.ts';
+import { idempotencyKey, pathId, placeOrderBodyFor } from '../../shared/contract.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { viewOfOrder } from '../../shared/domain/order.ts';
 import { caller, json, route, singleHeader } from '../../shared/http/route.ts';
@@ -14,6 +14,7 @@ import { ADMISSION_HEADER, requireAdmission } from '../../shared/usecases/waitin
 const config = loadConfig('placeOrder');
 const signingKey = config.signing.TOKEN_SIGNING_KEY;
 const budgetMs = config.checkout.CHECKOUT_BUDGET_MS;
+const placeOrderBody = placeOrderBodyFor(config.paymentTokens.PAYMENT_GATEWAY);
 // Per-attempt timeouts so one stuck socket costs part of the budget, not all of it; the SDK's own
 // retries then run within what is left (every call also carries the budget's abort signal).
 const { sales, stock, orders } = stores(config, {

@@ -220,7 +220,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       ...(isDevIssuer
         ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json`, JWT_AUDIENCE: DEV_AUDIENCE }
         : {}),
-      PAYMENT_GATEWAY: 'simulated',
+      // `PAYMENT_GATEWAY=stripe STRIPE_SECRET_KEY=sk_test_… npm start` charges a Stripe test account.
+      PAYMENT_GATEWAY: process.env.PAYMENT_GATEWAY ?? 'simulated',
       TOKEN_SIGNING_KEY: signingKey,
       POWERTOOLS_SERVICE_NAME: 'flash-sale',
       POWERTOOLS_METRICS_NAMESPACE: 'FlashSale',

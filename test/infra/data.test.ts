@@ -19,8 +19,8 @@ let prod: Synthesized;
 
 beforeAll(() => {
   dev = synth();
-  // Through CDK context, as `cdk deploy -c stage=prod` does.
-  prod = synth({ context: { stage: 'prod' } });
+  // Through CDK context, as `cdk deploy -c stage=prod -c paymentGateway=stripe` does.
+  prod = synth({ context: { stage: 'prod', paymentGateway: 'stripe' } });
 });
 
 function tableResource(s: Synthesized, key: TableKey): Json {

@@ -100,15 +100,16 @@ describe('functions', () => {
     }
   });
 
-  it('gives the payment consumer the simulated gateway, and only it', () => {
+  it('gives the payment functions the simulated gateway, and the checkout only its name', () => {
     for (const [key, spec] of fnEntries) {
       const env = envOf(s, key);
-      if (spec.env?.includes('payment')) {
+      if (spec.env?.includes('payment') || spec.env?.includes('paymentTokens')) {
         expect(env.PAYMENT_GATEWAY).toBe('simulated');
         expect(env.PAYMENT_DECLINE_RATE).toBeUndefined();
       } else {
         expect(env.PAYMENT_GATEWAY).toBeUndefined();
       }
+      expect(env.STRIPE_SECRET_KEY).toBeUndefined();
     }
   });
 

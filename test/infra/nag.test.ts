@@ -22,7 +22,7 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 
 describe.each([
   ['dev', { accountConcurrency: '10000' }],
-  ['prod', { stage: 'prod', accountConcurrency: '10000' }],
+  ['prod', { stage: 'prod', accountConcurrency: '10000', paymentGateway: 'stripe' }],
 ])('cdk-nag AwsSolutions (%s)', (_name, context) => {
   let s: Synthesized;
   beforeAll(() => {

@@ -159,6 +159,7 @@ describe('configuration', () => {
       CLAIMS_TABLE: 'c',
       ORDERS_QUEUE_URL: 'http://q/orders.fifo',
       TOKEN_SIGNING_KEY: 'k'.repeat(32),
+      PAYMENT_GATEWAY: 'simulated',
     };
     expect(() => loadConfig('placeOrder', { ...env, CHECKOUT_MAX_ATTEMPTS: 'lots' })).toThrow(
       /CHECKOUT_MAX_ATTEMPTS/,
