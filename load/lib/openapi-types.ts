@@ -160,7 +160,7 @@ export interface paths {
         post?: never;
         /**
          * Cancel an order
-         * @description Only while RESERVED: the units go back on sale at once.
+         * @description Only while RESERVED: the units go back on sale at once. Cancelling a cancelled order answers it again.
          */
         delete: operations["cancelOrder"];
         options?: never;

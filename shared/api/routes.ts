@@ -289,7 +289,8 @@ export const routeDocs = {
   cancelOrder: {
     tag: 'Orders',
     summary: 'Cancel an order',
-    description: 'Only while RESERVED: the units go back on sale at once.',
+    description:
+      'Only while RESERVED: the units go back on sale at once. Cancelling a cancelled order answers it again.',
     pathParameter: pathId,
     answers: {
       200: {
