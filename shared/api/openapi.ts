@@ -24,6 +24,7 @@ const requestSchemas = {
 };
 const responseSchemas = {
   Health: shape.health,
+  OpenApiDocument: shape.openApiDocument,
   Sale: shape.sale,
   WaitingRoom: shape.roomView,
   RoomChange: shape.roomChange,

@@ -61,6 +61,13 @@ export const orderPage = z.strictObject({
 
 export const health = z.strictObject({ status: z.literal('ok') });
 
+/** An OpenAPI document: only its frame is fixed here (it describes itself). */
+export const openApiDocument = z.looseObject({
+  openapi: z.string().check(z.regex(/^3\.1\.\d+$/)),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
+
 export const roomChange = z.strictObject({ waitingRoom: roomView });
 
 /** Epoch milliseconds. */

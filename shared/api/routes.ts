@@ -265,6 +265,37 @@ export const routeDocs = {
     description: 'One HTML page: the sale, the waiting room, buying and following the order (`?sale=<id>`).',
     answers: { 200: { description: 'The page', ...html } },
   },
+  openApi: {
+    tag: 'Service',
+    summary: 'This document',
+    description: 'The OpenAPI 3.1 description of this API, generated from the code that enforces it.',
+    answers: {
+      200: {
+        description: 'The OpenAPI document',
+        schema: shape.openApiDocument,
+        example: {
+          openapi: '3.1.0',
+          info: { title: 'Flash-sale checkout API', version: '1.0.0' },
+          paths: {},
+        },
+        headers: ['Cache-Control'],
+      },
+    },
+  },
+  apiDocs: {
+    tag: 'Service',
+    summary: 'The API reference',
+    description: 'This document rendered for people (Scalar), served from this origin with no CDN.',
+    answers: { 200: { description: 'The page', ...html } },
+  },
+  apiDocsScript: {
+    tag: 'Service',
+    summary: "The API reference's renderer",
+    description: "Scalar's browser bundle, from the pinned npm package.",
+    answers: {
+      200: { description: 'The script', mediaType: 'text/javascript', headers: ['Cache-Control'] },
+    },
+  },
   getOrder: {
     tag: 'Orders',
     summary: 'Read an order',
