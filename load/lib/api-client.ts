@@ -45,10 +45,13 @@ export function typedApi(baseUrl: string, options: ApiClientOptions = {}): Typed
 export function apiClient(baseUrl: string, options: ApiClientOptions = {}): ApiClient {
   const api = typedApi(baseUrl, options);
   return async (method, path, call = {}) => {
-    const headers: Record<string, string> = { ...(call.headers ?? {}) };
+    const headers: Record<string, string | null> = { ...(call.headers ?? {}) };
     if (call.token) headers.authorization = `Bearer ${call.token}`;
     const raw = call.rawBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
-    if (call.rawBody === undefined && call.body !== undefined) headers['content-type'] ??= 'application/json';
+    const typed = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+    // JSON bodies say so; a raw body goes without the JSON type openapi-fetch would add (null unsets it).
+    if (!typed && raw !== undefined)
+      headers['content-type'] = call.rawBody === undefined ? 'application/json' : null;
     // A concrete path (ids filled in) is sent as it is; the body goes out byte for byte.
     const { data, error, response } = await api.request(method.toLowerCase() as 'get', path as '/health', {
       headers,
