@@ -80,7 +80,7 @@ export function openApiDocument(): Json {
       version: API_VERSION,
       summary: 'Limited-stock sales: every unit sold once, no buyer charged twice, overload answered.',
       description:
-        'Errors always have the shape `{"error":{"code","message","details"?}}` with a JSON content type. Load of any kind (throttle, concurrency, contention) is answered 429 `RETRY` with `Retry-After`; a 5xx always means a bug. Bad input gets a 4xx and writes nothing.',
+        'Errors always have the shape `{"error":{"code","message","details"?}}` with a JSON content type. Load of any kind (throttle, concurrency, contention) is answered 429 `RETRY` with `Retry-After`; a 5xx always means a bug. Bad input gets a 4xx and writes nothing. A path the API lacks is 404 `NOT_FOUND`, a method a path lacks 405 `METHOD_NOT_ALLOWED` with an `Allow` header.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [
