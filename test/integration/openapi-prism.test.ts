@@ -51,6 +51,9 @@ describe('Prism in front of the local runtime', () => {
     const carol = bearer(await h.token('carol'));
 
     expect((await api.GET('/health')).data).toEqual({ status: 'ok' });
+    expect((await api.GET('/openapi.json')).data?.openapi).toBe('3.1.0');
+    expect((await api.GET('/docs', { parseAs: 'text' })).data).toContain('docs/scalar.js');
+    expect((await api.GET('/docs/scalar.js', { parseAs: 'text' })).response.status).toBe(200);
 
     // Open a sale: 2 units, 1 per buyer.
     const saleId = `prism-${Date.now().toString(36)}`;
