@@ -5,7 +5,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -106,7 +106,7 @@ export class Functions extends Construct {
         role,
         logGroup,
         environment: environmentFor(key, spec, props),
-        bundling: nodejsBundlingProps(),
+        bundling: { ...nodejsBundlingProps(), ...assetHooks(spec.assets) },
         description: `Flash sale ${key}: ${spec.entry}`,
         // A scheduled run that fails is simply repeated by the next tick; async retries would
         // only overlap with it.
@@ -297,4 +297,19 @@ export function assertQueuesFitConsumers(
       throw new Error(`Consumer ${key}: maxConcurrency ${maxConcurrency} must be 2..1000`);
     }
   }
+}
+
+/** Copies a function's `assets` (wiring table) into its bundle directory, where `readAsset` finds them. */
+function assetHooks(assets: string[] | undefined): Pick<BundlingOptions, 'commandHooks'> {
+  if (!assets?.length) return {};
+  return {
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir, outputDir) =>
+        assets.map(
+          (asset) => `cp "${path.join(inputDir, asset)}" "${path.join(outputDir, path.basename(asset))}"`,
+        ),
+    },
+  };
 }

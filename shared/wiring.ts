@@ -143,6 +143,9 @@ export interface Access {
 
 export type Auth = 'public' | 'buyer' | 'admin';
 
+/** The API reference renderer's browser bundle (@scalar/api-reference, pinned in package.json). */
+export const SCALAR_STANDALONE = 'node_modules/@scalar/api-reference/dist/browser/standalone.js';
+
 export interface FunctionSpec {
   /** Source file exporting `handler`, relative to the repository root. */
   entry: string;
@@ -155,6 +158,11 @@ export interface FunctionSpec {
    */
   reservedConcurrency?: number;
   access: Access;
+  /**
+   * Files (repository paths) shipped beside the function's bundle; the function reads them with
+   * `readAsset` (shared/http/assets.ts): in place locally, from the task root once deployed.
+   */
+  assets?: string[];
   /** Extra environment groups the function's config schema reads. */
   env?: ('auth' | 'payment' | 'paymentTokens' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
   http?: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; auth: Auth };
@@ -256,6 +264,30 @@ export const functions = {
     memoryMb: 128,
     access: {},
     http: { method: 'GET', path: '/', auth: 'public' },
+  },
+  // The API described (shared/api/openapi.ts): the OpenAPI document and its reference page, public.
+  openApi: {
+    entry: 'functions/api/openapi-document.ts',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    access: {},
+    http: { method: 'GET', path: '/openapi.json', auth: 'public' },
+  },
+  apiDocs: {
+    entry: 'functions/api/api-docs.ts',
+    timeoutSeconds: 3,
+    memoryMb: 128,
+    access: {},
+    http: { method: 'GET', path: '/docs', auth: 'public' },
+  },
+  // Scalar's API reference renderer, served from the npm package's own bundled file (no CDN).
+  apiDocsScript: {
+    entry: 'functions/api/api-docs-script.ts',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    access: {},
+    assets: [SCALAR_STANDALONE],
+    http: { method: 'GET', path: '/docs/scalar.js', auth: 'public' },
   },
   getOrder: {
     entry: 'functions/api/get-order.ts',

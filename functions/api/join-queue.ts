@@ -25,11 +25,14 @@ const deps: RoomDeps = {
 export const handler = route(
   { auth: 'buyer', verifier: inRouteVerifier(config), metrics: true },
   async (event) => {
+    const saleId = pathId.parse(event.pathParameters?.saleId);
     const { status, created } = await joinQueue(deps, {
-      saleId: pathId.parse(event.pathParameters?.saleId),
+      saleId,
       userId: caller(event).userId,
       now: Date.now(),
     });
-    return json(created ? 201 : 200, status, queueHeaders(status));
+    // A new ticket is a created resource: say where its status lives.
+    const location: Record<string, string> = created ? { Location: `/sales/${saleId}/queue/me` } : {};
+    return json(created ? 201 : 200, status, { ...queueHeaders(status), ...location });
   },
 );

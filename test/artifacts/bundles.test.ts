@@ -6,17 +6,18 @@
  * resolved to DynamoDB Local and fauxqs, plus what Lambda adds. Then the bundles are invoked with
  * the events API Gateway, the SQS event source and EventBridge send.
  */
+import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
-import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettings } from '../../infra/settings.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../shared/auth/dev-issuer.ts';
-import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
+import { type FunctionKey, functionSpecs, SCALAR_STANDALONE } from '../../shared/wiring.ts';
 import { ACCOUNT_ID, type Assembly } from './lib/assembly.ts';
-import { scheduledEvent } from './lib/events.ts';
+import { proxyEvent, scheduledEvent } from './lib/events.ts';
 import { type Functions, REGION, type StandInStack, startStandInStack } from './lib/stand-in-stack.ts';
 
 const fnKeys = Object.keys(functionSpecs) as FunctionKey[];
@@ -106,6 +107,19 @@ describe('the bundles cdk deploy uploads', () => {
     expect(forbidden.status).toBe(403);
     const sale = await http('getSale', { pathParameters: { saleId } });
     expect(sale).toMatchObject({ status: 200, body: { saleId, available: 10, totalStock: 10 } });
+  });
+
+  it('the API describes itself: /openapi.json, and /docs/scalar.js from the asset beside its bundle', async () => {
+    const doc = await http('openApi', {});
+    expect(doc.status).toBe(200);
+    expect(doc.body).toEqual(JSON.parse(readFileSync('docs/openapi.json', 'utf8')));
+    const script = await fns.apiDocsScript.invoke<APIGatewayProxyResult>(
+      proxyEvent({ method: 'GET', resource: '/docs/scalar.js' }),
+    );
+    expect(script.statusCode).toBe(200);
+    expect(script.body).toBe(readFileSync(SCALAR_STANDALONE, 'utf8'));
+    // Lambda refuses a synchronous answer over 6 MB (6,291,556 bytes of JSON).
+    expect(Buffer.byteLength(JSON.stringify(script))).toBeLessThan(6_291_556);
   });
 
   it('buy, replay, read, list, cancel', async () => {

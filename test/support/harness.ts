@@ -7,6 +7,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { apiClient } from '../../load/lib/api-client.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime/index.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
@@ -90,17 +91,11 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
     }
     return t;
   };
+  // The API's own typed client, without its 429 retries: tests see every answer as given.
+  const api = apiClient(runtime.url, { retries429: 0, timeoutMs: 120_000 });
   const call: Harness['call'] = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let body: string | undefined = opts.rawBody;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${runtime.url}${path}`, { method, headers, body });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as never, headers: res.headers };
+    const reply = await api(method, path, opts);
+    return { status: reply.status, body: (reply.body ?? {}) as never, headers: reply.headers };
   };
   const harness: Harness = {
     runtime,
