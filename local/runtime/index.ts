@@ -1,12 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
-import { errorBody } from '../../shared/http/error-body.ts';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
 import { DEV_ISSUER, type DevIssuer, devIssuer } from '../dev-issuer.ts';
 import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../emulators.ts';
@@ -15,7 +12,8 @@ import { STATE_FILE } from '../state.ts';
 import { cachedAuthorizer } from './authorizer.ts';
 import { ConcurrencyGate, invokeWithin } from './concurrency.ts';
 import { devRoute } from './dev-routes.ts';
-import { gateway, send } from './gateway.ts';
+import { gateway } from './gateway.ts';
+import { type HttpFront, startHttpFront } from './http-front.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { effectiveLimits, type LimitOverrides, type RuntimeLimits } from './limits.ts';
 import { Pollers } from './pollers.ts';
@@ -119,7 +117,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const stopEmulators = async () => {
     for (const emulator of started.reverse()) await emulator.stop().catch(() => undefined);
   };
-  let server: Server | undefined;
+  let front: HttpFront | undefined;
   try {
     const dynamo = options.dynamodbEndpoint
       ? undefined
@@ -175,23 +173,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       throttle: new ApiThrottle(limits.throttle),
       authorize,
       invoke: invokeSync,
-      ...(isDevIssuer ? { devRoute: (req, path, body) => devRoute(issuer, req, path, body) } : {}),
+      ...(isDevIssuer ? { devRoute: (req, path) => devRoute(issuer, req, path) } : {}),
     });
 
-    server = createServer((req, res) => {
-      handle(req, res).catch((error: unknown) => {
-        console.error('local runtime error', error);
-        if (!res.headersSent) send(res, 500, errorBody('INTERNAL', 'Local runtime error'));
-      });
-    });
-    server.keepAliveTimeout = 30_000;
-    const listening = server;
-    await new Promise<void>((done, fail) => {
-      listening.once('error', fail);
-      // A flash crowd opens many connections at once: a deeper accept queue than Node's 511.
-      listening.listen({ port: options.port ?? 3000, host: '127.0.0.1', backlog: 4096 }, () => done());
-    });
-    const port = (server.address() as AddressInfo).port;
+    front = await startHttpFront({ port: options.port ?? 3000, host: '127.0.0.1' }, handle);
+    const { port } = front;
     const url = `http://127.0.0.1:${port}`;
 
     // The functions read their configuration at import (cold start), as in Lambda.
@@ -255,17 +241,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       stop: async () => {
         stopSchedule();
         await pollers.stop();
-        await new Promise<void>((done) => {
-          server?.close(() => done());
-          server?.closeAllConnections();
-        });
+        await front?.close();
         sqs.destroy();
         await stopEmulators();
         rmSync(stateFile, { force: true });
       },
     };
   } catch (error) {
-    server?.close();
+    await front?.close();
     await stopEmulators();
     rmSync(stateFile, { force: true });
     throw error;

@@ -209,6 +209,11 @@ describe('dev routes and the burst client', () => {
       '127.0.0.1.nip.io:3000',
       '[::2]:1',
       '10.0.0.1',
+      '[::1]evil.example',
+      '[::1]:3000evil.example',
+      '127.0.0.1:3000/evil.example',
+      'localhost:',
+      'localhost:80:80',
     ])
       expect(isLoopbackHost(host), String(host)).toBe(false);
   });
