@@ -155,7 +155,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const gates = new Map(
       (Object.entries(limits.concurrency) as [FunctionKey, number][]).map(([fn, n]) => [
         fn,
-        new ConcurrencyGate(n),
+        new ConcurrencyGate(n, limits.queueWaitMs),
       ]),
     );
     /** A synchronous invocation as API Gateway makes it: within the concurrency limit and timeout. */

@@ -63,6 +63,7 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     expect(await a).toEqual({ outcome: 'done', value: 'ok' });
     expect(gate.inFlight).toBe(1);
     const c = invokeWithin(gate, 10_000, slow);
+    await new Promise((r) => setTimeout(r, 0)); // c has its slot and has started
     releases[1]?.();
     releases[2]?.();
     expect([await b, await c]).toEqual([
@@ -92,6 +93,54 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
 
   it('refuses a limit below 1', () => {
     expect(() => new ConcurrencyGate(0)).toThrow(/≥ 1/);
+  });
+
+  it('serves a herd of 500 cheap requests at concurrency 8 in turn, all within the wait bound', async () => {
+    const gate = new ConcurrencyGate(8, 2_000);
+    let peak = 0;
+    const cheap = async () => {
+      peak = Math.max(peak, gate.inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      return 'ok';
+    };
+    const outcomes = await Promise.all(Array.from({ length: 500 }, () => invokeWithin(gate, 10_000, cheap)));
+    expect(outcomes.filter((o) => o.outcome === 'done')).toHaveLength(500);
+    expect(peak).toBe(8);
+    expect([gate.inFlight, gate.queued]).toEqual([0, 0]);
+  });
+
+  it('refuses sustained overload at once once slots are seen held longer than the queue could wait', async () => {
+    const gate = new ConcurrencyGate(2, 100);
+    const releases: (() => void)[] = [];
+    const slow = () => new Promise<string>((done) => releases.push(() => done('ok')));
+    // Two slow invocations teach the gate that a slot is held ~150 ms.
+    const first = [invokeWithin(gate, 10_000, slow), invokeWithin(gate, 10_000, slow)];
+    await new Promise((r) => setTimeout(r, 150));
+    for (const release of releases.splice(0)) release();
+    await Promise.all(first);
+    const busy = [invokeWithin(gate, 10_000, slow), invokeWithin(gate, 10_000, slow)];
+    // A third would wait ~150 ms for a slot, more than the 100 ms bound: refused without waiting.
+    let settled = false;
+    const refused = invokeWithin(gate, 10_000, slow).then((o) => {
+      settled = true;
+      return o;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect(await refused).toEqual({ outcome: 'throttled' });
+    for (const release of releases.splice(0)) release();
+    await Promise.all(busy);
+  });
+
+  it('answers a waiter RETRY once the wait bound passes without a free slot', async () => {
+    const gate = new ConcurrencyGate(1, 30);
+    let finish: () => void = () => {};
+    const held = invokeWithin(gate, 10_000, () => new Promise<void>((done) => (finish = done)));
+    expect(await invokeWithin(gate, 10_000, async () => 'never')).toEqual({ outcome: 'throttled' });
+    expect(gate.queued).toBe(0);
+    finish();
+    await held;
   });
 });
 
