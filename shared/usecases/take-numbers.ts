@@ -7,10 +7,15 @@ import type { SaleStore, StockStore } from '../ports.ts';
 export interface TakeDeps {
   sales: SaleStore;
   stock: StockStore;
+  /** CHECKOUT_BUDGET_MS: what one checkout may spend before answering RETRY. */
+  budgetMs: number;
   /** Bounds the tries while DynamoDB answers "busy" (throttled, or a release in flight on a dispenser). */
   maxAttempts: number;
   soldOutMemoMs: number;
-  observe?: (event: 'soldOut' | 'contention' | 'numbersReturned' | 'returnFailed', detail?: unknown) => void;
+  observe?: (
+    event: 'soldOut' | 'settling' | 'contention' | 'numbersReturned' | 'returnFailed',
+    detail?: unknown,
+  ) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   clock?: () => number;
@@ -28,8 +33,9 @@ export interface TakeRequest {
  * Takes `quantity` numbers from the sale's dispensers, one plain conditional update per dispenser
  * used. Plans from this process's beliefs; after the first short dispenser (and before ever saying
  * SOLD_OUT) it reads every dispenser once, strongly consistent, and plans from that truth, so a
- * cold instance never answers RETRY while stock remains that nobody else holds. Numbers taken
- * before a refusal are given back before it is thrown.
+ * cold instance never answers RETRY while stock remains that nobody else holds. When the truth
+ * leaves too little, the answer is SOLD_OUT only if no number that could come back is in flight;
+ * otherwise RETRY, shortly. Numbers taken before a refusal are given back before it is thrown.
  */
 export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise<NumberRange[]> {
   const { sale, beliefs, now, budget } = request;
@@ -48,12 +54,15 @@ export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise
     let plan = readTruth ? undefined : beliefs.plan(missing, deps.random);
     if (!plan) {
       const truth = await readAllDispensers(deps, sale, beliefs, now, budget);
-      beliefs.refreshed(truth, now, deps.soldOutMemoMs);
+      beliefs.refreshed(truth);
       readTruth = false;
       plan = beliefs.plan(missing, deps.random);
       if (!plan) {
-        deps.observe?.('soldOut');
-        return refuse(soldOut(sale.saleId, request.quantity));
+        const inFlight = await numbersInFlight(deps, sale.saleId, beliefs, truth, budget);
+        const verdict = beliefs.total() + inFlight >= missing ? 'settling' : 'soldOut';
+        beliefs.concluded(verdict, now, deps.soldOutMemoMs);
+        deps.observe?.(verdict);
+        return refuse(verdict === 'soldOut' ? soldOut(sale.saleId, request.quantity) : settling());
       }
     }
     for (const [dispenser, count] of plan) {
@@ -118,6 +127,32 @@ async function readAllDispensers(
 }
 
 /**
+ * How many numbers of the sale are taken but neither claimed nor returned, as the claims table says
+ * now (strongly consistent). Those unsettled for longer than any checkout can hold a number were
+ * abandoned: they are given back here, within seconds, rather than at the sweep's grace.
+ */
+async function numbersInFlight(
+  deps: TakeDeps,
+  saleId: string,
+  beliefs: StockBeliefs,
+  truth: readonly DispenserState[],
+  budget: Budget,
+): Promise<number> {
+  const now = (deps.clock ?? Date.now)();
+  const abandonAfterMs = 2 * deps.budgetMs + RETURN_TIMEOUT_MS;
+  const spans = beliefs.inFlight.unchecked(truth);
+  const checked = await Promise.all(
+    spans.map(async (span) => {
+      const present = await deps.stock.settled(saleId, span, budget.signal());
+      return beliefs.inFlight.checked(span, present, now, abandonAfterMs);
+    }),
+  );
+  const abandoned = checked.flatMap((c) => c.abandoned);
+  await returnNumbers(deps, saleId, abandoned, budget);
+  return checked.reduce((sum, c) => sum + c.inFlight, 0);
+}
+
+/**
  * Gives numbers taken but not claimed back at once. If that fails too, they stay with the
  * reconciler's sweep, which finds them unclaimed after its grace: never lost, never sold twice.
  */
@@ -145,7 +180,18 @@ export const retryLater = (
   message = 'The sale is very busy; retry with the same Idempotency-Key',
 ): DomainError => new DomainError('RETRY', message, [], 1);
 
-const soldOut = (saleId: string, quantity: number) =>
+/** Seconds a buyer told the stock is settling waits: the numbers in flight settle within about a budget. */
+const SETTLING_RETRY_AFTER_SECONDS = 1;
+
+export const settling = (): DomainError =>
+  new DomainError(
+    'RETRY',
+    'Every unit is taken, but some are still being paid for and may come back; retry with the same Idempotency-Key',
+    [],
+    SETTLING_RETRY_AFTER_SECONDS,
+  );
+
+export const soldOut = (saleId: string, quantity: number): DomainError =>
   new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${quantity} units left`);
 
 /** Full jitter on an exponential base: 10, 20, 40 … ms, capped at 250 ms. */
