@@ -51,7 +51,7 @@ export class NumbersInFlight {
       const key = `${dispenser}:${number}`;
       if (present.has(number)) {
         this.firstSeen.delete(key);
-        if (prefix) this.settledTo[dispenser] = number;
+        if (prefix) this.settledTo[dispenser] = Math.max(this.settledTo[dispenser] ?? 0, number);
         continue;
       }
       prefix = false;

@@ -126,30 +126,43 @@ async function readAllDispensers(
   }
 }
 
+const inFlightChecks = new WeakMap<readonly DispenserState[], Promise<number>>();
+
 /**
  * How many numbers of the sale are taken but neither claimed nor returned, as the claims table says
- * now (strongly consistent). Those unsettled for longer than any checkout can hold a number were
- * abandoned: they are given back here, within seconds, rather than at the sweep's grace.
+ * now (strongly consistent). Requests that share a consistent read of the dispensers share this
+ * check too, so a crowd refused at once costs one check, not one each. Numbers unsettled for longer
+ * than any checkout can hold one were abandoned: they are given back here, within seconds, rather
+ * than at the sweep's grace.
  */
-async function numbersInFlight(
+function numbersInFlight(
   deps: TakeDeps,
   saleId: string,
   beliefs: StockBeliefs,
   truth: readonly DispenserState[],
   budget: Budget,
 ): Promise<number> {
-  const now = (deps.clock ?? Date.now)();
-  const abandonAfterMs = 2 * deps.budgetMs + RETURN_TIMEOUT_MS;
-  const spans = beliefs.inFlight.unchecked(truth);
-  const checked = await Promise.all(
-    spans.map(async (span) => {
-      const present = await deps.stock.settled(saleId, span, budget.signal());
-      return beliefs.inFlight.checked(span, present, now, abandonAfterMs);
-    }),
-  );
-  const abandoned = checked.flatMap((c) => c.abandoned);
-  await returnNumbers(deps, saleId, abandoned, budget);
-  return checked.reduce((sum, c) => sum + c.inFlight, 0);
+  const shared = inFlightChecks.get(truth);
+  if (shared) return shared;
+  const check = (async () => {
+    const now = (deps.clock ?? Date.now)();
+    const abandonAfterMs = 2 * deps.budgetMs + RETURN_TIMEOUT_MS;
+    const checked = await Promise.all(
+      beliefs.inFlight.unchecked(truth).map(async (span) => {
+        const present = await deps.stock.settled(saleId, span, budget.signal());
+        return beliefs.inFlight.checked(span, present, now, abandonAfterMs);
+      }),
+    );
+    await returnNumbers(
+      deps,
+      saleId,
+      checked.flatMap((c) => c.abandoned),
+      budget,
+    );
+    return checked.reduce((sum, c) => sum + c.inFlight, 0);
+  })();
+  inFlightChecks.set(truth, check);
+  return check;
 }
 
 /**
