@@ -4,6 +4,7 @@ import { retryDelayMs } from '../../load/lib/burst.ts';
 import { AUTHORIZER_CACHE_MS, cachedAuthorizer } from '../../local/runtime/authorizer.ts';
 import { ConcurrencyGate, invokeWithin } from '../../local/runtime/concurrency.ts';
 import { isLoopbackHost } from '../../local/runtime/dev-routes.ts';
+import { gateway } from '../../local/runtime/gateway.ts';
 import {
   effectiveLimits,
   LOCAL_MAX_IN_FLIGHT,
@@ -141,6 +142,58 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     expect(gate.queued).toBe(0);
     finish();
     await held;
+  });
+});
+
+describe('the gateway in front of a concurrency gate', () => {
+  /** The local gateway for GET /health, whose handler takes `workMs`, behind a gate. */
+  const healthGateway = (gate: ConcurrencyGate, workMs: number) =>
+    gateway({
+      region: 'us-east-1',
+      throttle: new ApiThrottle(effectiveLimits().throttle),
+      authorize: async () => ({ kind: 'unauthorized' }),
+      invoke: (_fn, _event) =>
+        invokeWithin(gate, 10_000, async () => {
+          await new Promise((r) => setTimeout(r, workMs));
+          return {
+            statusCode: 200,
+            headers: { 'Content-Type': 'application/json' },
+            body: '{"status":"ok"}',
+          };
+        }),
+    });
+  const get = (id: number) => ({
+    id,
+    method: 'GET',
+    url: '/health',
+    rawHeaders: ['Host', '127.0.0.1'],
+    body: '',
+    remoteAddress: '127.0.0.1',
+  });
+
+  it('answers a herd of 500 simultaneous cheap requests at concurrency 8 all 200, within the wait bound', async () => {
+    const waitBoundMs = 2_000;
+    const handle = healthGateway(new ConcurrencyGate(8, waitBoundMs), 1);
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => handle(get(i))));
+    expect(answers.map((a) => a.status)).toEqual(new Array(500).fill(200));
+    // Generous: the herd's last answer comes within the bound a waiter may wait.
+    expect(performance.now() - started).toBeLessThan(waitBoundMs);
+  });
+
+  it('answers sustained overload 429 RETRY with Retry-After, in the contract shape, without waiting it out', async () => {
+    const gate = new ConcurrencyGate(2, 300);
+    const handle = healthGateway(gate, 200);
+    // Work held 200 ms a slot: a queue of 2 per slot already exceeds the 300 ms bound.
+    await Promise.all([handle(get(0)), handle(get(1))]);
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => handle(get(i + 2))));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeGreaterThan(40);
+    for (const answer of refused) {
+      expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'RETRY' } });
+    }
   });
 });
 
