@@ -193,8 +193,13 @@ export const retryLater = (
   message = 'The sale is very busy; retry with the same Idempotency-Key',
 ): DomainError => new DomainError('RETRY', message, [], 1);
 
-/** Seconds a buyer told the stock is settling waits: the numbers in flight settle within about a budget. */
-const SETTLING_RETRY_AFTER_SECONDS = 1;
+/**
+ * Seconds a buyer told the stock is settling waits. Numbers in flight settle within a checkout's
+ * budget (3 s), abandoned ones within two budgets and a second; and a buyer's tries must outlast
+ * that, so the same wait the gateway asks for under overload (a 1 s wait spent 8 tries in ~10 s
+ * of a burst while claims were still landing, and buyers gave up with units still to sell).
+ */
+const SETTLING_RETRY_AFTER_SECONDS = 3;
 
 export const settling = (): DomainError =>
   new DomainError(

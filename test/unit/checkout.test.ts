@@ -298,12 +298,12 @@ describe('placeOrder: SOLD_OUT only when no number can come back', () => {
     return { dispenser, first: d.issued, count: 1 };
   };
 
-  it('answers RETRY (1 s) while a number is in flight, SOLD_OUT once it is claimed', async () => {
+  it('answers RETRY (3 s) while a number is in flight, SOLD_OUT once it is claimed', async () => {
     const w = world({ caps: [1, 1] });
     await placeOrder(w.deps, buyer(1));
     const pending = takeWithoutClaim(w, 1);
     const refusal = await placeOrder(w.deps, buyer(2)).catch((e: unknown) => e);
-    expect(refusal).toMatchObject({ code: 'RETRY', retryAfterSeconds: 1 });
+    expect(refusal).toMatchObject({ code: 'RETRY', retryAfterSeconds: 3 });
     expect(w.events).toContain('settling');
     // From memory for the memo period: no read per refusal.
     const reads = w.calls.reads;
