@@ -228,6 +228,8 @@ export async function runBurstPart(quick: boolean, inMemory: boolean): Promise<B
   try {
     const { figures, chartSvg } = await runBurstDrill(runtime, db, generator, {
       ...o,
+      // Real clients open a connection each as they arrive: what the bench reports.
+      connections: 'on-arrival',
       maxTries: 8,
       settleTimeoutMs: 120_000,
       tag: `bench-burst-${inMemory ? 'mem' : 'disk'}`,

@@ -12,6 +12,7 @@ import { startRuntime } from '../local/runtime/index.ts';
 import { formatLimits, parseConcurrency, parseThrottle } from '../local/runtime/limits.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { numberOption } from './lib/args.ts';
+import type { BurstConnections } from './lib/burst.ts';
 import { formatBurst, runBurstDrill } from './lib/burst-drill.ts';
 import { ClientProcess } from './lib/generator-process.ts';
 
@@ -20,6 +21,8 @@ export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst 
   --units N            stock (default 1000)
   --rate N             arrivals per second, whatever the answers (default 1000)
   --max-tries N        tries per buyer; 429 RETRY is retried after Retry-After, same key (default 8)
+  --connections M      on-arrival (each buyer opens its connection when it arrives, as browsers and
+                       Artillery do; default) or before-clock (all opened before the first arrival)
   --warmup S           closed-loop warm-up on a separate sale first (default 15; 0 = none)
   --in-memory          DynamoDB Local in memory (default: on disk, as npm start)
   --concurrency fn=N,… / --throttle stage=rate/burst,fn=rate/burst   local limits, as npm start`;
@@ -33,6 +36,7 @@ export async function burstMain(argv: string[]): Promise<number> {
       rate: { type: 'string' },
       'max-tries': { type: 'string' },
       warmup: { type: 'string' },
+      connections: { type: 'string' },
       'in-memory': { type: 'boolean', default: false },
       concurrency: { type: 'string' },
       throttle: { type: 'string' },
@@ -46,7 +50,13 @@ export async function burstMain(argv: string[]): Promise<number> {
   }
   const n = (name: string, value: string | undefined, fallback: number, min: number, max: number) =>
     numberOption(name, value, undefined, fallback, { min, max, integer: true }) as number;
+  const connections = v.connections ?? 'on-arrival';
+  if (connections !== 'on-arrival' && connections !== 'before-clock') {
+    console.error(`--connections takes on-arrival or before-clock, got "${connections}"`);
+    return 2;
+  }
   const options = {
+    connections: connections as BurstConnections,
     buyers: n('buyers', v.buyers, 5000, 1, 100_000),
     units: n('units', v.units, 1000, 1, 1_000_000),
     arrivalPerSec: n('rate', v.rate, 1000, 1, 20_000),

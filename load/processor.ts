@@ -38,6 +38,7 @@ interface Req {
 }
 interface Res {
   statusCode: number;
+  headers?: Record<string, string | string[] | undefined>;
   body?: unknown;
   timings?: { phases?: { total?: number } };
 }
@@ -56,6 +57,8 @@ const settings = {
   overLimitShare: num('LOAD_OVER_LIMIT_SHARE', 0.05),
   pollIntervalMs: num('LOAD_POLL_INTERVAL_MS', 500),
   pollTimeoutMs: num('LOAD_POLL_TIMEOUT_S', 90) * 1000,
+  /** Tries of a checkout answered 429 RETRY, the first included (a buyer honours Retry-After). */
+  checkoutTries: num('LOAD_CHECKOUT_TRIES', 8),
   eventsFile: process.env.LOAD_EVENTS_FILE,
   ordersFile: process.env.LOAD_ORDERS_FILE,
 };
@@ -153,6 +156,8 @@ export async function pickBuyer(context: Context, events: Events): Promise<void>
   context.vars.retries = picks(i, settings.retryShare, 0) && !overLimit;
   context.vars.overLimit = overLimit;
   context.vars.accepted = false;
+  context.vars.checkoutTries = 0;
+  context.vars.retryAfterMs = 0;
   context.vars.orderId = '';
   context.vars.orderStatus = '';
   context.vars.pollDeadline = 0;
@@ -163,6 +168,8 @@ export async function pickBuyer(context: Context, events: Events): Promise<void>
 // ifTrue conditions (called with the scenario's variables)
 export const shouldBuy = (vars: Vars) => vars.skip !== true;
 export const shouldRetry = (vars: Vars) => vars.retries === true && vars.accepted === true;
+export const shouldBuyAgain = (vars: Vars) =>
+  Number(vars.retryAfterMs) > 0 && Number(vars.checkoutTries) < settings.checkoutTries;
 export const shouldExceed = (vars: Vars) => vars.overLimit === true && vars.accepted === true;
 export const shouldPoll = (vars: Vars) => vars.accepted === true && !TERMINAL.has(String(vars.orderStatus));
 
@@ -208,6 +215,28 @@ function serverError(res: Res, events: Events): boolean {
 
 // afterResponse hooks
 export function afterCheckout(_req: Req, res: Res, context: Context, events: Events, done: () => void): void {
+  checkoutAnswered('checkout', res, context, events);
+  done();
+}
+
+/** A checkout tried again after `429 RETRY` (named apart: the p99 check is on first tries). */
+export function afterCheckoutAgain(
+  _req: Req,
+  res: Res,
+  context: Context,
+  events: Events,
+  done: () => void,
+): void {
+  checkoutAnswered('checkout-again', res, context, events);
+  done();
+}
+
+function checkoutAnswered(name: string, res: Res, context: Context, events: Events): void {
+  context.vars.checkoutTries = Number(context.vars.checkoutTries) + 1;
+  // As the buyer page waits: at least Retry-After (1 s if absent), plus up to half again at random.
+  const seconds = Number(res.headers?.['retry-after']);
+  const base = (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
+  context.vars.retryAfterMs = res.statusCode === 429 ? base * (1 + Math.random() / 2) : 0;
   const body = bodyOf(res);
   if (res.statusCode === 202 || res.statusCode === 200) {
     context.vars.accepted = true;
@@ -217,19 +246,25 @@ export function afterCheckout(_req: Req, res: Res, context: Context, events: Eve
     events.emit('counter', 'checkout.accepted', 1);
     if (res.statusCode === 200) events.emit('counter', 'checkout.replayed_first_time', 1);
     if (settings.ordersFile) appendFileSync(settings.ordersFile, `${context.vars.orderId}\n`);
-    record('checkout', res);
+    record(name, res);
   } else {
     const code = res.statusCode >= 500 ? `HTTP_${res.statusCode}` : errorCode(body);
-    if (!serverError(res, events)) events.emit('counter', `checkout.refused.${code}`, 1);
-    record('checkout', res, code);
+    const final = res.statusCode !== 429 || Number(context.vars.checkoutTries) >= settings.checkoutTries;
+    if (!serverError(res, events) && final) events.emit('counter', `checkout.refused.${code}`, 1);
+    record(name, res, code);
   }
-  done();
 }
 
 export function afterRetry(_req: Req, res: Res, context: Context, events: Events, done: () => void): void {
   const body = bodyOf(res);
   const same = (res.statusCode === 200 || res.statusCode === 202) && body.orderId === context.vars.orderId;
-  events.emit('counter', same ? 'idempotency.same_order' : 'idempotency.mismatch', 1);
+  // 429 RETRY is "not now", not another order: counted apart, never as a mismatch.
+  const counter = same
+    ? 'idempotency.same_order'
+    : res.statusCode === 429
+      ? 'idempotency.retry_refused'
+      : 'idempotency.mismatch';
+  events.emit('counter', counter, 1);
   serverError(res, events);
   record('checkout-retry', res, same ? undefined : res.statusCode >= 400 ? errorCode(body) : 'OTHER_ORDER');
   done();
@@ -262,6 +297,17 @@ export function afterPoll(_req: Req, res: Res, context: Context, events: Events,
   } else serverError(res, events);
   record('order-status', res, res.statusCode === 200 ? undefined : errorCode(body));
   done();
+}
+
+/** Loop step: wait what the last `429 RETRY` asked before buying again. */
+export async function retryPause(context: Context): Promise<void> {
+  if (shouldBuyAgain(context.vars))
+    await new Promise((r) => setTimeout(r, Number(context.vars.retryAfterMs)));
+}
+
+/** Loop condition: buy again while the answer is `429 RETRY`, at most LOAD_CHECKOUT_TRIES tries. */
+export function keepBuying(context: Context, next: (again: boolean) => void): void {
+  next(shouldBuyAgain(context.vars));
 }
 
 /** Loop step: wait before the next poll, only while there will be one. */

@@ -545,7 +545,7 @@ async function main(): Promise<number> {
       `Drill ${runId}: ${ok ? 'PASSED' : 'FAILED'}`,
       `  ${phase.buyers} buyers over ${phase.duration} s for ${units} units (sale ${saleId}, limit ${limit})`,
       formatEndpoints(endpoints),
-      `  idempotent retries: ${counters['idempotency.same_order'] ?? 0} same order, ${counters['idempotency.mismatch'] ?? 0} mismatched`,
+      `  idempotent retries: ${counters['idempotency.same_order'] ?? 0} same order, ${counters['idempotency.mismatch'] ?? 0} mismatched, ${counters['idempotency.retry_refused'] ?? 0} answered 429 RETRY`,
       `  over-limit tries:   ${counters['limit.refused'] ?? 0} refused PURCHASE_LIMIT_EXCEEDED, ${counters['limit.sold_out_first'] ?? 0} SOLD_OUT first, ${counters['limit.breached'] ?? 0} accepted (must be 0)`,
       `  orders: ${accepted.length} accepted; ${settleSeconds === null ? (db ? 'NOT all terminal' : 'settling not observed (no table access)') : `all terminal ${settleSeconds} s after the last checkout`}`,
       `  Artillery checks: ${art.checks.length === 0 ? 'none reported' : `${art.checks.filter((c) => c.ok).length} ok, ${art.checks.filter((c) => !c.ok).length} failed`}`,

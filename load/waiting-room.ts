@@ -19,7 +19,7 @@ import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { auditSale } from '../shared/audit/invariants.ts';
 import { numberOption, runMain, UsageError } from './lib/args.ts';
 import { spearman } from './lib/rank-correlation.ts';
-import { type BuyerRecord, newTally, playBuyer, RoomClient } from './lib/room-buyer.ts';
+import { type BuyerRecord, newTally, playBuyer, RoomClient, type RoomPolling } from './lib/room-buyer.ts';
 import { percentile, round } from './lib/stats.ts';
 
 const HELP = `npm run load -- --waiting-room [options]
@@ -31,7 +31,10 @@ const HELP = `npm run load -- --waiting-room [options]
   --admit-rate N      waitingRoom.admitPerSecond (default 100)
   --token-seconds S   admission token life (default 60)
   --cheat-share R     buyers who first try to check out without admission (default 0.02)
-  --max-in-flight N   requests open at once across all buyers (default 64)
+  --polling M         page (each buyer polls on its own timer as the buyer page does, its own
+                      connection, no cap on requests in flight; default) or capped (the crowd
+                      shares --max-in-flight requests and backs off exponentially)
+  --max-in-flight N   with --polling capped: requests open at once across all buyers (default 64)
   --deadline S        a buyer still without an outcome after S seconds gives up (default 240)
   --bench             store the result as bench/results.json's waitingRoom section`;
 
@@ -49,6 +52,7 @@ async function main(): Promise<number> {
       'cheat-share': { type: 'string' },
       deadline: { type: 'string' },
       'max-in-flight': { type: 'string' },
+      polling: { type: 'string' },
       bench: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,7 +75,10 @@ async function main(): Promise<number> {
     cheatShare: num('cheat-share', 0.02, 0, 1, false),
     deadlineSeconds: num('deadline', 240, 10, 7_200),
     maxInFlight: num('max-in-flight', 64, 1, 10_000),
+    polling: (v.polling ?? 'page') as RoomPolling,
   };
+  if (s.polling !== 'page' && s.polling !== 'capped')
+    throw new UsageError(`--polling takes page or capped, got "${s.polling}"`);
   if (s.units > s.buyers)
     throw new UsageError('--units must not exceed --buyers: the drill is about a crowd');
 
@@ -133,7 +140,11 @@ async function main(): Promise<number> {
         cheat: Math.random() < s.cheatShare,
       });
     }
-    const client = new RoomClient(runtime.url, newTally(), s.maxInFlight);
+    const client = new RoomClient(
+      runtime.url,
+      newTally(),
+      s.polling === 'page' ? Number.POSITIVE_INFINITY : s.maxInFlight,
+    );
     const deadline = startsAt + s.postSeconds * 1000 + s.deadlineSeconds * 1000;
     const progress = setInterval(() => {
       const done = buyers.filter((b) => b.outcome).length;
@@ -142,7 +153,7 @@ async function main(): Promise<number> {
     await Promise.all(
       buyers.map((buyer, i) => {
         const plan = plans[i] as (typeof plans)[number];
-        return playBuyer(client, buyer, { saleId, ...plan, deadline });
+        return playBuyer(client, buyer, { saleId, ...plan, deadline, polling: s.polling });
       }),
     );
     clearInterval(progress);
@@ -185,7 +196,14 @@ async function main(): Promise<number> {
 }
 
 function summarize(
-  s: { buyers: number; units: number; preShare: number; admitRate: number; tokenSeconds: number },
+  s: {
+    buyers: number;
+    units: number;
+    preShare: number;
+    admitRate: number;
+    tokenSeconds: number;
+    polling: RoomPolling;
+  },
   buyers: BuyerRecord[],
   tally: ReturnType<typeof newTally>,
   audit: Awaited<ReturnType<typeof auditSale>>,
@@ -238,6 +256,8 @@ function summarize(
     targets.ordersInTableMatchAccepted &&
     targets.auditClean;
   return {
+    // How the buyers polled: `page` (as the buyer page does, no cap in flight) is what the bench keeps.
+    polling: s.polling,
     settings: s,
     targets,
     outcomes,

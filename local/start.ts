@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { startRuntime } from './runtime/index.ts';
-import { formatLimits, parseConcurrency, parseThrottle } from './runtime/limits.ts';
+import { formatLimits, parseConcurrency, parseQueueWait, parseThrottle } from './runtime/limits.ts';
 
 /**
  * `npm start [-- --seed] [--in-memory] [--port N] [--data-dir DIR] [--concurrency fn=N,…]
- * [--throttle stage=rate/burst,fn=rate/burst] [--dev-issuer] [--base-path /v1]`: the whole system on
- * this machine (under the base path, like the execute-api URL's stage, when given).
+ * [--throttle stage=rate/burst,fn=rate/burst] [--queue-wait-ms N] [--dev-issuer] [--base-path /v1]`:
+ * the whole system on this machine (under the base path, like the execute-api URL's stage, when given).
  */
 const { values } = parseArgs({
   options: {
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     concurrency: { type: 'string' },
     throttle: { type: 'string' },
+    'queue-wait-ms': { type: 'string' },
     'dev-issuer': { type: 'boolean' },
     'base-path': { type: 'string' },
   },
@@ -34,13 +35,16 @@ if (!Number.isFinite(interval) || interval < 0) {
 let limits: {
   concurrency?: ReturnType<typeof parseConcurrency>;
   throttle?: ReturnType<typeof parseThrottle>;
+  queueWaitMs?: number;
 };
 try {
   const concurrency = values.concurrency ?? process.env.LOCAL_CONCURRENCY;
   const throttle = values.throttle ?? process.env.LOCAL_THROTTLE;
+  const queueWait = values['queue-wait-ms'] ?? process.env.LOCAL_QUEUE_WAIT_MS;
   limits = {
     ...(concurrency ? { concurrency: parseConcurrency(concurrency) } : {}),
     ...(throttle ? { throttle: parseThrottle(throttle) } : {}),
+    ...(queueWait !== undefined ? { queueWaitMs: parseQueueWait(queueWait) } : {}),
   };
 } catch (error) {
   console.error((error as Error).message);
@@ -114,7 +118,7 @@ Endpoints: DynamoDB ${runtime.endpoints.dynamodb}, SQS/SNS ${runtime.endpoints.s
 Data: ${runtime.dataLocations.join('; ')}
 Reconciler every ${interval}s. Ctrl-C stops everything.
 ${formatLimits(runtime.limits)}
-  (beyond these: 429 RETRY + Retry-After; change with --concurrency/--throttle or LOCAL_CONCURRENCY/LOCAL_THROTTLE)
+  (beyond these: 429 RETRY + Retry-After; change with --concurrency/--throttle/--queue-wait-ms or LOCAL_CONCURRENCY/LOCAL_THROTTLE/LOCAL_QUEUE_WAIT_MS)
 Dev issuer: ${runtime.devIssuer ? 'on (GET /.well-known/jwks.json, POST /dev/tokens; loopback Host names and JSON only)' : 'off (external endpoints; JWT_ISSUER/JWKS_URL verify tokens; --dev-issuer turns it on)'}
 
 Try it:

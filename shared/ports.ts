@@ -1,4 +1,5 @@
 import type { ClaimFailure } from './domain/cancellation.ts';
+import type { NumberSpan } from './domain/in-flight.ts';
 import type { Order, OrderStatus } from './domain/order.ts';
 import type { Sale } from './domain/sale.ts';
 import type { DispenserState, NumberRange } from './domain/stock.ts';
@@ -48,6 +49,8 @@ export interface StockStore {
    * by as many, on the numbers' own dispenser. Returns how many numbers it gave back.
    */
   giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number>;
+  /** The numbers of `span` that have a unit item (claimed or returned), strongly consistent. */
+  settled(saleId: string, span: NumberSpan, signal?: AbortSignal): Promise<Set<number>>;
 }
 
 /**

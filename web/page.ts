@@ -56,7 +56,9 @@ let timer = null;
 
 function show(id, on) { $(id).hidden = !on; }
 function say(state, text) { $('state').dataset.state = state; $('state').textContent = text; }
-function later(fn, seconds) { clearTimeout(timer); timer = setTimeout(fn, Math.max(0.5, seconds) * 1000); }
+// Never sooner than asked (Retry-After, pollAfterSeconds), spread by up to half again at random, so
+// pages that learned the same moment (the start, one shared Retry-After) never poll in lockstep.
+function later(fn, seconds) { clearTimeout(timer); timer = setTimeout(fn, Math.max(0.5, seconds) * (1 + Math.random() / 2) * 1000); }
 
 async function api(method, path, body, headers = {}, anonymous = false) {
   const h = { ...headers };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Runtime } from '../../local/runtime/index.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
-import type { BurstResult } from './burst.ts';
+import type { BurstConnections, BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
 import type { ClientProcess } from './generator-process.ts';
 import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from './local.ts';
@@ -20,6 +20,7 @@ export interface BurstDrillOptions {
   units: number;
   arrivalPerSec: number;
   maxTries: number;
+  connections: BurstConnections;
   /** Seconds of closed-loop traffic on a separate sale first (DynamoDB Local's JVM warms up). */
   warmupSeconds: number;
   settleTimeoutMs: number;
@@ -32,6 +33,8 @@ export interface BurstFigures {
   buyers: number;
   units: number;
   arrivalPerSec: number;
+  /** When each buyer's connection opens (on arrival, as real clients do). */
+  connections: BurstConnections;
   answersByStatus: Record<string, number>;
   /** Latency of each kind of answer (where the time goes: refusals, sell-outs, orders). */
   latencyByAnswer: Record<string, { p50Ms: number; p99Ms: number; maxMs: number }>;
@@ -105,6 +108,7 @@ export async function runBurstDrill(
   const result = await generator.burst(
     {
       url: runtime.url,
+      connections: o.connections,
       saleId: sale.saleId,
       keyFile,
       userPrefix: `${o.tag}-buyer`,
@@ -164,6 +168,7 @@ export async function runBurstDrill(
     buyers: o.buyers,
     units: o.units,
     arrivalPerSec: o.arrivalPerSec,
+    connections: o.connections,
     answersByStatus,
     latencyByAnswer,
     answers5xx,
@@ -204,7 +209,7 @@ export async function runBurstDrill(
   const chartSvg = renderChartSvg({
     title: `Burst: ${o.buyers.toLocaleString('en')} buyers at ${o.arrivalPerSec}/s for ${o.units.toLocaleString('en')} units (local stack)`,
     subtitle: [
-      `open loop; buyers retry 429 RETRY after Retry-After with the same key (≤ ${o.maxTries} tries); every answer counted`,
+      `open loop, connections opened ${o.connections}; buyers retry 429 RETRY after Retry-After with the same key (≤ ${o.maxTries} tries); every answer counted`,
       `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms · accepted ${accepted}, gave up ${gaveUp}, 5xx ${answers5xx} · settled ${settleSeconds ?? '—'} s after the last answer · audit ${audit.ok ? 'clean' : 'VIOLATIONS'}`,
     ],
     start: result.startedAt,
@@ -226,7 +231,7 @@ export async function runBurstDrill(
 /** One line for the console and the bench summary. */
 export function formatBurst(f: BurstFigures, label: string): string {
   const met = (k: string) => (f.targets[k]?.met ? 'met' : 'MISSED');
-  return `burst ${label} (${f.buyers} buyers at ${f.arrivalPerSec}/s for ${f.units} units): answers ${f.answers} (${Object.entries(
+  return `burst ${label} (${f.buyers} buyers at ${f.arrivalPerSec}/s for ${f.units} units, connections ${f.connections}): answers ${f.answers} (${Object.entries(
     f.answersByStatus,
   )
     .map(([k, v]) => `${k}: ${v}`)

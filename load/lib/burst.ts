@@ -9,8 +9,15 @@ import { devIssuer } from '../../local/dev-issuer.ts';
 import type { RequestSample } from './stats.ts';
 import { joinUrl } from './url.ts';
 
+/**
+ * `on-arrival`: each buyer opens its connection when it arrives, as a browser or an Artillery virtual
+ * user does (the default). `before-clock`: every connection is opened before the first arrival.
+ */
+export type BurstConnections = 'on-arrival' | 'before-clock';
+
 export interface BurstJob {
   url: string;
+  connections: BurstConnections;
   saleId: string;
   /** The local dev issuer's key file (the runtime's data dir). */
   keyFile: string;
@@ -117,11 +124,11 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
   const mintMs = Date.now() - mintStart;
 
   // Each buyer has a connection of its own, kept alive across its retries, as a browser does: a pool
-  // shared by the crowd would hold arrivals back in the client, and that is a closed loop. Buyers are
-  // on the page before the drop, so their connections are open before the clock starts: a busy Node
-  // process accepts one new connection per event-loop turn, and API Gateway has no such limit.
+  // shared by the crowd would hold arrivals back in the client, and that is a closed loop. A real
+  // buyer opens it on arrival; `before-clock` opens them all first, to measure the server alone.
   const agents = Array.from({ length: job.buyers }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
-  await openConnections(agents, new URL(joinUrl(job.url, '/health')), job.requestTimeoutMs);
+  if (job.connections === 'before-clock')
+    await openConnections(agents, new URL(joinUrl(job.url, '/health')), job.requestTimeoutMs);
   const target = new URL(joinUrl(job.url, `/sales/${encodeURIComponent(job.saleId)}/orders`));
   const body = JSON.stringify({ quantity: 1, paymentToken: 'tok_ok' });
   const samples: RequestSample[] = [];

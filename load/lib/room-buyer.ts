@@ -6,6 +6,19 @@ import { joinUrl } from './url.ts';
 
 export type Outcome = 'ordered' | 'soldOut' | 'expired' | 'refused' | 'gaveUp';
 
+/**
+ * `page`: every buyer polls on its own timer exactly as the buyer page does (web/page.ts: at least
+ * what the server asks, plus up to half again at random) with no cap on requests in flight, as a
+ * crowd of browsers would. `capped`: the crowd shares `maxInFlight` requests and backs off
+ * exponentially on refusals (the drill's first mode, kinder to a stack sharing the machine).
+ */
+export type RoomPolling = 'page' | 'capped';
+
+/** The buyer page's timer (web/page.ts `later`): never sooner than asked, spread by up to half again. */
+export function pageDelayMs(seconds: number, random: () => number = Math.random): number {
+  return Math.max(0.5, seconds) * (1 + random() / 2) * 1000;
+}
+
 export interface BuyerRecord {
   userId: string;
   group: 'preStart' | 'postStart';
@@ -124,9 +137,17 @@ export class RoomClient {
 export async function playBuyer(
   client: RoomClient,
   buyer: BuyerRecord,
-  options: { saleId: string; token: string; joinAt: number; cheat: boolean; deadline: number },
+  options: {
+    saleId: string;
+    token: string;
+    joinAt: number;
+    cheat: boolean;
+    deadline: number;
+    polling: RoomPolling;
+  },
 ): Promise<void> {
   const { saleId, token } = options;
+  const page = options.polling === 'page';
   const base = `/sales/${encodeURIComponent(saleId)}`;
   const finish = (outcome: Outcome, refusal?: string) => {
     buyer.outcome = outcome;
@@ -158,8 +179,11 @@ export async function playBuyer(
     if (answer.status === 429 || answer.status >= 500) {
       // Back off harder on each failure in a row, so a struggling stack is not buried by retries.
       failures++;
-      const wait = Math.max(answer.retryAfter, Math.min(30, 2 ** failures));
-      await sleep(wait * 1000 * (0.5 + Math.random()));
+      if (page) await sleep(pageDelayMs(answer.status === 429 ? answer.retryAfter || 1 : 3));
+      else {
+        const wait = Math.max(answer.retryAfter, Math.min(30, 2 ** failures));
+        await sleep(wait * 1000 * (0.5 + Math.random()));
+      }
       answer =
         buyer.position === undefined
           ? await client.send('join', 'POST', `${base}/queue`, token)
@@ -186,12 +210,16 @@ export async function playBuyer(
       if (code === 'SOLD_OUT') return finish('soldOut');
       if (bought.status !== 429 && bought.status < 500 && code !== 'ADMISSION_REQUIRED')
         return finish('refused', code);
-      await sleep(Math.max(1, bought.retryAfter) * 1000 * (0.5 + Math.random()));
+      await sleep(
+        page
+          ? pageDelayMs(bought.retryAfter || 1)
+          : Math.max(1, bought.retryAfter) * 1000 * (0.5 + Math.random()),
+      );
     } else {
       // WAITING, or EXPIRED waiting for the last call (or SOLD_OUT); at the deadline an expired
       // buyer counts as expired. Jitter spreads a crowd that joined in the same second over the next poll.
-      const wait = Math.max(1, Number(answer.body.pollAfterSeconds) || 1);
-      await sleep(wait * 1000 * (0.8 + 0.4 * Math.random()));
+      const asked = Number(answer.body.pollAfterSeconds) || 1;
+      await sleep(page ? pageDelayMs(asked) : Math.max(1, asked) * 1000 * (0.8 + 0.4 * Math.random()));
     }
     answer = await client.send('status', 'GET', `${base}/queue/me`, token);
   }

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from '../../shared/http/error-body.ts';
+import type { FrontRequest, FrontResponse } from './http-front.ts';
 
 /** `/v1` → itself; `v1/`, `/v1/` → `/v1`; refuses anything but plain path segments. */
 export function normalizeBasePath(basePath: string | undefined): string {
@@ -16,18 +16,17 @@ export function normalizeBasePath(basePath: string | undefined): string {
  */
 export function underBasePath(
   basePath: string,
-  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  handle: (req: FrontRequest) => Promise<FrontResponse>,
+): (req: FrontRequest) => Promise<FrontResponse> {
   if (!basePath) return handle;
-  return async (req, res) => {
-    const url = req.url ?? '/';
-    const rest = url.slice(basePath.length);
-    if (!url.startsWith(basePath) || !(rest === '' || rest.startsWith('/') || rest.startsWith('?'))) {
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(errorBody('NOT_FOUND', `Everything here is under ${basePath}/`));
-      return;
-    }
-    req.url = rest.startsWith('/') ? rest : `/${rest}`;
-    return handle(req, res);
+  return async (req) => {
+    const rest = req.url.slice(basePath.length);
+    if (!req.url.startsWith(basePath) || !(rest === '' || rest.startsWith('/') || rest.startsWith('?')))
+      return {
+        status: 404,
+        headers: { 'Content-Type': 'application/json' },
+        body: errorBody('NOT_FOUND', `Everything here is under ${basePath}/`),
+      };
+    return handle({ ...req, url: rest.startsWith('/') ? rest : `/${rest}` });
   };
 }

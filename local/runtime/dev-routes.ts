@@ -1,10 +1,11 @@
-import type { IncomingMessage } from 'node:http';
 import { errorBody } from '../../shared/http/error-body.ts';
 import type { DevIssuer } from '../dev-issuer.ts';
+import type { GatewayRequest } from './gateway.ts';
 
 export type Answer = [status: number, body: string];
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** The whole Host header: a loopback name and at most a port, nothing before or after. */
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
 
 /**
  * The local-only routes (never in the wiring table, never deployed): the dev issuer's JWKS and
@@ -14,11 +15,10 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  */
 export async function devRoute(
   issuer: DevIssuer,
-  req: IncomingMessage,
+  req: GatewayRequest,
   path: string,
-  body: string,
 ): Promise<Answer | undefined> {
-  const method = req.method ?? 'GET';
+  const { method } = req;
   const isJwks = method === 'GET' && path === '/.well-known/jwks.json';
   const isMint = method === 'POST' && path === '/dev/tokens';
   if (!(isJwks || isMint) || !isLoopbackHost(req.headers.host)) return undefined;
@@ -28,14 +28,12 @@ export async function devRoute(
       415,
       errorBody('UNSUPPORTED_MEDIA_TYPE', 'POST /dev/tokens takes Content-Type: application/json'),
     ];
-  return mintToken(issuer, body);
+  return mintToken(issuer, req.body);
 }
 
-/** The Host header's name is a loopback name (any port). */
+/** The Host header is a loopback name, with or without a port (`[::1]evil.example` is not). */
 export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
-  return LOOPBACK_HOSTS.has(name.toLowerCase());
+  return host !== undefined && LOOPBACK_HOST.test(host);
 }
 
 /** `Application/JSON; charset=utf-8` → `application/json`. */

@@ -1,10 +1,16 @@
-import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { Invocation } from './concurrency.ts';
 
 /** The longest an edge copy lives whatever the origin says (infra/edge.ts EDGE_MAX_TTL_SECONDS). */
 const MAX_TTL_SECONDS = 60;
 const MAX_ENTRIES = 10_000;
+
+/** What the cache reads of a request: its method, target and `Authorization`. */
+export interface EdgeRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | undefined>;
+}
 
 interface Entry {
   result: APIGatewayProxyResult;
@@ -28,7 +34,7 @@ export class EdgeCache {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** A fresh copy for this request, answered at once; undefined to go on to the origin. */
-  lookup(req: IncomingMessage): APIGatewayProxyResult | undefined {
+  lookup(req: EdgeRequest): APIGatewayProxyResult | undefined {
     const key = keyOf(req);
     const entry = key === undefined ? undefined : this.entries.get(key);
     if (!entry) return undefined;
@@ -44,10 +50,7 @@ export class EdgeCache {
    * The origin call for a miss: joins a call already in flight for the same key, and keeps what
    * it answers when the answer is cacheable.
    */
-  async through(
-    req: IncomingMessage,
-    origin: () => Promise<Invocation<unknown>>,
-  ): Promise<Invocation<unknown>> {
+  async through(req: EdgeRequest, origin: () => Promise<Invocation<unknown>>): Promise<Invocation<unknown>> {
     const key = keyOf(req);
     if (key === undefined) return origin();
     const pending = this.inFlight.get(key);
@@ -86,9 +89,9 @@ export class EdgeCache {
   }
 }
 
-function keyOf(req: IncomingMessage): string | undefined {
+function keyOf(req: EdgeRequest): string | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-  return `${req.method} ${req.url ?? '/'} ${req.headers.authorization ?? ''}`;
+  return `${req.method} ${req.url} ${req.headers.authorization ?? ''}`;
 }
 
 /** Seconds a shared cache may keep this answer: CloudFront's reading of the origin's Cache-Control. */

@@ -1,12 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
-import { errorBody } from '../../shared/http/error-body.ts';
 import { type FunctionKey, type FunctionSpec, functionSpecs } from '../../shared/wiring.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, type DevIssuer, devIssuer } from '../dev-issuer.ts';
 import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../emulators.ts';
@@ -17,7 +14,8 @@ import { normalizeBasePath, underBasePath } from './base-path.ts';
 import { ConcurrencyGate, invokeWithin } from './concurrency.ts';
 import { devRoute } from './dev-routes.ts';
 import { EdgeCache } from './edge-cache.ts';
-import { gateway, send } from './gateway.ts';
+import { gateway } from './gateway.ts';
+import { type HttpFront, startHttpFront } from './http-front.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { effectiveLimits, type LimitOverrides, type RuntimeLimits } from './limits.ts';
 import { Pollers } from './pollers.ts';
@@ -129,7 +127,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const stopEmulators = async () => {
     for (const emulator of started.reverse()) await emulator.stop().catch(() => undefined);
   };
-  let server: Server | undefined;
+  let front: HttpFront | undefined;
   try {
     const dynamo = options.dynamodbEndpoint
       ? undefined
@@ -169,7 +167,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const gates = new Map(
       (Object.entries(limits.concurrency) as [FunctionKey, number][]).map(([fn, n]) => [
         fn,
-        new ConcurrencyGate(n),
+        new ConcurrencyGate(n, limits.queueWaitMs),
       ]),
     );
     /** A synchronous invocation as API Gateway makes it: within the concurrency limit and timeout. */
@@ -191,24 +189,12 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         authorize,
         invoke: invokeSync,
         edge,
-        ...(isDevIssuer ? { devRoute: (req, path, body) => devRoute(issuer, req, path, body) } : {}),
+        ...(isDevIssuer ? { devRoute: (req, path) => devRoute(issuer, req, path) } : {}),
       }),
     );
 
-    server = createServer((req, res) => {
-      handle(req, res).catch((error: unknown) => {
-        console.error('local runtime error', error);
-        if (!res.headersSent) send(res, 500, errorBody('INTERNAL', 'Local runtime error'));
-      });
-    });
-    server.keepAliveTimeout = 30_000;
-    const listening = server;
-    await new Promise<void>((done, fail) => {
-      listening.once('error', fail);
-      // A flash crowd opens many connections at once: a deeper accept queue than Node's 511.
-      listening.listen({ port: options.port ?? 3000, host: '127.0.0.1', backlog: 4096 }, () => done());
-    });
-    const port = (server.address() as AddressInfo).port;
+    front = await startHttpFront({ port: options.port ?? 3000, host: '127.0.0.1' }, handle);
+    const { port } = front;
     const url = `http://127.0.0.1:${port}${basePath}`;
 
     // The functions read their configuration at import (cold start), as in Lambda.
@@ -277,17 +263,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       stop: async () => {
         stopSchedule();
         await pollers.stop();
-        await new Promise<void>((done) => {
-          server?.close(() => done());
-          server?.closeAllConnections();
-        });
+        await front?.close();
         sqs.destroy();
         await stopEmulators();
         rmSync(stateFile, { force: true });
       },
     };
   } catch (error) {
-    server?.close();
+    await front?.close();
     await stopEmulators();
     rmSync(stateFile, { force: true });
     throw error;

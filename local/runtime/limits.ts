@@ -16,15 +16,25 @@ import type { ThrottleSettings } from './throttle.ts';
  */
 export const LOCAL_MAX_IN_FLIGHT = 32;
 
+/**
+ * How long a request that finds its function's concurrency full may wait for a slot before it is
+ * answered RETRY: long enough for a herd of short invocations to be served in turn, short beside
+ * the checkout's 3 s budget so a waited request still answers within about its budget.
+ */
+export const LOCAL_QUEUE_WAIT_MS = 500;
+
 export interface RuntimeLimits {
   throttle: ThrottleSettings;
   /** In-flight limit per synchronously invoked function (routes and the authorizer). */
   concurrency: Partial<Record<FunctionKey, number>>;
+  /** Longest wait for a concurrency slot (0: refuse at once, as Lambda does). */
+  queueWaitMs: number;
 }
 
 export interface LimitOverrides {
   throttle?: { stage?: ThrottleSpec; methods?: Partial<Record<FunctionKey, ThrottleSpec>> };
   concurrency?: Partial<Record<FunctionKey, number>>;
+  queueWaitMs?: number;
 }
 
 /** The wiring's limits (API throttle as deployed, concurrency capped for one machine), then overrides. */
@@ -42,7 +52,16 @@ export function effectiveLimits(overrides: LimitOverrides = {}): RuntimeLimits {
       methods: { ...apiThrottle.methods, ...overrides.throttle?.methods },
     },
     concurrency,
+    queueWaitMs: overrides.queueWaitMs ?? LOCAL_QUEUE_WAIT_MS,
   };
+}
+
+/** Milliseconds from 0 to 10,000 (flag `--queue-wait-ms`, env LOCAL_QUEUE_WAIT_MS). */
+export function parseQueueWait(text: string): number {
+  const ms = Number(text);
+  if (!(text.trim() !== '' && Number.isInteger(ms) && ms >= 0 && ms <= 10_000))
+    throw new Error(`LOCAL_QUEUE_WAIT_MS: a whole number of milliseconds from 0 to 10000, got "${text}"`);
+  return ms;
 }
 
 /** `placeOrder=8,authorizer=50` (flag `--concurrency`, env LOCAL_CONCURRENCY). */
@@ -95,5 +114,5 @@ export function formatLimits(limits: RuntimeLimits): string {
   const concurrency = Object.entries(limits.concurrency)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  return `API throttle: stage ${t(limits.throttle.stage)}${methods ? `; ${methods}` : ''}\nConcurrency (in flight): ${concurrency}`;
+  return `API throttle: stage ${t(limits.throttle.stage)}${methods ? `; ${methods}` : ''}\nConcurrency (in flight): ${concurrency}; a request finding it full waits up to ${limits.queueWaitMs} ms for a slot`;
 }

@@ -1,3 +1,5 @@
+import { NumbersInFlight } from './in-flight.ts';
+
 /**
  * A sale's stock lives in K dispensers. Each hands out numbers: `issued` counts the numbers given
  * so far and `cap` how many it may give. A buyer takes numbers with one plain conditional update
@@ -77,16 +79,25 @@ export function planTake(
 }
 
 /**
+ * What the last consistent read concluded when nothing was left to take: `soldOut` when no number
+ * could come back either, `settling` while some are in flight (taken, neither claimed nor returned).
+ */
+export type StockVerdict = 'soldOut' | 'settling';
+
+/**
  * What one process believes each dispenser of a sale still holds. Beliefs only ever err high
  * between reads (others take numbers); a failed take corrects one from the item DynamoDB hands
  * back, and a consistent read of every dispenser replaces them all.
  */
 export class StockBeliefs {
   private beliefs: number[];
-  private soldOutUntil = 0;
+  private verdict?: { kind: StockVerdict; until: number };
+  /** Numbers issued but not yet settled, as this process last checked them. */
+  readonly inFlight: NumbersInFlight;
 
   constructor(dispensers: number) {
     this.beliefs = Array.from({ length: dispensers }, () => Number.POSITIVE_INFINITY);
+    this.inFlight = new NumbersInFlight(dispensers);
   }
 
   snapshot(): readonly number[] {
@@ -108,15 +119,20 @@ export class StockBeliefs {
     if (dispenser >= 0 && dispenser < this.beliefs.length) this.beliefs[dispenser] = remaining;
   }
 
-  /** A consistent read of every dispenser; when it finds them all empty, refusals need no write for `memoMs`. */
-  refreshed(states: readonly DispenserState[], now: number, memoMs: number): void {
+  /** A consistent read of every dispenser replaces every belief (and any verdict). */
+  refreshed(states: readonly DispenserState[]): void {
     this.beliefs = states.map(remainingOf);
-    this.soldOutUntil = this.beliefs.every((u) => u <= 0) ? now + memoMs : 0;
+    this.verdict = undefined;
   }
 
-  /** True while a recent consistent read saw every dispenser empty. */
-  knownSoldOut(now: number): boolean {
-    return now < this.soldOutUntil;
+  /** Answers need no read for `memoMs`: declines, expiries and returns may change it after that. */
+  concluded(kind: StockVerdict, now: number, memoMs: number): void {
+    this.verdict = memoMs > 0 ? { kind, until: now + memoMs } : undefined;
+  }
+
+  /** The verdict of a recent consistent read that left nothing to take, if it still holds. */
+  known(now: number): StockVerdict | undefined {
+    return this.verdict && now < this.verdict.until ? this.verdict.kind : undefined;
   }
 
   total(): number {

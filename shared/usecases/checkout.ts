@@ -10,6 +10,8 @@ import {
   jitter,
   retryLater,
   returnNumbers,
+  settling,
+  soldOut,
   type TakeDeps,
   takeNumbers,
 } from './take-numbers.ts';
@@ -18,6 +20,7 @@ export type CheckoutEvent =
   | 'reserved'
   | 'replayed'
   | 'soldOut'
+  | 'settling'
   | 'contention'
   | 'enqueueFailed'
   | 'numbersReturned'
@@ -28,8 +31,6 @@ export interface CheckoutDeps extends TakeDeps {
   orders: OrderStore;
   queue: OrderQueue;
   catalog: SaleCatalog;
-  /** CHECKOUT_BUDGET_MS: what one checkout may spend before answering RETRY. */
-  budgetMs: number;
   /** When the reconciler first looks at a new order that the order consumer has not moved on. */
   reenqueueGraceMs: number;
   /** Reports what happened, for metrics and logs; never changes the outcome. */
@@ -129,9 +130,10 @@ async function checkout(
       `Sale ${saleId} is open from ${sale.startsAt} to ${sale.endsAt}`,
     );
   }
-  if (stock.knownSoldOut(now)) {
-    deps.observe?.('soldOut');
-    throw new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${body.quantity} units left`);
+  const known = stock.known(now);
+  if (known) {
+    deps.observe?.(known);
+    throw known === 'soldOut' ? soldOut(saleId, body.quantity) : settling();
   }
 
   const claimed = await takeNumbers(deps, {

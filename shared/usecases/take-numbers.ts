@@ -7,10 +7,15 @@ import type { SaleStore, StockStore } from '../ports.ts';
 export interface TakeDeps {
   sales: SaleStore;
   stock: StockStore;
+  /** CHECKOUT_BUDGET_MS: what one checkout may spend before answering RETRY. */
+  budgetMs: number;
   /** Bounds the tries while DynamoDB answers "busy" (throttled, or a release in flight on a dispenser). */
   maxAttempts: number;
   soldOutMemoMs: number;
-  observe?: (event: 'soldOut' | 'contention' | 'numbersReturned' | 'returnFailed', detail?: unknown) => void;
+  observe?: (
+    event: 'soldOut' | 'settling' | 'contention' | 'numbersReturned' | 'returnFailed',
+    detail?: unknown,
+  ) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   clock?: () => number;
@@ -28,8 +33,9 @@ export interface TakeRequest {
  * Takes `quantity` numbers from the sale's dispensers, one plain conditional update per dispenser
  * used. Plans from this process's beliefs; after the first short dispenser (and before ever saying
  * SOLD_OUT) it reads every dispenser once, strongly consistent, and plans from that truth, so a
- * cold instance never answers RETRY while stock remains that nobody else holds. Numbers taken
- * before a refusal are given back before it is thrown.
+ * cold instance never answers RETRY while stock remains that nobody else holds. When the truth
+ * leaves too little, the answer is SOLD_OUT only if no number that could come back is in flight;
+ * otherwise RETRY, shortly. Numbers taken before a refusal are given back before it is thrown.
  */
 export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise<NumberRange[]> {
   const { sale, beliefs, now, budget } = request;
@@ -48,12 +54,15 @@ export async function takeNumbers(deps: TakeDeps, request: TakeRequest): Promise
     let plan = readTruth ? undefined : beliefs.plan(missing, deps.random);
     if (!plan) {
       const truth = await readAllDispensers(deps, sale, beliefs, now, budget);
-      beliefs.refreshed(truth, now, deps.soldOutMemoMs);
+      beliefs.refreshed(truth);
       readTruth = false;
       plan = beliefs.plan(missing, deps.random);
       if (!plan) {
-        deps.observe?.('soldOut');
-        return refuse(soldOut(sale.saleId, request.quantity));
+        const inFlight = await numbersInFlight(deps, sale.saleId, beliefs, truth, budget);
+        const verdict = beliefs.total() + inFlight >= missing ? 'settling' : 'soldOut';
+        beliefs.concluded(verdict, now, deps.soldOutMemoMs);
+        deps.observe?.(verdict);
+        return refuse(verdict === 'soldOut' ? soldOut(sale.saleId, request.quantity) : settling());
       }
     }
     for (const [dispenser, count] of plan) {
@@ -117,6 +126,45 @@ async function readAllDispensers(
   }
 }
 
+const inFlightChecks = new WeakMap<readonly DispenserState[], Promise<number>>();
+
+/**
+ * How many numbers of the sale are taken but neither claimed nor returned, as the claims table says
+ * now (strongly consistent). Requests that share a consistent read of the dispensers share this
+ * check too, so a crowd refused at once costs one check, not one each. Numbers unsettled for longer
+ * than any checkout can hold one were abandoned: they are given back here, within seconds, rather
+ * than at the sweep's grace.
+ */
+function numbersInFlight(
+  deps: TakeDeps,
+  saleId: string,
+  beliefs: StockBeliefs,
+  truth: readonly DispenserState[],
+  budget: Budget,
+): Promise<number> {
+  const shared = inFlightChecks.get(truth);
+  if (shared) return shared;
+  const check = (async () => {
+    const now = (deps.clock ?? Date.now)();
+    const abandonAfterMs = 2 * deps.budgetMs + RETURN_TIMEOUT_MS;
+    const checked = await Promise.all(
+      beliefs.inFlight.unchecked(truth).map(async (span) => {
+        const present = await deps.stock.settled(saleId, span, budget.signal());
+        return beliefs.inFlight.checked(span, present, now, abandonAfterMs);
+      }),
+    );
+    await returnNumbers(
+      deps,
+      saleId,
+      checked.flatMap((c) => c.abandoned),
+      budget,
+    );
+    return checked.reduce((sum, c) => sum + c.inFlight, 0);
+  })();
+  inFlightChecks.set(truth, check);
+  return check;
+}
+
 /**
  * Gives numbers taken but not claimed back at once. If that fails too, they stay with the
  * reconciler's sweep, which finds them unclaimed after its grace: never lost, never sold twice.
@@ -145,7 +193,23 @@ export const retryLater = (
   message = 'The sale is very busy; retry with the same Idempotency-Key',
 ): DomainError => new DomainError('RETRY', message, [], 1);
 
-const soldOut = (saleId: string, quantity: number) =>
+/**
+ * Seconds a buyer told the stock is settling waits. Numbers in flight settle within a checkout's
+ * budget (3 s), abandoned ones within two budgets and a second; and a buyer's tries must outlast
+ * that, so the same wait the gateway asks for under overload (a 1 s wait spent 8 tries in ~10 s
+ * of a burst while claims were still landing, and buyers gave up with units still to sell).
+ */
+const SETTLING_RETRY_AFTER_SECONDS = 3;
+
+export const settling = (): DomainError =>
+  new DomainError(
+    'RETRY',
+    'Every unit is taken, but some are still being paid for and may come back; retry with the same Idempotency-Key',
+    [],
+    SETTLING_RETRY_AFTER_SECONDS,
+  );
+
+export const soldOut = (saleId: string, quantity: number): DomainError =>
   new DomainError('SOLD_OUT', `Sale ${saleId} has fewer than ${quantity} units left`);
 
 /** Full jitter on an exponential base: 10, 20, 40 … ms, capped at 250 ms. */

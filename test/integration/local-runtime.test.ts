@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../load/lib/burst.ts';
 import { gatewayRefusals } from '../../shared/http/gateway-refusals.ts';
@@ -104,7 +105,13 @@ describe('dev routes', () => {
       expect(JSON.parse(minted.body).token).toMatch(/^ey/);
     }
     // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1.
-    for (const host of ['evil.example', `evil.example:${h.runtime.port}`, 'localhost.evil.example']) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${h.runtime.port}`,
+      'localhost.evil.example',
+      '[::1]evil.example',
+      `127.0.0.1:${h.runtime.port}.evil.example`,
+    ]) {
       expect((await raw('GET', '/.well-known/jwks.json', { host })).status, host).toBe(404);
       const minted = await raw('POST', '/dev/tokens', { host, 'content-type': 'application/json' }, mint);
       expect(minted.status, host).toBe(404);
@@ -115,6 +122,26 @@ describe('dev routes', () => {
     expect(form.status).toBe(415);
     expect(JSON.parse(form.body)).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
     expect((await raw('POST', '/dev/tokens', { host: '127.0.0.1' }, mint)).status).toBe(415);
+  });
+
+  it('answers a request it cannot parse (a control character in a header) 400 in the contract shape', async () => {
+    const reply = await new Promise<string>((done, fail) => {
+      const socket = connect(h.runtime.port, '127.0.0.1');
+      let data = '';
+      socket.on('connect', () =>
+        socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\u0001b\r\n\r\n'),
+      );
+      socket.on('data', (chunk) => {
+        data += chunk.toString();
+      });
+      socket.on('close', () => done(data));
+      socket.on('error', fail);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      error: { code: 'VALIDATION_ERROR' },
+    });
   });
 });
 

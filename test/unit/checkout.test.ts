@@ -96,6 +96,12 @@ function world(options: {
       }
       return returned;
     },
+    settled: async (_saleId, span) => {
+      await tick();
+      const present = new Set<number>();
+      for (let n = span.from; n <= span.to; n++) if (units.has(`${span.dispenser}#${n}`)) present.add(n);
+      return present;
+    },
   };
   const commit = ({ order, perUserLimit }: Claim): ClaimResult => {
     const existing = orders.get(order.orderId);
@@ -281,6 +287,68 @@ describe('placeOrder: take numbers, then claim them', () => {
       placeOrder(big.deps, { ...request, body: { quantity: 99, paymentToken: 'tok_ok' } }),
     ).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/at most 98/) });
     expect(w.calls.takes + big.calls.takes).toBe(0);
+  });
+});
+
+describe('placeOrder: SOLD_OUT only when no number can come back', () => {
+  /** Another checkout's take that has neither claimed nor returned its number yet. */
+  const takeWithoutClaim = (w: ReturnType<typeof world>, dispenser: number) => {
+    const d = w.dispensers[dispenser] as DispenserState;
+    d.issued++;
+    return { dispenser, first: d.issued, count: 1 };
+  };
+
+  it('answers RETRY (3 s) while a number is in flight, SOLD_OUT once it is claimed', async () => {
+    const w = world({ caps: [1, 1] });
+    await placeOrder(w.deps, buyer(1));
+    const pending = takeWithoutClaim(w, 1);
+    const refusal = await placeOrder(w.deps, buyer(2)).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ code: 'RETRY', retryAfterSeconds: 3 });
+    expect(w.events).toContain('settling');
+    // From memory for the memo period: no read per refusal.
+    const reads = w.calls.reads;
+    await expect(placeOrder(w.deps, { ...buyer(3), now: now + 500 })).rejects.toMatchObject({
+      code: 'RETRY',
+    });
+    expect(w.calls.reads).toBe(reads);
+    // The other checkout claims its number: after the memo, the answer is SOLD_OUT.
+    w.units.set(`${pending.dispenser}#${pending.first}`, { state: 'claimed', orderId: 'other' });
+    await expect(placeOrder(w.deps, { ...buyer(4), now: now + 1_000 })).rejects.toMatchObject({
+      code: 'SOLD_OUT',
+    });
+    expect(w.inFlight()).toBe(0);
+  });
+
+  it('sells the number once its checkout gives it back', async () => {
+    const w = world({ caps: [1] });
+    const pending = takeWithoutClaim(w, 0);
+    await expect(placeOrder(w.deps, buyer(1))).rejects.toMatchObject({ code: 'RETRY' });
+    await w.deps.stock.giveBack('s1', [pending]);
+    const { order } = await placeOrder(w.deps, { ...buyer(1), now: now + 1_000 });
+    expect(order.status).toBe('RESERVED');
+    expect([w.available(), w.inFlight()]).toEqual([0, 0]);
+  });
+
+  it('gives back a number abandoned longer than any checkout holds one, within seconds, and sells it', async () => {
+    const w = world({ caps: [1], budgetMs: 1_000 });
+    takeWithoutClaim(w, 0);
+    await expect(placeOrder(w.deps, buyer(1))).rejects.toMatchObject({ code: 'RETRY' });
+    expect(w.calls.giveBacks).toBe(0);
+    // 2 budgets + the give-back's own second later, the same process finds it still unsettled.
+    w.deps.clock = () => now + 3_100;
+    await expect(placeOrder(w.deps, { ...buyer(2), now: now + 3_100 })).rejects.toMatchObject({
+      code: 'RETRY',
+    });
+    expect(w.units.get('0#1')).toEqual({ state: 'returned' });
+    const { order } = await placeOrder(w.deps, { ...buyer(2), now: now + 4_200 });
+    expect(order.claimed).toEqual([{ dispenser: 0, first: 2, count: 1 }]);
+  });
+
+  it('says SOLD_OUT when what is in flight could not cover the quantity asked', async () => {
+    const w = world({ caps: [2], sale: { perUserLimit: 4 } });
+    takeWithoutClaim(w, 0);
+    takeWithoutClaim(w, 0);
+    await expect(placeOrder(w.deps, buyer(1, 3))).rejects.toMatchObject({ code: 'SOLD_OUT' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Budget } from '../../shared/domain/budget.ts';
 import { decodeCancellation } from '../../shared/domain/cancellation.ts';
+import { NumbersInFlight } from '../../shared/domain/in-flight.ts';
 import {
   bodyHashOf,
   canTransition,
@@ -61,28 +62,24 @@ describe('dispenser choice and beliefs', () => {
     expect(stock.snapshot()).toEqual([0, 0, 1]);
   });
 
-  it('plans from a consistent read as cap − issued, and remembers a sell-out only for the memo period', () => {
+  it('plans from a consistent read as cap − issued, and remembers a verdict only for the memo period', () => {
     const stock = new StockBeliefs(2);
-    stock.refreshed(
-      [
-        { issued: 5, cap: 5 },
-        { issued: 7, cap: 7 },
-      ],
-      1_000,
-      500,
-    );
-    expect(stock.knownSoldOut(1_400)).toBe(true);
-    expect(stock.knownSoldOut(1_500)).toBe(false);
-    // A release raised the second dispenser's cap: no sell-out, and the plan goes there.
-    stock.refreshed(
-      [
-        { issued: 5, cap: 5 },
-        { issued: 7, cap: 9 },
-      ],
-      2_000,
-      500,
-    );
-    expect(stock.knownSoldOut(2_100)).toBe(false);
+    stock.refreshed([
+      { issued: 5, cap: 5 },
+      { issued: 7, cap: 7 },
+    ]);
+    expect(stock.total()).toBe(0);
+    stock.concluded('soldOut', 1_000, 500);
+    expect(stock.known(1_400)).toBe('soldOut');
+    expect(stock.known(1_500)).toBeUndefined();
+    stock.concluded('settling', 1_500, 500);
+    expect(stock.known(1_600)).toBe('settling');
+    // A release raised the second dispenser's cap: the read forgets the verdict, and the plan goes there.
+    stock.refreshed([
+      { issued: 5, cap: 5 },
+      { issued: 7, cap: 9 },
+    ]);
+    expect(stock.known(1_700)).toBeUndefined();
     expect(stock.total()).toBe(2);
     expect(stock.plan(2)).toEqual(new Map([[1, 2]]));
     expect(remainingOf({ issued: 9, cap: 7 })).toBe(0);
@@ -237,5 +234,30 @@ describe('decoding CancellationReasons of the claim', () => {
 
   it('refuses to guess at reasons it does not know', () => {
     expect(() => decodeCancellation(layout, [{ Code: 'ValidationError' }, none, none])).toThrow(/Unexpected/);
+  });
+});
+
+describe('NumbersInFlight', () => {
+  it('reads only past the settled prefix and names numbers unsettled for too long', () => {
+    const flight = new NumbersInFlight(2);
+    const states = [
+      { issued: 5, cap: 5 },
+      { issued: 0, cap: 3 },
+    ];
+    expect(flight.unchecked(states)).toEqual([{ dispenser: 0, from: 1, to: 5 }]);
+    // 1, 2 and 4 are claimed or returned; 3 and 5 are in flight.
+    expect(flight.checked({ dispenser: 0, from: 1, to: 5 }, new Set([1, 2, 4]), 1_000, 500)).toEqual({
+      inFlight: 2,
+      abandoned: [],
+    });
+    expect(flight.unchecked(states)).toEqual([{ dispenser: 0, from: 3, to: 5 }]);
+    // 3 settled meanwhile; 5 is still unsettled 500 ms after it was first seen.
+    expect(flight.checked({ dispenser: 0, from: 3, to: 5 }, new Set([3, 4]), 1_500, 500)).toEqual({
+      inFlight: 1,
+      abandoned: [{ dispenser: 0, first: 5, count: 1 }],
+    });
+    expect(flight.unchecked(states)).toEqual([{ dispenser: 0, from: 5, to: 5 }]);
+    expect(flight.checked({ dispenser: 0, from: 5, to: 5 }, new Set([5]), 1_600, 500).inFlight).toBe(0);
+    expect(flight.unchecked(states)).toEqual([]);
   });
 });

@@ -1,8 +1,7 @@
-import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { AWS_UNRESERVED_MINIMUM, concurrencyPlan, DEFAULT_SHARE } from '../../infra/concurrency-plan.ts';
-import { cacheSeconds, EdgeCache } from '../../local/runtime/edge-cache.ts';
+import { cacheSeconds, EdgeCache, type EdgeRequest } from '../../local/runtime/edge-cache.ts';
 import { drawOfTicket, readTicket, signTicket } from '../../shared/usecases/room-tickets.ts';
 
 const answer = (cacheControl?: string): APIGatewayProxyResult => ({
@@ -11,7 +10,7 @@ const answer = (cacheControl?: string): APIGatewayProxyResult => ({
   body: '{}',
 });
 const request = (url: string, authorization?: string, method = 'GET') =>
-  ({ method, url, headers: authorization ? { authorization } : {} }) as unknown as IncomingMessage;
+  ({ method, url, headers: authorization ? { authorization } : {} }) satisfies EdgeRequest;
 
 describe('the local edge cache (CloudFront played locally)', () => {
   it("reads the origin's Cache-Control as CloudFront does", () => {

@@ -4,6 +4,7 @@ import { retryDelayMs } from '../../load/lib/burst.ts';
 import { AUTHORIZER_CACHE_MS, cachedAuthorizer } from '../../local/runtime/authorizer.ts';
 import { ConcurrencyGate, invokeWithin } from '../../local/runtime/concurrency.ts';
 import { isLoopbackHost } from '../../local/runtime/dev-routes.ts';
+import { gateway } from '../../local/runtime/gateway.ts';
 import {
   effectiveLimits,
   LOCAL_MAX_IN_FLIGHT,
@@ -71,6 +72,7 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     expect(await a).toEqual({ outcome: 'done', value: 'ok' });
     expect(gate.inFlight).toBe(1);
     const c = invokeWithin(gate, 10_000, slow);
+    await new Promise((r) => setTimeout(r, 0)); // c has its slot and has started
     releases[1]?.();
     releases[2]?.();
     expect([await b, await c]).toEqual([
@@ -100,6 +102,106 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
 
   it('refuses a limit below 1', () => {
     expect(() => new ConcurrencyGate(0)).toThrow(/≥ 1/);
+  });
+
+  it('serves a herd of 500 cheap requests at concurrency 8 in turn, all within the wait bound', async () => {
+    const gate = new ConcurrencyGate(8, 2_000);
+    let peak = 0;
+    const cheap = async () => {
+      peak = Math.max(peak, gate.inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      return 'ok';
+    };
+    const outcomes = await Promise.all(Array.from({ length: 500 }, () => invokeWithin(gate, 10_000, cheap)));
+    expect(outcomes.filter((o) => o.outcome === 'done')).toHaveLength(500);
+    expect(peak).toBe(8);
+    expect([gate.inFlight, gate.queued]).toEqual([0, 0]);
+  });
+
+  it('refuses sustained overload at once once slots are seen held longer than the queue could wait', async () => {
+    const gate = new ConcurrencyGate(2, 100);
+    const releases: (() => void)[] = [];
+    const slow = () => new Promise<string>((done) => releases.push(() => done('ok')));
+    // Two slow invocations teach the gate that a slot is held ~150 ms.
+    const first = [invokeWithin(gate, 10_000, slow), invokeWithin(gate, 10_000, slow)];
+    await new Promise((r) => setTimeout(r, 150));
+    for (const release of releases.splice(0)) release();
+    await Promise.all(first);
+    const busy = [invokeWithin(gate, 10_000, slow), invokeWithin(gate, 10_000, slow)];
+    // A third would wait ~150 ms for a slot, more than the 100 ms bound: refused without waiting.
+    let settled = false;
+    const refused = invokeWithin(gate, 10_000, slow).then((o) => {
+      settled = true;
+      return o;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect(await refused).toEqual({ outcome: 'throttled' });
+    for (const release of releases.splice(0)) release();
+    await Promise.all(busy);
+  });
+
+  it('answers a waiter RETRY once the wait bound passes without a free slot', async () => {
+    const gate = new ConcurrencyGate(1, 30);
+    let finish: () => void = () => {};
+    const held = invokeWithin(gate, 10_000, () => new Promise<void>((done) => (finish = done)));
+    expect(await invokeWithin(gate, 10_000, async () => 'never')).toEqual({ outcome: 'throttled' });
+    expect(gate.queued).toBe(0);
+    finish();
+    await held;
+  });
+});
+
+describe('the gateway in front of a concurrency gate', () => {
+  /** The local gateway for GET /health, whose handler takes `workMs`, behind a gate. */
+  const healthGateway = (gate: ConcurrencyGate, workMs: number) =>
+    gateway({
+      region: 'us-east-1',
+      throttle: new ApiThrottle(effectiveLimits().throttle),
+      authorize: async () => ({ kind: 'unauthorized' }),
+      invoke: (_fn, _event) =>
+        invokeWithin(gate, 10_000, async () => {
+          await new Promise((r) => setTimeout(r, workMs));
+          return {
+            statusCode: 200,
+            headers: { 'Content-Type': 'application/json' },
+            body: '{"status":"ok"}',
+          };
+        }),
+    });
+  const get = (id: number) => ({
+    id,
+    method: 'GET',
+    url: '/health',
+    rawHeaders: ['Host', '127.0.0.1'],
+    body: '',
+    remoteAddress: '127.0.0.1',
+  });
+
+  it('answers a herd of 500 simultaneous cheap requests at concurrency 8 all 200, within the wait bound', async () => {
+    const waitBoundMs = 2_000;
+    const handle = healthGateway(new ConcurrencyGate(8, waitBoundMs), 1);
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => handle(get(i))));
+    expect(answers.map((a) => a.status)).toEqual(new Array(500).fill(200));
+    // Generous: the herd's last answer comes within the bound a waiter may wait.
+    expect(performance.now() - started).toBeLessThan(waitBoundMs);
+  });
+
+  it('answers sustained overload 429 RETRY with Retry-After, in the contract shape, without waiting it out', async () => {
+    const gate = new ConcurrencyGate(2, 300);
+    const handle = healthGateway(gate, 200);
+    // Work held 200 ms a slot: a queue of 2 per slot already exceeds the 300 ms bound.
+    await Promise.all([handle(get(0)), handle(get(1))]);
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => handle(get(i + 2))));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeGreaterThan(40);
+    for (const answer of refused) {
+      expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'RETRY' } });
+    }
   });
 });
 
@@ -217,6 +319,11 @@ describe('dev routes and the burst client', () => {
       '127.0.0.1.nip.io:3000',
       '[::2]:1',
       '10.0.0.1',
+      '[::1]evil.example',
+      '[::1]:3000evil.example',
+      '127.0.0.1:3000/evil.example',
+      'localhost:',
+      'localhost:80:80',
     ])
       expect(isLoopbackHost(host), String(host)).toBe(false);
   });

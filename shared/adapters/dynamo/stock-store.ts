@@ -1,8 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { NumberSpan } from '../../domain/in-flight.ts';
 import { type NumberRange, numbersOf } from '../../domain/stock.ts';
 import { type StockStore, StoreBusyError, type TakeResult } from '../../ports.ts';
+import { batchGetAll } from './batch-get.ts';
 import { isTransient } from './errors.ts';
 import { dispenserKey, unitKey } from './keys.ts';
 
@@ -55,6 +57,19 @@ export class DynamoStockStore implements StockStore {
       if (isTransient(error)) return { ok: false, kind: 'busy' };
       throw error;
     }
+  }
+
+  async settled(saleId: string, span: NumberSpan, signal?: AbortSignal): Promise<Set<number>> {
+    const keys = Array.from({ length: span.to - span.from + 1 }, (_, i) => ({
+      pk: unitKey(saleId, span.dispenser, span.from + i),
+    }));
+    const items = await batchGetAll(this.db, this.claimsTable, keys, {
+      consistent: true,
+      projection: '#n',
+      names: { '#n': 'number' },
+      signal,
+    });
+    return new Set(items.map((item) => Number(item.number)));
   }
 
   async giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number> {
