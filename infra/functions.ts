@@ -15,6 +15,7 @@ import { envSchemaFor } from '../shared/config.ts';
 import {
   type FunctionKey,
   type FunctionSpec,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
   functionSpecs,
   type QueueKey,
   type QueueSpec,
@@ -186,7 +187,8 @@ export function environmentFor(
         break;
       case 'payment': {
         env.PAYMENT_GATEWAY = 'simulated';
-        const { latencyMs, declineRate, errorRate } = settings.payment;
+        const { latencyMs, declineRate, errorRate, rateLimit } = settings.payment;
+        if (rateLimit !== undefined) env.PAYMENT_RATE_LIMIT = String(rateLimit);
         if (latencyMs !== undefined) env.PAYMENT_LATENCY_MS = String(latencyMs);
         if (declineRate !== undefined) env.PAYMENT_DECLINE_RATE = String(declineRate);
         if (errorRate !== undefined) env.PAYMENT_ERROR_RATE = String(errorRate);
@@ -262,6 +264,15 @@ export function assertQueuesFitConsumers(
     }
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
       throw new Error(`Consumer ${key}: maxConcurrency ${maxConcurrency} must be 2..1000`);
+    }
+    // The payments queue's retries end inside the payment clock, so the consumer (not the DLQ)
+    // ends an order whose payment never succeeds.
+    const retrySpan = (queueSpec.maxReceiveCount - 1) * queueSpec.visibilityTimeoutSeconds + spec.timeoutSeconds;
+    if (spec.env?.includes('payment') && retrySpan > PAYMENT_RETRY_SECONDS_DEFAULT) {
+      throw new Error(
+        `Queue ${queue}: ${queueSpec.maxReceiveCount} receives ${queueSpec.visibilityTimeoutSeconds} s apart end ` +
+          `${retrySpan} s after the first, past PAYMENT_RETRY_SECONDS (${PAYMENT_RETRY_SECONDS_DEFAULT} s).`,
+      );
     }
   }
 }

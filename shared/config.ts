@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import {
   type FunctionKey,
   functionSpecs,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
   type QueueKey,
   queues,
   type TableKey,
@@ -43,6 +44,11 @@ const groups = {
     PAYMENT_LATENCY_MS: number(0, 0, 10_000),
     PAYMENT_DECLINE_RATE: number(0, 0, 1),
     PAYMENT_ERROR_RATE: number(0, 0, 1),
+    // The simulated processor's rate limit (charges/s, answering 429 above it); 0 = none.
+    PAYMENT_RATE_LIMIT: number(0, 0, 100_000),
+    // From an order's first charge attempt, how long its payment may keep trying before the order
+    // ends PAYMENT_FAILED and its units sell again (the payments queue's retries fit inside it).
+    PAYMENT_RETRY_SECONDS: number(PAYMENT_RETRY_SECONDS_DEFAULT, 1, 3_600),
   },
   checkout: {
     SALE_CACHE_MS: number(3_000, 0, 60_000),

@@ -1,10 +1,14 @@
-import { isTerminal, type Order } from '../domain/order.ts';
+import { isTerminal, type Order, paymentDeadline } from '../domain/order.ts';
 import {
+  type ChargeOutcome,
+  type ChargePacer,
   keepsMoney,
   type OrderEvents,
   type OrderQueue,
   type OrderStore,
   type PaymentGateway,
+  ProcessorRateLimitedError,
+  TransientPaymentError,
 } from '../ports.ts';
 
 export type PipelineEvent =
@@ -87,7 +91,8 @@ export async function requestPayment(
       (await deps.orders.transition(order, 'RESERVED', {
         to: 'PAYMENT_PENDING',
         now,
-        dueAt: Math.min(now + deps.paymentDueAfterMs, Date.parse(order.expiresAt)),
+        dueAt: now + deps.paymentDueAfterMs,
+        jobSentAt: now,
       })) ?? (await deps.orders.get(orderId, true));
   }
   if (order?.status !== 'PAYMENT_PENDING') {
@@ -98,19 +103,37 @@ export async function requestPayment(
   deps.observe?.('paymentRequested');
 }
 
+export interface SettleDeps extends Pick<PipelineDeps, 'orders' | 'events' | 'observe'> {
+  gateway: PaymentGateway;
+  /** Keeps the charges of every instance within the processor's rate. */
+  pacer: ChargePacer;
+  /** From the first charge attempt, how long a payment may keep trying (PAYMENT_RETRY_SECONDS). */
+  retrySeconds: number;
+  /** How long after an order ends to look in the ledger for a charge that landed late. */
+  paymentGraceMs: number;
+}
+
 /**
  * payments.fifo consumer step: charge once (idempotency key = order id), then CONFIRMED or
- * PAYMENT_FAILED with the units returned. A TransientPaymentError propagates so the queue retries.
+ * PAYMENT_FAILED with the units returned. The first attempt starts the order's payment clock
+ * (`paymentDeadline`); a transient failure propagates so the queue retries, until the clock runs
+ * out or this is the queue's last receive: then the order ends PAYMENT_FAILED (units back, no DLQ).
+ * The processor's 429 is "later": waited out within this delivery, else left to the queue's retry.
  * An order that ended any other way than CONFIRMED gets a charge it kept refunded, whatever this
- * delivery saw: a redelivery after a crash between the charge and the write finds the order
- * EXPIRED, and only the ledger knows the money was taken.
+ * delivery saw: a redelivery after a crash between the charge and the write finds the order ended,
+ * and only the ledger knows the money was taken.
  */
 export async function settlePayment(
-  deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'> & { gateway: PaymentGateway },
+  deps: SettleDeps,
   orderId: string,
   now: number,
+  delivery: { lastAttempt: boolean; until: number },
 ): Promise<void> {
-  const order = await deps.orders.get(orderId, true);
+  let order = await deps.orders.get(orderId, true);
+  if (order?.status === 'PAYMENT_PENDING' && !order.paymentStartedAt)
+    order =
+      (await deps.orders.startPayment(order, now, paymentDeadline(now, deps.retrySeconds))) ??
+      (await deps.orders.get(orderId, true));
   if (!order) {
     deps.observe?.('skipped');
     return;
@@ -126,12 +149,20 @@ export async function settlePayment(
     else deps.observe?.('skipped');
     return;
   }
-  const outcome = await deps.gateway.charge({
-    idempotencyKey: order.orderId,
-    amount: order.amount,
-    currency: order.currency,
-    paymentToken: order.paymentToken,
-  });
+  if (now >= Date.parse(order.expiresAt)) {
+    await endUnpaid(deps, order, now, `payment not completed within ${deps.retrySeconds} s`);
+    return;
+  }
+  let outcome: ChargeOutcome;
+  try {
+    outcome = await chargePaced(deps, order, delivery.until);
+  } catch (error) {
+    const rateLimited = error instanceof ProcessorRateLimitedError;
+    if (!(error instanceof TransientPaymentError) || rateLimited || !delivery.lastAttempt) throw error;
+    // The queue will not try again: end the order now rather than leave it to the DLQ.
+    await endUnpaid(deps, order, now, 'payment not completed: the processor kept failing');
+    return;
+  }
   if (outcome.status === 'approved') {
     const confirmed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
       to: 'CONFIRMED',
@@ -143,8 +174,8 @@ export async function settlePayment(
       await announce(deps, confirmed, { retry: true });
       return;
     }
-    // The order left PAYMENT_PENDING while we charged (the hold expired): the buyer keeps no
-    // units, so the money goes back. A failed refund throws, and the redelivery tries again.
+    // The order left PAYMENT_PENDING while we charged (its payment clock ran out): the buyer keeps
+    // no units, so the money goes back. A failed refund throws, and the redelivery tries again.
     const current = await deps.orders.get(orderId, true);
     if (current && current.status !== 'CONFIRMED') await refundKeptCharge(deps, current);
     return;
@@ -159,6 +190,70 @@ export async function settlePayment(
     deps.observe?.('unitsReleased', failed.quantity);
     await announce(deps, failed, { retry: true });
   }
+}
+
+/**
+ * One charge within the processor's rate: a pacer slot first, then the charge; a 429 anyway (a
+ * processor's own window never lines up exactly with ours) waits for its hint and tries again while
+ * this delivery has time, and is rethrown when it has not.
+ */
+async function chargePaced(deps: SettleDeps, order: Order, until: number): Promise<ChargeOutcome> {
+  const request = {
+    idempotencyKey: order.orderId,
+    amount: order.amount,
+    currency: order.currency,
+    paymentToken: order.paymentToken,
+  };
+  // A charge must have the processor's typical latency left (twice over) when it is sent.
+  const sendBy = until - 2 * deps.gateway.limits.latencyMs;
+  for (;;) {
+    if (!(await deps.pacer.acquire(sendBy)))
+      throw new ProcessorRateLimitedError('no slot in the processor\'s rate before this delivery ends');
+    try {
+      return await deps.gateway.charge(request);
+    } catch (error) {
+      if (!(error instanceof ProcessorRateLimitedError)) throw error;
+      const wait = error.retryAfterMs ?? 1_000;
+      if (Date.now() + wait >= sendBy) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
+ * Ends an order whose payment did not succeed in time: CONFIRMED after all if the ledger shows an
+ * approved charge, else PAYMENT_FAILED with its units returned; the ledger is looked at again one
+ * grace later, since a charge sent before the end may still land (then it is refunded).
+ */
+export async function endUnpaid(
+  deps: Pick<SettleDeps, 'orders' | 'events' | 'observe' | 'gateway' | 'paymentGraceMs'>,
+  order: Order,
+  now: number,
+  reason: string,
+): Promise<Order['status'] | undefined> {
+  const charge = await deps.gateway.lookup(order.orderId);
+  if (keepsMoney(charge)) {
+    const confirmed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
+      to: 'CONFIRMED',
+      now,
+      chargeId: charge.chargeId,
+    });
+    if (!confirmed) return undefined;
+    deps.observe?.('confirmed');
+    await announce(deps, confirmed);
+    return 'CONFIRMED';
+  }
+  const failed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
+    to: 'PAYMENT_FAILED',
+    now,
+    failureReason: reason,
+  });
+  if (!failed) return undefined;
+  deps.observe?.('paymentFailed');
+  deps.observe?.('unitsReleased', failed.quantity);
+  await deps.orders.awaitRefundCheck(failed, 'PAYMENT_FAILED', now + deps.paymentGraceMs);
+  await announce(deps, failed);
+  return 'PAYMENT_FAILED';
 }
 
 /**

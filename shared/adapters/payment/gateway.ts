@@ -9,6 +9,7 @@ export function paymentGateway(config: Config, db: DynamoDBDocumentClient): Paym
     case 'simulated':
       return new SimulatedPaymentGateway(db, config.tableName('payments'), {
         latencyMs: config.payment.PAYMENT_LATENCY_MS,
+        rateLimit: config.payment.PAYMENT_RATE_LIMIT,
         declineRate: config.payment.PAYMENT_DECLINE_RATE,
         errorRate: config.payment.PAYMENT_ERROR_RATE,
       });
