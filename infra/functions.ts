@@ -15,8 +15,8 @@ import { envSchemaFor } from '../shared/config.ts';
 import {
   type FunctionKey,
   type FunctionSpec,
-  PAYMENT_RETRY_SECONDS_DEFAULT,
   functionSpecs,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
   type QueueKey,
   type QueueSpec,
   queues,
@@ -267,7 +267,8 @@ export function assertQueuesFitConsumers(
     }
     // The payments queue's retries end inside the payment clock, so the consumer (not the DLQ)
     // ends an order whose payment never succeeds.
-    const retrySpan = (queueSpec.maxReceiveCount - 1) * queueSpec.visibilityTimeoutSeconds + spec.timeoutSeconds;
+    const retrySpan =
+      (queueSpec.maxReceiveCount - 1) * queueSpec.visibilityTimeoutSeconds + spec.timeoutSeconds;
     if (spec.env?.includes('payment') && retrySpan > PAYMENT_RETRY_SECONDS_DEFAULT) {
       throw new Error(
         `Queue ${queue}: ${queueSpec.maxReceiveCount} receives ${queueSpec.visibilityTimeoutSeconds} s apart end ` +

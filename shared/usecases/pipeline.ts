@@ -208,7 +208,7 @@ async function chargePaced(deps: SettleDeps, order: Order, until: number): Promi
   const sendBy = until - 2 * deps.gateway.limits.latencyMs;
   for (;;) {
     if (!(await deps.pacer.acquire(sendBy)))
-      throw new ProcessorRateLimitedError('no slot in the processor\'s rate before this delivery ends');
+      throw new ProcessorRateLimitedError("no slot in the processor's rate before this delivery ends");
     try {
       return await deps.gateway.charge(request);
     } catch (error) {

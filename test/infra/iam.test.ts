@@ -162,7 +162,10 @@ describe('least privilege (wiring access → IAM)', () => {
       if (grant.action.startsWith('dynamodb:')) continue;
       if (grant.action === 'sqs:SendMessage' || grant.action === 'sns:Publish') continue;
       if (CONSUMER_ACTIONS.includes(grant.action) && spec.consumes) continue;
-      if (grant.action === 'sqs:GetQueueAttributes' && (spec.access.inspect ?? []).includes(grant.queue as QueueKey))
+      if (
+        grant.action === 'sqs:GetQueueAttributes' &&
+        (spec.access.inspect ?? []).includes(grant.queue as QueueKey)
+      )
         continue;
       if (XRAY_ACTIONS.includes(grant.action)) {
         expect(grant.resource).toBe('*');

@@ -248,7 +248,8 @@ export class DynamoOrderStore implements OrderStore {
         new UpdateCommand({
           TableName: this.ordersTable,
           Key: { orderId: order.orderId },
-          UpdateExpression: jobSentAt === undefined ? 'SET dueAt = :due' : 'SET dueAt = :due, jobSentAt = :sent',
+          UpdateExpression:
+            jobSentAt === undefined ? 'SET dueAt = :due' : 'SET dueAt = :due, jobSentAt = :sent',
           ConditionExpression: '#status = :status',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {

@@ -62,7 +62,11 @@ export class DynamoChargePacer implements ChargePacer {
           Key: { idempotencyKey: `pace#${second}#${item}` },
           UpdateExpression: 'ADD used :one SET expiresAtEpoch = :ttl',
           ConditionExpression: 'attribute_not_exists(used) OR used < :share',
-          ExpressionAttributeValues: { ':one': 1, ':share': share, ':ttl': second + WINDOW_RETENTION_SECONDS },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':share': share,
+            ':ttl': second + WINDOW_RETENTION_SECONDS,
+          },
         }),
       );
       return true;
