@@ -130,10 +130,6 @@ export async function settlePayment(
   delivery: { lastAttempt: boolean; until: number },
 ): Promise<void> {
   let order = await deps.orders.get(orderId, true);
-  if (order?.status === 'PAYMENT_PENDING' && !order.paymentStartedAt)
-    order =
-      (await deps.orders.startPayment(order, now, paymentDeadline(now, deps.retrySeconds))) ??
-      (await deps.orders.get(orderId, true));
   if (!order) {
     deps.observe?.('skipped');
     return;
@@ -149,13 +145,23 @@ export async function settlePayment(
     else deps.observe?.('skipped');
     return;
   }
-  if (now >= Date.parse(order.expiresAt)) {
+  if (order.paymentStartedAt && now >= Date.parse(order.expiresAt)) {
     await endUnpaid(deps, order, now, `payment not completed within ${deps.retrySeconds} s`);
     return;
   }
+  // A charge is sent only while twice the processor's typical latency is left of this delivery.
+  const sendBy = delivery.until - 2 * deps.gateway.limits.latencyMs;
+  await takeSlot(deps.pacer, sendBy);
+  if (!order.paymentStartedAt) {
+    // The clock starts with the first charge actually sent: waiting for a slot never counts.
+    const started = await deps.orders.startPayment(order, now, paymentDeadline(now, deps.retrySeconds));
+    // It left PAYMENT_PENDING meanwhile (a concurrent delivery settled it): settle from what it is.
+    if (!started) return settlePayment(deps, orderId, now, delivery);
+    order = started;
+  }
   let outcome: ChargeOutcome;
   try {
-    outcome = await chargePaced(deps, order, delivery.until);
+    outcome = await chargeWithinRate(deps, order, sendBy);
   } catch (error) {
     const rateLimited = error instanceof ProcessorRateLimitedError;
     if (!(error instanceof TransientPaymentError) || rateLimited || !delivery.lastAttempt) throw error;
@@ -192,23 +198,24 @@ export async function settlePayment(
   }
 }
 
+/** A slot in the processor's rate, or "later" (a 429 of our own) when none comes in time. */
+async function takeSlot(pacer: ChargePacer, sendBy: number): Promise<void> {
+  if (!(await pacer.acquire(sendBy)))
+    throw new ProcessorRateLimitedError("no slot in the processor's rate before this delivery ends");
+}
+
 /**
- * One charge within the processor's rate: a pacer slot first, then the charge; a 429 anyway (a
- * processor's own window never lines up exactly with ours) waits for its hint and tries again while
- * this delivery has time, and is rethrown when it has not.
+ * The charge; a 429 anyway (a processor's own window never lines up exactly with ours) waits for
+ * its hint and a fresh slot and tries again while this delivery has time, else is rethrown.
  */
-async function chargePaced(deps: SettleDeps, order: Order, until: number): Promise<ChargeOutcome> {
+async function chargeWithinRate(deps: SettleDeps, order: Order, sendBy: number): Promise<ChargeOutcome> {
   const request = {
     idempotencyKey: order.orderId,
     amount: order.amount,
     currency: order.currency,
     paymentToken: order.paymentToken,
   };
-  // A charge must have the processor's typical latency left (twice over) when it is sent.
-  const sendBy = until - 2 * deps.gateway.limits.latencyMs;
   for (;;) {
-    if (!(await deps.pacer.acquire(sendBy)))
-      throw new ProcessorRateLimitedError("no slot in the processor's rate before this delivery ends");
     try {
       return await deps.gateway.charge(request);
     } catch (error) {
@@ -216,6 +223,7 @@ async function chargePaced(deps: SettleDeps, order: Order, until: number): Promi
       const wait = error.retryAfterMs ?? 1_000;
       if (Date.now() + wait >= sendBy) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
+      await takeSlot(deps.pacer, sendBy);
     }
   }
 }
