@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import { envSchemaFor } from '../shared/config.ts';
+import { paymentConsumers } from '../shared/pipeline-plan.ts';
 import {
   type FunctionKey,
   type FunctionSpec,
@@ -123,7 +124,12 @@ export class Functions extends Construct {
       });
 
       if (spec.consumes) {
-        const { queue, batchSize, maxConcurrency } = spec.consumes;
+        const { queue, batchSize } = spec.consumes;
+        // The payment consumer is sized for the processor it calls (capacity model, pipeline-plan.ts).
+        const maxConcurrency =
+          queue === 'payments'
+            ? paymentConsumers(props.settings.processor, batchSize)
+            : spec.consumes.maxConcurrency;
         // Receive/delete/change-visibility on this queue come with the event source mapping.
         fn.addEventSource(
           new SqsEventSource(props.queues[queue].queue, {

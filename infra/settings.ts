@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { DEFAULT_PROCESSOR, type ProcessorPlan } from '../shared/pipeline-plan.ts';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
@@ -22,6 +23,12 @@ export interface Settings {
   jwtAdminClaim?: string;
   /** Simulated payment gateway knobs for drills (PAYMENT_LATENCY_MS, ...); unset = the code's defaults. */
   payment: { latencyMs?: number; declineRate?: number; errorRate?: number; rateLimit?: number };
+  /**
+   * The card processor the payment consumer is sized for (`-c processorLatencyMs`, `-c
+   * processorRatePerSecond`): its maxConcurrency is paymentConsumers(processor), as `npm run capacity`
+   * models. Default: shared/pipeline-plan.ts DEFAULT_PROCESSOR (0.5 s, 100 charges/s).
+   */
+  processor: ProcessorPlan;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Allowed CORS origins for browsers; `*` by default (the API uses bearer tokens, not cookies). */
   corsOrigins: string[];
@@ -205,6 +212,10 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     rateLimit: num('paymentRateLimit', 0, 100_000),
   };
   assertPaymentBatchFits(payment.latencyMs ?? 0);
+  const processor = overrides.processor ?? {
+    latencyMs: num('processorLatencyMs', 1, 10_000) ?? DEFAULT_PROCESSOR.latencyMs,
+    ratePerSecond: num('processorRatePerSecond', 1, 100_000) ?? DEFAULT_PROCESSOR.ratePerSecond,
+  };
 
   const provisioned: Partial<Record<FunctionKey, number>> = { ...capacityDefaults.provisionedConcurrency };
   for (const [fn, key] of Object.entries(provisionedConcurrencyKeys) as [FunctionKey, string][]) {
@@ -252,6 +263,7 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     jwtTokenUse,
     jwtAdminClaim: overrides.jwtAdminClaim ?? text('jwtAdminClaim'),
     payment,
+    processor,
     logLevel,
     corsOrigins,
     alarmEmail: overrides.alarmEmail ?? text('alarmEmail'),
