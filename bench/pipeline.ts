@@ -33,7 +33,7 @@ export interface PipelineFigures {
   charges: number;
   paymentPollers: number;
   targets: Record<string, { target: string; met: boolean }>;
-  burst: Pick<BurstFigures, 'answers5xx' | 'p99Ms' | 'gaveUp' | 'answersByStatus'>;
+  burst: Pick<BurstFigures, 'answers5xx' | 'p99Ms' | 'gaveUp' | 'answersByStatus' | 'audit'>;
   cpu: Record<string, number>;
   machine: { loadAverageAfter: number[] };
 }
@@ -152,6 +152,7 @@ export async function runPipelinePart(quick: boolean): Promise<PipelinePart> {
         p99Ms: burst.p99Ms,
         gaveUp: burst.gaveUp,
         answersByStatus: burst.answersByStatus,
+        audit: burst.audit,
       },
       cpu,
       machine: { loadAverageAfter: loadavg().map((x) => round(x, 2)) },

@@ -169,10 +169,12 @@ export async function settlePayment(
     await endUnpaid(deps, order, now, 'payment not completed: the processor kept failing');
     return;
   }
+  // The outcome's own time: the charge took a processor's latency since `now`.
+  const answeredAt = Math.max(now, Date.now());
   if (outcome.status === 'approved') {
     const confirmed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
       to: 'CONFIRMED',
-      now,
+      now: answeredAt,
       chargeId: outcome.chargeId,
     });
     if (confirmed) {
@@ -188,7 +190,7 @@ export async function settlePayment(
   }
   const failed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
     to: 'PAYMENT_FAILED',
-    now,
+    now: answeredAt,
     failureReason: outcome.reason,
   });
   if (failed) {
