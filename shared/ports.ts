@@ -218,8 +218,11 @@ export interface ProcessorLimits {
  * goes out only after it has taken a slot in the processor's current second.
  */
 export interface ChargePacer {
-  /** Takes a slot, waiting for a later second when this one is full; false if none came by `until`. */
-  acquire(until: number): Promise<boolean>;
+  /**
+   * Takes a slot, waiting for a later second when this one is full. Returns the epoch ms by which the
+   * charge must be sent to count in the slot's second, or undefined if no slot came by `until`.
+   */
+  acquire(until: number): Promise<number | undefined>;
 }
 
 export interface PaymentGateway {

@@ -151,7 +151,7 @@ export async function settlePayment(
   }
   // A charge is sent only while twice the processor's typical latency is left of this delivery.
   const sendBy = delivery.until - 2 * deps.gateway.limits.latencyMs;
-  await takeSlot(deps.pacer, sendBy);
+  const slot = await takeSlot(deps.pacer, sendBy);
   if (!order.paymentStartedAt) {
     // The clock starts with the first charge actually sent: waiting for a slot never counts.
     const started = await deps.orders.startPayment(order, now, paymentDeadline(now, deps.retrySeconds));
@@ -161,7 +161,7 @@ export async function settlePayment(
   }
   let outcome: ChargeOutcome;
   try {
-    outcome = await chargeWithinRate(deps, order, sendBy);
+    outcome = await chargeWithinRate(deps, order, sendBy, slot);
   } catch (error) {
     const rateLimited = error instanceof ProcessorRateLimitedError;
     if (!(error instanceof TransientPaymentError) || rateLimited || !delivery.lastAttempt) throw error;
@@ -200,24 +200,37 @@ export async function settlePayment(
   }
 }
 
-/** A slot in the processor's rate, or "later" (a 429 of our own) when none comes in time. */
-async function takeSlot(pacer: ChargePacer, sendBy: number): Promise<void> {
-  if (!(await pacer.acquire(sendBy)))
+/**
+ * A slot in the processor's rate: the epoch ms by which the charge must be sent to count in the
+ * slot's second; or "later" (a 429 of our own) when none comes in time.
+ */
+async function takeSlot(pacer: ChargePacer, sendBy: number): Promise<number> {
+  const slot = await pacer.acquire(sendBy);
+  if (slot === undefined)
     throw new ProcessorRateLimitedError("no slot in the processor's rate before this delivery ends");
+  return slot;
 }
 
 /**
- * The charge; a 429 anyway (a processor's own window never lines up exactly with ours) waits for
- * its hint and a fresh slot and tries again while this delivery has time, else is rethrown.
+ * The charge, sent inside its slot's second (a slot that went stale while the order was written is
+ * replaced); a 429 anyway (a processor's own window never lines up exactly with ours) waits for its
+ * hint and a fresh slot and tries again while this delivery has time, else is rethrown.
  */
-async function chargeWithinRate(deps: SettleDeps, order: Order, sendBy: number): Promise<ChargeOutcome> {
+async function chargeWithinRate(
+  deps: SettleDeps,
+  order: Order,
+  sendBy: number,
+  firstSlot: number,
+): Promise<ChargeOutcome> {
   const request = {
     idempotencyKey: order.orderId,
     amount: order.amount,
     currency: order.currency,
     paymentToken: order.paymentToken,
   };
+  let slot = firstSlot;
   for (;;) {
+    if (Date.now() >= slot) slot = await takeSlot(deps.pacer, sendBy);
     try {
       return await deps.gateway.charge(request);
     } catch (error) {
@@ -225,7 +238,7 @@ async function chargeWithinRate(deps: SettleDeps, order: Order, sendBy: number):
       const wait = error.retryAfterMs ?? 1_000;
       if (Date.now() + wait >= sendBy) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
-      await takeSlot(deps.pacer, sendBy);
+      slot = await takeSlot(deps.pacer, sendBy);
     }
   }
 }

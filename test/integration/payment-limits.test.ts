@@ -48,13 +48,17 @@ describe('the processor’s limits (issue 16 item 2, issue 18 item 3)', () => {
     const buyers = 30;
     const { saleId } = await h.createSale({ totalStock: buyers, perUserLimit: 1 });
     const started = Date.now();
-    const orders = await Promise.all(
-      Array.from({ length: buyers }, async (_, i) => {
-        const reply = await h.buy(`paced-${i}`, saleId);
-        expect(reply.status).toBe(202);
-        return reply.body.orderId as string;
-      }),
-    );
+    // A few buyers at a time: this test is about the charges, not a checkout burst.
+    const orders: string[] = [];
+    for (let i = 0; i < buyers; i += 5) {
+      const replies = await Promise.all(
+        Array.from({ length: Math.min(5, buyers - i) }, (_, j) => h.buy(`paced-${i + j}`, saleId)),
+      );
+      for (const reply of replies) {
+        expect(reply.status, JSON.stringify(reply.body)).toBe(202);
+        orders.push(reply.body.orderId as string);
+      }
+    }
     await h.waitFor(
       async () => (await Promise.all(orders.map(status))).every((s) => s === 'CONFIRMED'),
       'every order CONFIRMED',

@@ -32,13 +32,15 @@ export class DynamoChargePacer implements ChargePacer {
     this.items = Math.ceil(ratePerSecond / SLOTS_PER_ITEM);
   }
 
-  async acquire(until: number): Promise<boolean> {
+  async acquire(until: number): Promise<number | undefined> {
     for (;;) {
       const now = Date.now();
       const second = Math.floor(now / 1000);
-      if (now - second * 1000 < 1000 - END_GUARD_MS && (await this.takeIn(second))) return true;
+      const sendBy = (second + 1) * 1000 - END_GUARD_MS;
+      // Taken only if the charge can still leave inside this second once the slot is ours.
+      if (now < sendBy && (await this.takeIn(second)) && Date.now() < sendBy) return sendBy;
       const wake = (second + 1) * 1000 + this.random() * WAKE_SPREAD_MS;
-      if (wake >= until) return false;
+      if (wake >= until) return undefined;
       await sleep(wake - Date.now());
     }
   }
@@ -78,6 +80,6 @@ export class DynamoChargePacer implements ChargePacer {
 }
 
 /** The pacer of a processor without a rate limit. */
-export const unpaced: ChargePacer = { acquire: async () => true };
+export const unpaced: ChargePacer = { acquire: async () => Number.POSITIVE_INFINITY };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
