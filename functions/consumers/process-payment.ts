@@ -5,7 +5,7 @@ import { paymentGateway } from '../../shared/adapters/payment/gateway.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { fifoConsumer } from '../../shared/consumer.ts';
 import { countPipeline, logger } from '../../shared/observability.ts';
-import { settlePayment } from '../../shared/usecases/pipeline.ts';
+import { settlePayment } from '../../shared/usecases/settle-payment.ts';
 import { PAYMENT_GRACE_MS } from '../../shared/wiring.ts';
 
 const config = loadConfig('processPayment');

@@ -11,8 +11,9 @@ import {
   TransientPaymentError,
   type TransitionChange,
 } from '../../shared/ports.ts';
-import { requestPayment, type SettleDeps, settlePayment } from '../../shared/usecases/pipeline.ts';
+import { requestPayment } from '../../shared/usecases/pipeline.ts';
 import { type ReconcileOptions, reconcile } from '../../shared/usecases/reconcile.ts';
+import { type SettleDeps, settlePayment } from '../../shared/usecases/settle-payment.ts';
 
 const base: Order = {
   orderId: 'o1',
