@@ -148,6 +148,16 @@ async function reconcileOne(
     // Its job may be waiting in our queue: never a second copy, never an expiry for waiting.
     report.waiting++;
     await deps.orders.reschedule(order, order.status, now + graceOf(order, options));
+    // A checkout's send that failed is recovered at once: sent again with the deduplication id of
+    // the last send, inside SQS's five-minute window (wall clock), it can add no second copy.
+    if (order.status === 'RESERVED' && Date.now() < jobSentAtOf(order) + DEDUPLICATION_WINDOW_MS) {
+      await deps.queue.enqueueOrder(
+        order,
+        order.jobSentAt === undefined ? {} : { resend: String(order.jobSentAt) },
+      );
+      report.reenqueued++;
+      deps.observe?.('reenqueued');
+    }
     return;
   }
   if (now >= expiresAt) {
@@ -195,6 +205,9 @@ async function reconcileOne(
     deps.observe?.('paymentResent');
   }
 }
+
+/** SQS FIFO drops a message whose deduplication id it saw in the last five minutes; kept short of that. */
+const DEDUPLICATION_WINDOW_MS = 4 * 60_000;
 
 const graceOf = (order: Order, options: ReconcileOptions) =>
   order.status === 'RESERVED' ? options.reenqueueGraceMs : options.paymentGraceMs;

@@ -157,11 +157,17 @@ describe('order → payment pipeline, with faults injected', () => {
     });
     expect((await h.drain(queues().orders)).filter((m) => m.Body?.includes(orderId))).toHaveLength(0);
 
-    const early = (await h.runtime.runReconciler()) as { reenqueued: number };
-    expect(early.reenqueued).toBe(0);
-    // Sent again once the empty queue proves the job gone: SQS's counts settle within a minute.
-    const later = (await h.runtime.runReconciler(new Date(Date.now() + 61_000))) as { reenqueued: number };
+    // Past the grace and inside SQS's deduplication window: sent again at once with the same
+    // deduplication id (had the first send arrived, this one would add nothing).
+    const later = (await h.runtime.runReconciler(new Date(Date.now() + 2_000))) as { reenqueued: number };
     expect(later.reenqueued).toBe(1);
+    const again = (await h.runtime.runReconciler(new Date(Date.now() + 4_000))) as { reenqueued: number };
+    expect(again.reenqueued).toBe(1);
+    // Two re-sends, one message: the second carried the same deduplication id.
+    const seen = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues().orders, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect((seen.Messages ?? []).filter((m) => m.Body?.includes(orderId))).toHaveLength(1);
     h.runtime.startConsumers();
     await settled(orderId, 'CONFIRMED');
     expect((await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [orderId] })).violations).toEqual(
@@ -318,15 +324,13 @@ describe('order → payment pipeline, with faults injected', () => {
     const waiting = (await h.buy('backlogged', saleId)).body.orderId as string;
     const pastHold = Date.now() + (PAYMENT_RETRY_WINDOW_SECONDS + 60) * 1000;
     // The orders job is still queued: the reconciler leaves the order alone and adds no copy.
-    const first = (await h.runtime.runReconciler(new Date(pastHold))) as {
-      waiting: number;
-      expired: number;
-      reenqueued: number;
-    };
-    expect(first).toMatchObject({ expired: 0, reenqueued: 0 });
+    const first = (await h.runtime.runReconciler(new Date(pastHold))) as { waiting: number; expired: number };
+    expect(first.expired).toBe(0);
     expect(first.waiting).toBeGreaterThanOrEqual(1);
-    await deliver('processOrder', [await receiveFor(queues().orders, waiting)]);
-    await h.drain(queues().orders);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const copies = (await h.drain(queues().orders)).filter((m) => m.Body?.includes(waiting));
+    expect(copies).toHaveLength(1);
+    await deliver('processOrder', copies);
     // Now its payment job waits, long after the hold: still no expiry, no second copy.
     const second = (await h.runtime.runReconciler(new Date(pastHold + 60_000))) as {
       expired: number;
