@@ -9,8 +9,10 @@
  *                  model of the documented limits (also `npm run capacity`), assumptions printed
  *   burst          5,000 buyers arriving at 1,000/s (open loop, honouring Retry-After) for 1,000 units,
  *                  on the default on-disk runtime and again in memory
+ *   pipeline       1,000 units sold in a burst on the default on-disk runtime, each charged by a
+ *                  500 ms processor: how the payments keep up (docs/pipeline-chart.svg)
  *
- * Options: --only cold,overhead,drill,capacity,burst   --drills N (default 3)   --quick (a short smoke
+ * Options: --only cold,overhead,drill,capacity,burst,pipeline   --drills N (default 3)   --quick (a short smoke
  * run, written to bench/results.quick.json, never over results.json). A partial run (--only) updates
  * only its own sections of results.json.
  */
@@ -37,6 +39,7 @@ import {
   runOverheadPart,
   TARGETS,
 } from './parts.ts';
+import { type PipelinePart, runPipelinePart } from './pipeline.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const log = (line: string) => console.log(line);
@@ -45,9 +48,10 @@ const PART_TIMEOUT_MS = {
   drill: 12 * 60_000,
   burst: 8 * 60_000,
   burstInMemory: 8 * 60_000,
+  pipeline: 10 * 60_000,
 };
 type ChildPart = keyof typeof PART_TIMEOUT_MS;
-const ALL_PARTS = ['cold', 'overhead', 'drill', 'capacity', 'burst'];
+const ALL_PARTS = ['cold', 'overhead', 'drill', 'capacity', 'burst', 'pipeline'];
 
 /** Runs one runtime-hosting part in a child process (its own module cache) and reads its result. */
 function inChild(part: ChildPart, quick: boolean, drills: number): Promise<unknown> {
@@ -122,7 +126,9 @@ async function main(): Promise<number> {
           ? await runDrillPart(quick, drills)
           : v.part === 'burst' || v.part === 'burstInMemory'
             ? await runBurstPart(quick, v.part === 'burstInMemory')
-            : undefined;
+            : v.part === 'pipeline'
+              ? await runPipelinePart(quick)
+              : undefined;
     if (result === undefined) throw new UsageError(`Unknown part ${v.part}`);
     writeFileSync(v.out, JSON.stringify(result));
     return 0;
@@ -230,6 +236,18 @@ async function main(): Promise<number> {
     summary.push(onDisk.summary, inMemory.summary);
   }
 
+  // 6. Pipeline: the burst again, each order charged by a 500 ms processor (its own process).
+  let pipelineChart: string | undefined;
+  if (parts.has('pipeline')) {
+    const pipeline = (await inChild('pipeline', quick, drills)) as PipelinePart;
+    results.pipeline = { ...pipeline.figures, runtime: 'default on-disk npm start' };
+    pipelineChart = quick
+      ? join(tmpdir(), 'flash-bench-pipeline-chart.svg')
+      : join(ROOT, 'docs', 'pipeline-chart.svg');
+    writeFileSync(pipelineChart, pipeline.chartSvg);
+    summary.push(pipeline.summary);
+  }
+
   results.elapsedSeconds = round((Date.now() - started) / 1000, 1);
   results.summary = summary;
   const complete = parts.size === ALL_PARTS.length;
@@ -238,7 +256,7 @@ async function main(): Promise<number> {
   const written = complete || !existsSync(file) ? results : mergePartial(file, results, parts);
   writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
   log(
-    `\n== summary (${results.elapsedSeconds} s) ==\n${summary.join('\n')}\n\nWrote ${file}${complete ? '' : ` (sections: ${[...parts].join(', ')})`}${chartFile ? `\nDrill chart: ${chartFile}` : ''}${burstChart ? `\nBurst chart: ${burstChart}` : ''}`,
+    `\n== summary (${results.elapsedSeconds} s) ==\n${summary.join('\n')}\n\nWrote ${file}${complete ? '' : ` (sections: ${[...parts].join(', ')})`}${chartFile ? `\nDrill chart: ${chartFile}` : ''}${burstChart ? `\nBurst chart: ${burstChart}` : ''}${pipelineChart ? `\nPipeline chart: ${pipelineChart}` : ''}`,
   );
   return 0;
 }
@@ -256,6 +274,7 @@ function mergePartial(
     drill: 'drill',
     capacity: 'capacity',
     burst: 'burst',
+    pipeline: 'pipeline',
   };
   const merged: Record<string, unknown> = { ...previous };
   const measuredAt = { ...((previous.sectionsMeasuredAt as Record<string, string> | undefined) ?? {}) };

@@ -87,6 +87,16 @@ export function accessStatements(
       }),
     );
   }
+  const inspect = spec.access.inspect ?? [];
+  if (inspect.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'InspectQueues',
+        actions: ['sqs:GetQueueAttributes'],
+        resources: inspect.map((queue) => resources.queues[queue].queue.queueArn),
+      }),
+    );
+  }
   const publishTo = spec.access.publishTo ?? [];
   if (publishTo.length > 0) {
     statements.push(

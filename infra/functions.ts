@@ -12,10 +12,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEV_ISSUER } from '../shared/auth/dev-issuer.ts';
 import { envSchemaFor } from '../shared/config.ts';
+import { paymentConsumers } from '../shared/pipeline-plan.ts';
 import {
   type FunctionKey,
   type FunctionSpec,
   functionSpecs,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
   type QueueKey,
   type QueueSpec,
   queues,
@@ -126,7 +128,12 @@ export class Functions extends Construct {
       });
 
       if (spec.consumes) {
-        const { queue, batchSize, maxConcurrency } = spec.consumes;
+        const { queue, batchSize } = spec.consumes;
+        // The payment consumer is sized for the processor it calls (capacity model, pipeline-plan.ts).
+        const maxConcurrency =
+          queue === 'payments'
+            ? paymentConsumers(props.settings.processor, batchSize)
+            : spec.consumes.maxConcurrency;
         // Receive/delete/change-visibility on this queue come with the event source mapping.
         fn.addEventSource(
           new SqsEventSource(props.queues[queue].queue, {
@@ -212,7 +219,8 @@ export function environmentFor(
           env.STRIPE_SECRET_KEY = props.stripeSecretKey.unsafeUnwrap();
           break;
         }
-        const { latencyMs, declineRate, errorRate } = settings.payment;
+        const { latencyMs, declineRate, errorRate, rateLimit } = settings.payment;
+        if (rateLimit !== undefined) env.PAYMENT_RATE_LIMIT = String(rateLimit);
         if (latencyMs !== undefined) env.PAYMENT_LATENCY_MS = String(latencyMs);
         if (declineRate !== undefined) env.PAYMENT_DECLINE_RATE = String(declineRate);
         if (errorRate !== undefined) env.PAYMENT_ERROR_RATE = String(errorRate);
@@ -295,6 +303,16 @@ export function assertQueuesFitConsumers(
     }
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
       throw new Error(`Consumer ${key}: maxConcurrency ${maxConcurrency} must be 2..1000`);
+    }
+    // The payments queue's retries end inside the payment clock, so the consumer (not the DLQ)
+    // ends an order whose payment never succeeds.
+    const retrySpan =
+      (queueSpec.maxReceiveCount - 1) * queueSpec.visibilityTimeoutSeconds + spec.timeoutSeconds;
+    if (spec.env?.includes('payment') && retrySpan > PAYMENT_RETRY_SECONDS_DEFAULT) {
+      throw new Error(
+        `Queue ${queue}: ${queueSpec.maxReceiveCount} receives ${queueSpec.visibilityTimeoutSeconds} s apart end ` +
+          `${retrySpan} s after the first, past PAYMENT_RETRY_SECONDS (${PAYMENT_RETRY_SECONDS_DEFAULT} s).`,
+      );
     }
   }
 }

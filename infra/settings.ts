@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { PAYMENT_GATEWAYS, type PaymentGatewayKind } from '../shared/contract.ts';
+import { DEFAULT_PROCESSOR, type ProcessorPlan } from '../shared/pipeline-plan.ts';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
 import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
@@ -29,13 +30,19 @@ export interface Settings {
   /** The one claim listing the caller's groups (`admin` in it = admin); unset = `cognito:groups`. */
   jwtAdminClaim?: string;
   /** Simulated payment gateway knobs for drills (PAYMENT_LATENCY_MS, ...); unset = the code's defaults. */
-  payment: { latencyMs?: number; declineRate?: number; errorRate?: number };
   /** `-c paymentGateway=stripe` takes real money; `simulated` (default) is refused in prod (infra/payment.ts). */
   paymentGateway: PaymentGatewayKind;
   /** `-c allowSimulatedPayments=true`: a prod stage that deliberately takes no money (a drill stack). */
   allowSimulatedPayments: boolean;
   /** Secrets Manager secret holding the Stripe secret key; default `flash-sale/<stage>/stripe-secret-key`. */
   stripeSecretName: string;
+  payment: { latencyMs?: number; declineRate?: number; errorRate?: number; rateLimit?: number };
+  /**
+   * The card processor the payment consumer is sized for (`-c processorLatencyMs`, `-c
+   * processorRatePerSecond`): its maxConcurrency is paymentConsumers(processor), as `npm run capacity`
+   * models. Default: shared/pipeline-plan.ts DEFAULT_PROCESSOR (0.5 s, 100 charges/s).
+   */
+  processor: ProcessorPlan;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Allowed CORS origins for browsers; `*` by default (the API uses bearer tokens, not cookies). */
   corsOrigins: string[];
@@ -124,8 +131,11 @@ export const capacityDefaults: Capacity = {
 };
 /** DynamoDB on-demand tables start warm at 4,000 writes/s and 12,000 reads/s; below that is a no-op. */
 export const MIN_WARM = { readUnitsPerSecond: 12_000, writeUnitsPerSecond: 4_000 } as const;
-/** Lambda's simulated payment runs one batch per invocation: allow this much besides the charges. */
-export const PAYMENT_BATCH_OVERHEAD_SECONDS = 3;
+/**
+ * A payments batch runs its records at once; each may wait up to a second for a pacer slot and
+ * makes ~4 DynamoDB calls besides its charge: allow this much besides the charge itself.
+ */
+export const PAYMENT_BATCH_OVERHEAD_SECONDS = 4;
 
 /** Ops thresholds. */
 export const alarmThresholds = {
@@ -251,8 +261,13 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     latencyMs: num('paymentLatencyMs', 0, 10_000),
     declineRate: num('paymentDeclineRate', 0, 1),
     errorRate: num('paymentErrorRate', 0, 1),
+    rateLimit: num('paymentRateLimit', 0, 100_000),
   };
   assertPaymentBatchFits(payment.latencyMs ?? 0);
+  const processor = overrides.processor ?? {
+    latencyMs: num('processorLatencyMs', 1, 10_000) ?? DEFAULT_PROCESSOR.latencyMs,
+    ratePerSecond: num('processorRatePerSecond', 1, 100_000) ?? DEFAULT_PROCESSOR.ratePerSecond,
+  };
 
   const accountConcurrency = overrides.accountConcurrency ?? num('accountConcurrency', 1, 10_000_000);
   const share =
@@ -351,6 +366,7 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     paymentGateway,
     allowSimulatedPayments: allowSimulated === true || allowSimulated === 'true',
     stripeSecretName,
+    processor,
     logLevel,
     corsOrigins,
     alarmEmail: overrides.alarmEmail ?? text('alarmEmail'),
@@ -359,19 +375,19 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
 }
 
 /**
- * Refuses a payment latency under which one batch of the payment consumer (batchSize charges in
- * sequence, plus overhead) would outlive the function's timeout: every batch would time out and
- * be redelivered until its messages dead-letter.
+ * Refuses a payment latency under which one batch of the payment consumer would outlive the
+ * function's timeout: its records run at once, and a charge is sent only while twice its latency
+ * remains (shared/usecases/pipeline.ts), so a batch needs 2 × latency plus overhead.
  */
 export function assertPaymentBatchFits(latencyMs: number): void {
   for (const [key, spec] of Object.entries(functionSpecs)) {
     if (!spec.env?.includes('payment') || !spec.consumes) continue;
-    const needed = (spec.consumes.batchSize * latencyMs) / 1000 + PAYMENT_BATCH_OVERHEAD_SECONDS;
+    const needed = (2 * latencyMs) / 1000 + PAYMENT_BATCH_OVERHEAD_SECONDS;
     if (needed > spec.timeoutSeconds)
       throw new Error(
-        `Context paymentLatencyMs ${latencyMs}: a batch of ${spec.consumes.batchSize} on ${key} needs ~${needed} s ` +
-          `(batchSize × latency + ${PAYMENT_BATCH_OVERHEAD_SECONDS} s) but its timeout is ${spec.timeoutSeconds} s; ` +
-          `use at most ${Math.floor(((spec.timeoutSeconds - PAYMENT_BATCH_OVERHEAD_SECONDS) * 1000) / spec.consumes.batchSize)} ms.`,
+        `Context paymentLatencyMs ${latencyMs}: a batch on ${key} needs ~${needed} s ` +
+          `(2 × latency + ${PAYMENT_BATCH_OVERHEAD_SECONDS} s) but its timeout is ${spec.timeoutSeconds} s; ` +
+          `use at most ${Math.floor(((spec.timeoutSeconds - PAYMENT_BATCH_OVERHEAD_SECONDS) * 1000) / 2)} ms.`,
       );
   }
 }

@@ -3,6 +3,7 @@ import { PAYMENT_GATEWAYS } from './contract.ts';
 import {
   type FunctionKey,
   functionSpecs,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
   type QueueKey,
   queues,
   type TableKey,
@@ -49,6 +50,11 @@ const groups = {
     PAYMENT_LATENCY_MS: number(0, 0, 10_000),
     PAYMENT_DECLINE_RATE: number(0, 0, 1),
     PAYMENT_ERROR_RATE: number(0, 0, 1),
+    // The simulated processor's rate limit (charges/s, answering 429 above it); 0 = none.
+    PAYMENT_RATE_LIMIT: number(0, 0, 100_000),
+    // From an order's first charge attempt, how long its payment may keep trying before the order
+    // ends PAYMENT_FAILED and its units sell again (the payments queue's retries fit inside it).
+    PAYMENT_RETRY_SECONDS: number(PAYMENT_RETRY_SECONDS_DEFAULT, 1, 3_600),
     // Stripe (PAYMENT_GATEWAY=stripe, checked below): the secret key (a Secrets Manager secret in
     // AWS), another API base for a stand-in, each request's timeout, and the account's limits.
     STRIPE_SECRET_KEY: z.optional(name),

@@ -110,6 +110,8 @@ export interface TransitionChange {
   chargeId?: string;
   /** Next time the reconciler should look; ignored (and cleared) for terminal statuses. */
   dueAt?: number;
+  /** When the order's next job (the payment job, for PAYMENT_PENDING) was sent. */
+  jobSentAt?: number;
 }
 
 export interface OrderStore {
@@ -127,8 +129,18 @@ export interface OrderStore {
    * in the same transaction. Returns the updated order, or undefined when the order was not in `from`.
    */
   transition(order: Order, from: OrderStatus, change: TransitionChange): Promise<Order | undefined>;
-  /** Moves the reconciler's next look at an order that is still in `status`. */
-  reschedule(order: Order, status: OrderStatus, dueAt: number): Promise<boolean>;
+  /**
+   * Moves the reconciler's next look at an order that is still in `status`; with `jobSentAt`, also
+   * records that its job was just sent again.
+   */
+  reschedule(order: Order, status: OrderStatus, dueAt: number, jobSentAt?: number): Promise<boolean>;
+  /**
+   * Starts the payment clock of a PAYMENT_PENDING order, once: `paymentStartedAt` = now and
+   * `expiresAt` (and the reconciler's next look) = `deadline`. Returns the order as it now stands
+   * (an order whose clock had already started keeps its first deadline), or undefined when it is no
+   * longer PAYMENT_PENDING.
+   */
+  startPayment(order: Order, now: number, deadline: number): Promise<Order | undefined>;
   /**
    * Orders in the sparse byDue index whose dueAt has passed, a page at a time (every bucket is
    * paged past its own Limit, so a run can drain everything due). Non-terminal orders, plus
@@ -152,6 +164,16 @@ export interface EnqueueOptions {
    * silently drop the re-send of a job that was lost.
    */
   resend?: string;
+}
+
+/** What the reconciler asks of the queues before it sends a job again. */
+export interface QueueProbe {
+  /**
+   * True when the queue holds no message at all (visible, in flight or delayed). SQS's counts are
+   * approximate and settle within a minute, so an empty answer proves only that jobs sent more
+   * than a minute earlier have left the queue.
+   */
+  isEmpty(queue: 'orders' | 'payments'): Promise<boolean>;
 }
 
 export interface OrderQueue {
@@ -192,6 +214,18 @@ export interface ProcessorLimits {
   latencyMs: number;
   /** Charges per second the account may send (write requests/s). */
   ratePerSecond: number;
+}
+
+/**
+ * Paces charges to the processor's rate across every instance of the payment consumer: a charge
+ * goes out only after it has taken a slot in the processor's current second.
+ */
+export interface ChargePacer {
+  /**
+   * Takes a slot, waiting for a later second when this one is full. Returns the epoch ms by which the
+   * charge must be sent to count in the slot's second, or undefined if no slot came by `until`.
+   */
+  acquire(until: number): Promise<number | undefined>;
 }
 
 export interface PaymentGateway {

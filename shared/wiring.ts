@@ -3,6 +3,7 @@
  * routes, consumers, schedules, tables and queues that run locally are the ones that deploy.
  * Keep it data only: no SDK, no CDK imports.
  */
+import { DEFAULT_PROCESSOR, PAYMENT_BATCH_SIZE, paymentConsumers } from './pipeline-plan.ts';
 
 export type TableKey = 'sales' | 'orders' | 'payments' | 'claims';
 export type QueueKey = 'orders' | 'payments';
@@ -93,21 +94,32 @@ export const queues: Record<QueueKey, QueueSpec> = {
     envVar: 'ORDERS_QUEUE_URL',
     dlqName: 'orders-dlq.fifo',
     maxReceiveCount: 5,
+    // 6 × processOrder's 10 s timeout (AWS's advice for an SQS event source).
     visibilityTimeoutSeconds: 60,
   },
   payments: {
     name: 'payments.fifo',
     envVar: 'PAYMENTS_QUEUE_URL',
     dlqName: 'payments-dlq.fifo',
-    maxReceiveCount: 5,
-    visibilityTimeoutSeconds: 90,
+    // Retries fit inside PAYMENT_RETRY_SECONDS (150): receives at 0, 60 and 120 s, the last one
+    // ending by 130 s; the consumer ends the order itself on the last, so tok_timeout never DLQs.
+    maxReceiveCount: 3,
+    // 6 × processPayment's 10 s timeout (AWS's advice for an SQS event source).
+    visibilityTimeoutSeconds: 60,
   },
 };
 
 /**
+ * The default of PAYMENT_RETRY_SECONDS (shared/config.ts): from an order's first charge attempt,
+ * how long its payment may keep trying before the order ends PAYMENT_FAILED and its units sell
+ * again. The CDK app refuses a payments queue whose retries do not fit inside it.
+ */
+export const PAYMENT_RETRY_SECONDS_DEFAULT = 150;
+
+/**
  * How long the payment queue may keep retrying one job: each receive that fails waits out the
- * visibility timeout, until maxReceiveCount moves it to the DLQ. A hold must outlive it, or a
- * charge still being retried meets an expired order.
+ * visibility timeout, until maxReceiveCount moves it to the DLQ. A sale's hold (the bound on an
+ * order whose job was lost before its payment began) must outlive it.
  */
 export const PAYMENT_RETRY_WINDOW_SECONDS =
   queues.payments.visibilityTimeoutSeconds * queues.payments.maxReceiveCount;
@@ -138,6 +150,8 @@ export interface Access {
   /** Indexes the function Queries, per table; its `Query` is then granted on these indexes only. */
   indexes?: Partial<Record<TableKey, string[]>>;
   sendTo?: QueueKey[];
+  /** Queues whose message counts it reads (GetQueueAttributes): the reconciler's proof a job is gone. */
+  inspect?: QueueKey[];
   publishTo?: TopicKey[];
 }
 
@@ -316,14 +330,24 @@ export const functions = {
   },
   processOrder: {
     entry: 'functions/consumers/process-order.ts',
+    // A batch's 10 records run at once, each one read, one conditional update and one send
+    // (~30 ms): a batch ends in well under a second; 10 s leaves room for the SDK's retries.
     timeoutSeconds: 10,
     memoryMb: 512,
     access: { tables: { orders: ['GetItem', 'UpdateItem'] }, sendTo: ['payments'] },
-    consumes: { queue: 'orders', batchSize: 10, maxConcurrency: 10 },
+    // Capacity model (`npm run capacity`): 30 instances × 10 concurrent records ÷ ~40 ms a batch ≈
+    // 7,500 orders/s, so a 100,000-unit drop's order step drains within seconds of the sell-out.
+    // Nothing waits on it to expire (the payment clock starts at the first charge), and 30 + the
+    // payment consumers fit the 100 executions AWS keeps unreserved.
+    consumes: { queue: 'orders', batchSize: 10, maxConcurrency: 30 },
   },
   processPayment: {
     entry: 'functions/consumers/process-payment.ts',
-    timeoutSeconds: 15,
+    // Records run concurrently: a batch lasts one record — a pacer slot (≤ 1 s when the processor's
+    // second is full), one charge (the default processor's 0.5 s, p99 ~1.5 s) and ~4 DynamoDB calls.
+    // 10 s lets a charge be sent while 2 × its latency remains (pipeline.ts), so a processor whose
+    // p99 reaches ~4 s still fits; the old 15 s for 10 charges in sequence timed out past ~1.2 s.
+    timeoutSeconds: 10,
     memoryMb: 512,
     access: {
       tables: {
@@ -334,7 +358,15 @@ export const functions = {
       publishTo: ['orderEvents'],
     },
     env: ['payment'],
-    consumes: { queue: 'payments', batchSize: 10, maxConcurrency: 10 },
+    // Capacity model: charges in flight = processor rate × latency × 1.5 (pipeline-plan.ts), so
+    // the default processor (100 charges/s at 0.5 s) needs 75 in flight = 8 instances of 10
+    // concurrent records; the shared pacer (DynamoChargePacer) keeps the total at the processor's
+    // rate whatever its latency does. A processor raised to 1,000/s needs 75 instances.
+    consumes: {
+      queue: 'payments',
+      batchSize: PAYMENT_BATCH_SIZE,
+      maxConcurrency: paymentConsumers(DEFAULT_PROCESSOR),
+    },
   },
   reconcile: {
     entry: 'functions/schedule/reconcile.ts',
@@ -351,6 +383,7 @@ export const functions = {
       },
       indexes: { orders: ['byDue'], sales: ['byLive'] },
       sendTo: ['orders', 'payments'],
+      inspect: ['orders', 'payments'],
       publishTo: ['orderEvents'],
     },
     env: ['reconcile', 'payment'],

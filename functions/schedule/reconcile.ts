@@ -15,12 +15,14 @@ import { PAYMENT_GRACE_MS } from '../../shared/wiring.ts';
 const config = loadConfig('reconcile');
 const dynamo = stores(config);
 const { db, orders } = dynamo;
+const queue = new SqsOrderQueue(sqsClient(config), {
+  orders: config.queueUrl('orders'),
+  payments: config.queueUrl('payments'),
+});
 const deps = {
   orders: orders(),
-  queue: new SqsOrderQueue(sqsClient(config), {
-    orders: config.queueUrl('orders'),
-    payments: config.queueUrl('payments'),
-  }),
+  queue,
+  probe: queue,
   events: new SnsOrderEvents(config, config.topicArn('orderEvents'), logger),
   gateway: paymentGateway(config, db),
   observe: countPipeline,
@@ -32,6 +34,12 @@ const deps = {
     }),
 };
 const sweepDeps = { sales: dynamo.sales(), stock: dynamo.stock(), sweep: dynamo.sweep() };
+
+/**
+ * SQS's approximate counts may lag a minute behind sends (AWS docs, ApproximateNumberOfMessages):
+ * an empty queue proves gone only the jobs sent longer ago than this.
+ */
+const QUEUE_COUNT_LAG_MS = 60_000;
 
 /** Stop taking new pages this long before the function's timeout: one page's work fits in it. */
 const RESERVE_MS = 10_000;
@@ -50,6 +58,8 @@ export const handler = middy<{ time?: string } | undefined, ReconcileReport & { 
       pageSize: 25,
       reenqueueGraceMs: config.reconcile.REENQUEUE_GRACE_SECONDS * 1000,
       paymentGraceMs: PAYMENT_GRACE_MS,
+      queueCountLagMs: QUEUE_COUNT_LAG_MS,
+      retrySeconds: config.payment.PAYMENT_RETRY_SECONDS,
       timeLeft: () => context.getRemainingTimeInMillis() - RESERVE_MS,
     });
     if (report.examined > 0) logger.info('reconciled', { ...report });

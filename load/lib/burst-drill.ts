@@ -27,6 +27,8 @@ export interface BurstDrillOptions {
   tag: string;
   /** The runtime's data dir (the dev issuer key). */
   dataDir: string;
+  /** The chart's title, when the drill stands for something else than the burst (the pipeline bench). */
+  chartTitle?: string;
 }
 
 export interface BurstFigures {
@@ -207,7 +209,9 @@ export async function runBurstDrill(
     audit: formatReport(audit),
   };
   const chartSvg = renderChartSvg({
-    title: `Burst: ${o.buyers.toLocaleString('en')} buyers at ${o.arrivalPerSec}/s for ${o.units.toLocaleString('en')} units (local stack)`,
+    title:
+      o.chartTitle ??
+      `Burst: ${o.buyers.toLocaleString('en')} buyers at ${o.arrivalPerSec}/s for ${o.units.toLocaleString('en')} units (local stack)`,
     subtitle: [
       `open loop, connections opened ${o.connections}; buyers retry 429 RETRY after Retry-After with the same key (≤ ${o.maxTries} tries); every answer counted`,
       `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms · accepted ${accepted}, gave up ${gaveUp}, 5xx ${answers5xx} · settled ${settleSeconds ?? '—'} s after the last answer · audit ${audit.ok ? 'clean' : 'VIOLATIONS'}`,

@@ -31,6 +31,10 @@ export interface Order {
   bodyHash: string;
   paymentToken: string;
   chargeId?: string;
+  /** When the job that moves the order on was last sent (epoch ms): the checkout's, then the payment job. */
+  jobSentAt?: number;
+  /** When the first charge was attempted: the order's payment clock (see paymentDeadline). */
+  paymentStartedAt?: string;
 }
 
 /** What the API shows of an order; the idempotency and payment internals stay inside. */
@@ -136,4 +140,22 @@ export function releaseDispenserOf(orderId: string, dispensers: number): number 
   let h = 0;
   for (const ch of orderId) h = (h * 17 + ch.charCodeAt(0)) >>> 0;
   return h % dispensers;
+}
+
+/**
+ * The money section's expiry rule. An order's clock starts at its first charge attempt, never at
+ * acceptance: while it waits in our own queues it cannot expire for waiting. From the first
+ * attempt, a payment that has not succeeded within `retrySeconds` ends the order (PAYMENT_FAILED,
+ * units back).
+ */
+export function paymentDeadline(startedAt: number, retrySeconds: number): number {
+  return startedAt + retrySeconds * 1000;
+}
+
+/**
+ * When the order's current job was sent: the checkout sent the orders job at acceptance; the order
+ * consumer stamps the payment job it sends; the reconciler stamps each job it sends again.
+ */
+export function jobSentAtOf(order: Pick<Order, 'jobSentAt' | 'createdAt'>): number {
+  return order.jobSentAt ?? Date.parse(order.createdAt);
 }

@@ -87,7 +87,8 @@ export async function requestPayment(
       (await deps.orders.transition(order, 'RESERVED', {
         to: 'PAYMENT_PENDING',
         now,
-        dueAt: Math.min(now + deps.paymentDueAfterMs, Date.parse(order.expiresAt)),
+        dueAt: now + deps.paymentDueAfterMs,
+        jobSentAt: now,
       })) ?? (await deps.orders.get(orderId, true));
   }
   if (order?.status !== 'PAYMENT_PENDING') {
@@ -99,66 +100,43 @@ export async function requestPayment(
 }
 
 /**
- * payments.fifo consumer step: charge once (idempotency key = order id), then CONFIRMED or
- * PAYMENT_FAILED with the units returned. A TransientPaymentError propagates so the queue retries.
- * An order that ended any other way than CONFIRMED gets a charge it kept refunded, whatever this
- * delivery saw: a redelivery after a crash between the charge and the write finds the order
- * EXPIRED, and only the ledger knows the money was taken.
+ * Ends an order whose payment did not succeed in time: CONFIRMED after all if the ledger shows an
+ * approved charge, else PAYMENT_FAILED with its units returned; the ledger is looked at again one
+ * grace later, since a charge sent before the end may still land (then it is refunded).
  */
-export async function settlePayment(
-  deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'> & { gateway: PaymentGateway },
-  orderId: string,
+export async function endUnpaid(
+  deps: Pick<PipelineDeps, 'orders' | 'events' | 'observe'> & {
+    gateway: PaymentGateway;
+    /** How long after the end to look in the ledger for a charge that landed late. */
+    paymentGraceMs: number;
+  },
+  order: Order,
   now: number,
-): Promise<void> {
-  const order = await deps.orders.get(orderId, true);
-  if (!order) {
-    deps.observe?.('skipped');
-    return;
-  }
-  if (order.status === 'CONFIRMED') {
-    // Settled by an earlier delivery that may have died, or failed to publish, before announcing.
-    await announce(deps, order, { retry: true });
-    return;
-  }
-  if (order.status !== 'PAYMENT_PENDING') {
-    if (isTerminal(order.status)) await refundKeptCharge(deps, order);
-    if (order.status === 'PAYMENT_FAILED') await announce(deps, order, { retry: true });
-    else deps.observe?.('skipped');
-    return;
-  }
-  const outcome = await deps.gateway.charge({
-    idempotencyKey: order.orderId,
-    amount: order.amount,
-    currency: order.currency,
-    paymentToken: order.paymentToken,
-  });
-  if (outcome.status === 'approved') {
+  reason: string,
+): Promise<Order['status'] | undefined> {
+  const charge = await deps.gateway.lookup(order.orderId);
+  if (keepsMoney(charge)) {
     const confirmed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
       to: 'CONFIRMED',
       now,
-      chargeId: outcome.chargeId,
+      chargeId: charge.chargeId,
     });
-    if (confirmed) {
-      deps.observe?.('confirmed');
-      await announce(deps, confirmed, { retry: true });
-      return;
-    }
-    // The order left PAYMENT_PENDING while we charged (the hold expired): the buyer keeps no
-    // units, so the money goes back. A failed refund throws, and the redelivery tries again.
-    const current = await deps.orders.get(orderId, true);
-    if (current && current.status !== 'CONFIRMED') await refundKeptCharge(deps, current);
-    return;
+    if (!confirmed) return undefined;
+    deps.observe?.('confirmed');
+    await announce(deps, confirmed);
+    return 'CONFIRMED';
   }
   const failed = await deps.orders.transition(order, 'PAYMENT_PENDING', {
     to: 'PAYMENT_FAILED',
     now,
-    failureReason: outcome.reason,
+    failureReason: reason,
   });
-  if (failed) {
-    deps.observe?.('paymentFailed');
-    deps.observe?.('unitsReleased', failed.quantity);
-    await announce(deps, failed, { retry: true });
-  }
+  if (!failed) return undefined;
+  deps.observe?.('paymentFailed');
+  deps.observe?.('unitsReleased', failed.quantity);
+  await deps.orders.awaitRefundCheck(failed, 'PAYMENT_FAILED', now + deps.paymentGraceMs);
+  await announce(deps, failed);
+  return 'PAYMENT_FAILED';
 }
 
 /**

@@ -1,9 +1,11 @@
-import { isTerminal, type Order } from '../domain/order.ts';
-import { keepsMoney, type PaymentGateway } from '../ports.ts';
-import { announce, type PipelineDeps, refundKeptCharge } from './pipeline.ts';
+import { isTerminal, jobSentAtOf, type Order } from '../domain/order.ts';
+import { keepsMoney, type PaymentGateway, type QueueProbe } from '../ports.ts';
+import { announce, endUnpaid, type PipelineDeps, refundKeptCharge } from './pipeline.ts';
 
 export interface ReconcileDeps extends PipelineDeps {
   gateway: PaymentGateway;
+  /** Tells whether a queue is empty: the only proof that a job sent earlier is no longer in it. */
+  probe: QueueProbe;
   /** Logs one order's failure; the run goes on with the others. */
   onOrderError?: (order: Order, error: unknown) => void;
 }
@@ -23,6 +25,10 @@ export interface ReconcileOptions {
   paymentGraceMs: number;
   /** Milliseconds this run may still spend; it stops taking new pages at zero. */
   timeLeft: () => number;
+  /** How long SQS's approximate counts take to settle: an empty queue proves jobs older than this gone. */
+  queueCountLagMs: number;
+  /** PAYMENT_RETRY_SECONDS, for the reason an order ended by the reconciler gives. */
+  retrySeconds: number;
 }
 
 export interface ReconcileReport {
@@ -30,8 +36,12 @@ export interface ReconcileReport {
   expired: number;
   reenqueued: number;
   paymentsResent: number;
-  /** PAYMENT_PENDING orders past their hold whose charge had been approved: confirmed, not expired. */
+  /** PAYMENT_PENDING orders past their deadline whose charge had been approved: confirmed, not ended unpaid. */
   confirmed: number;
+  /** Orders whose payment clock ran out without a charge that succeeded: PAYMENT_FAILED, units back. */
+  paymentFailed: number;
+  /** Orders left alone because their job may still be waiting in our queue. */
+  waiting: number;
   refunded: number;
   failed: number;
   /** True when the run stopped with due orders left (time budget or limit). */
@@ -40,10 +50,15 @@ export interface ReconcileReport {
 
 /**
  * Scheduled sweep over the orders that are due (a sparse index: open orders, and ended orders
- * awaiting a refund check; never a table scan). Past their hold → EXPIRED with stock returned,
- * unless the ledger shows the charge went through (then CONFIRMED: the buyer paid and the units
- * are still held); RESERVED after the grace → sent to orders.fifo again; PAYMENT_PENDING after
- * the grace → the payment job again; ended orders sent for payment → a kept charge refunded.
+ * awaiting a refund check; never a table scan), by the money section's expiry rule:
+ * - payment begun (`paymentStartedAt`) and its deadline passed → CONFIRMED if the ledger shows the
+ *   charge went through, else PAYMENT_FAILED with the units returned (the payment consumer ends
+ *   such orders itself; this covers a delivery that died or dead-lettered);
+ * - not yet begun, its job possibly still in our queue → left waiting: an order never expires for
+ *   waiting in our backlog, and no second copy of a job is added while the first may be queued;
+ * - not yet begun, its queue seen empty since the job was sent (the job is lost) → sent again,
+ *   or EXPIRED once past its hold from acceptance (stock returned; a kept charge refunded);
+ * - ended orders sent for payment → a kept charge refunded.
  * Every change is conditional on the status it saw, so running beside the consumers, or twice
  * at once, changes nothing twice. Each order's failure is its own: counted, logged, and the order
  * stays due for the next run.
@@ -59,9 +74,18 @@ export async function reconcile(
     reenqueued: 0,
     paymentsResent: 0,
     confirmed: 0,
+    paymentFailed: 0,
+    waiting: 0,
     refunded: 0,
     failed: 0,
     truncated: false,
+  };
+  // Jobs sent before this are out of a queue found empty now (SQS's counts settle within the lag).
+  const emptyBefore = {
+    orders: (await deps.probe.isEmpty('orders')) ? now - options.queueCountLagMs : Number.NEGATIVE_INFINITY,
+    payments: (await deps.probe.isEmpty('payments'))
+      ? now - options.queueCountLagMs
+      : Number.NEGATIVE_INFINITY,
   };
   const count = (event: Parameters<NonNullable<PipelineDeps['observe']>>[0], n?: number) => {
     if (event === 'refunded') report.refunded++;
@@ -77,7 +101,7 @@ export async function reconcile(
     for (const order of page) {
       report.examined++;
       try {
-        await reconcileOne(step, order, now, options, report);
+        await reconcileOne(step, order, now, options, report, emptyBefore);
       } catch (error) {
         report.failed++;
         deps.observe?.('reconcileFailed');
@@ -94,6 +118,7 @@ async function reconcileOne(
   now: number,
   options: ReconcileOptions,
   report: ReconcileReport,
+  emptyBefore: Record<'orders' | 'payments', number>,
 ): Promise<void> {
   if (isTerminal(order.status)) {
     // Only orders that were sent for payment come back to the index once ended: the refund check.
@@ -102,6 +127,39 @@ async function reconcileOne(
     return;
   }
   const expiresAt = Date.parse(order.expiresAt);
+  if (order.status === 'PAYMENT_PENDING' && order.paymentStartedAt) {
+    // Its payment clock runs: the payments queue retries it until the deadline.
+    if (now < expiresAt) {
+      await deps.orders.reschedule(order, 'PAYMENT_PENDING', expiresAt);
+      return;
+    }
+    const ended = await endUnpaid(
+      { ...deps, paymentGraceMs: options.paymentGraceMs },
+      order,
+      now,
+      `payment not completed within ${options.retrySeconds} s`,
+    );
+    if (ended === 'CONFIRMED') report.confirmed++;
+    if (ended === 'PAYMENT_FAILED') report.paymentFailed++;
+    return;
+  }
+  const queue = order.status === 'RESERVED' ? 'orders' : 'payments';
+  if (jobSentAtOf(order) >= emptyBefore[queue]) {
+    // Its job may be waiting in our queue: never a second copy, never an expiry for waiting.
+    report.waiting++;
+    await deps.orders.reschedule(order, order.status, now + graceOf(order, options));
+    // A checkout's send that failed is recovered at once: sent again with the deduplication id of
+    // the last send, inside SQS's five-minute window (wall clock), it can add no second copy.
+    if (order.status === 'RESERVED' && Date.now() < jobSentAtOf(order) + DEDUPLICATION_WINDOW_MS) {
+      await deps.queue.enqueueOrder(
+        order,
+        order.jobSentAt === undefined ? {} : { resend: String(order.jobSentAt) },
+      );
+      report.reenqueued++;
+      deps.observe?.('reenqueued');
+    }
+    return;
+  }
   if (now >= expiresAt) {
     if (order.status === 'PAYMENT_PENDING') {
       const charge = await deps.gateway.lookup(order.orderId);
@@ -134,22 +192,22 @@ async function reconcileOne(
     await announce(deps, expired);
     return;
   }
+  // Its job is lost (the queue emptied since it was sent): send it again, with a fresh
+  // deduplication id since the first send may still be inside SQS's five-minute window.
+  if (!(await deps.orders.reschedule(order, order.status, now + graceOf(order, options), now))) return;
   if (order.status === 'RESERVED') {
-    if (
-      await deps.orders.reschedule(order, 'RESERVED', Math.min(now + options.reenqueueGraceMs, expiresAt))
-    ) {
-      await deps.queue.enqueueOrder(order, { resend: String(now) });
-      report.reenqueued++;
-      deps.observe?.('reenqueued');
-    }
-    return;
-  }
-  // PAYMENT_PENDING inside its hold but past the grace: its job was lost or dead-lettered.
-  if (
-    await deps.orders.reschedule(order, 'PAYMENT_PENDING', Math.min(now + options.paymentGraceMs, expiresAt))
-  ) {
+    await deps.queue.enqueueOrder(order, { resend: String(now) });
+    report.reenqueued++;
+    deps.observe?.('reenqueued');
+  } else {
     await deps.queue.enqueuePayment(order, { resend: String(now) });
     report.paymentsResent++;
     deps.observe?.('paymentResent');
   }
 }
+
+/** SQS FIFO drops a message whose deduplication id it saw in the last five minutes; kept short of that. */
+const DEDUPLICATION_WINDOW_MS = 4 * 60_000;
+
+const graceOf = (order: Order, options: ReconcileOptions) =>
+  order.status === 'RESERVED' ? options.reenqueueGraceMs : options.paymentGraceMs;

@@ -166,7 +166,9 @@ describe('least privilege (wiring access → IAM)', () => {
   );
 
   it.each(fnEntries)('%s: receives/deletes only from the queue it consumes', (key, spec) => {
-    const consumerGrants = grantsOf(key).filter((g) => CONSUMER_ACTIONS.includes(g.action));
+    const inspected = (g: Grant) =>
+      g.action === 'sqs:GetQueueAttributes' && (spec.access.inspect ?? []).includes(g.queue as QueueKey);
+    const consumerGrants = grantsOf(key).filter((g) => CONSUMER_ACTIONS.includes(g.action) && !inspected(g));
     if (!spec.consumes) {
       expect(consumerGrants).toEqual([]);
       return;
@@ -181,6 +183,11 @@ describe('least privilege (wiring access → IAM)', () => {
       if (grant.action.startsWith('dynamodb:')) continue;
       if (grant.action === 'sqs:SendMessage' || grant.action === 'sns:Publish') continue;
       if (CONSUMER_ACTIONS.includes(grant.action) && spec.consumes) continue;
+      if (
+        grant.action === 'sqs:GetQueueAttributes' &&
+        (spec.access.inspect ?? []).includes(grant.queue as QueueKey)
+      )
+        continue;
       if (XRAY_ACTIONS.includes(grant.action)) {
         expect(grant.resource).toBe('*');
         continue;

@@ -52,6 +52,24 @@ describe('SQS event sources', () => {
     },
   );
 
+  it('sizes the payment consumer for the processor given in context (-c processorRatePerSecond)', () => {
+    const big = synth({ context: { processorRatePerSecond: '1000', processorLatencyMs: '500' } });
+    big.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(big.built.stateless.functions.get('processPayment')) },
+      // 1,000 charges/s × 0.5 s × 1.5 headroom = 750 in flight ÷ 10 per batch.
+      ScalingConfig: { MaximumConcurrency: 75 },
+    });
+  });
+
+  it('refuses a payments queue whose retries outlast PAYMENT_RETRY_SECONDS', () => {
+    expect(() =>
+      assertQueuesFitConsumers(functionSpecs, {
+        ...queues,
+        payments: { ...queues.payments, maxReceiveCount: 5 },
+      }),
+    ).toThrow(/past PAYMENT_RETRY_SECONDS/);
+  });
+
   it.each(consumers)('%s: its queue hides a message for at least six of its timeouts', (key, spec) => {
     const consumes = spec.consumes as NonNullable<FunctionSpec['consumes']>;
     const queue = s.stateful.toJSON().Resources[

@@ -12,7 +12,11 @@ import { ensureResources } from '../../local/resources.ts';
 import { localQueueArn, sqsEventOf } from '../../local/runtime/index.ts';
 import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
-import { PAYMENT_GRACE_MS, PAYMENT_RETRY_WINDOW_SECONDS } from '../../shared/wiring.ts';
+import {
+  PAYMENT_GRACE_MS,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
+  PAYMENT_RETRY_WINDOW_SECONDS,
+} from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const MAX_RECEIVES = 3;
@@ -153,10 +157,17 @@ describe('order → payment pipeline, with faults injected', () => {
     });
     expect((await h.drain(queues().orders)).filter((m) => m.Body?.includes(orderId))).toHaveLength(0);
 
-    const early = (await h.runtime.runReconciler()) as { reenqueued: number };
-    expect(early.reenqueued).toBe(0);
+    // Past the grace and inside SQS's deduplication window: sent again at once with the same
+    // deduplication id (had the first send arrived, this one would add nothing).
     const later = (await h.runtime.runReconciler(new Date(Date.now() + 2_000))) as { reenqueued: number };
     expect(later.reenqueued).toBe(1);
+    const again = (await h.runtime.runReconciler(new Date(Date.now() + 4_000))) as { reenqueued: number };
+    expect(again.reenqueued).toBe(1);
+    // Two re-sends, one message: the second carried the same deduplication id.
+    const seen = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues().orders, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect((seen.Messages ?? []).filter((m) => m.Body?.includes(orderId))).toHaveLength(1);
     h.runtime.startConsumers();
     await settled(orderId, 'CONFIRMED');
     expect((await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [orderId] })).violations).toEqual(
@@ -184,7 +195,7 @@ describe('order → payment pipeline, with faults injected', () => {
     expect(report.ordersByStatus).toMatchObject({ PAYMENT_FAILED: 1, CONFIRMED: 1 });
   });
 
-  it('retries transient payment failures, dead-letters past the limit, and completes after a redrive', async () => {
+  it('retries transient payment failures, and ends a payment that fails every receive PAYMENT_FAILED, not in the DLQ', async () => {
     const { saleId } = await h.createSale({ totalStock: 5 });
     h.runtime.startConsumers();
     const flaky = (await h.buy('flaky', saleId, { paymentToken: `tok_flaky_${MAX_RECEIVES - 1}` })).body as {
@@ -195,17 +206,40 @@ describe('order → payment pipeline, with faults injected', () => {
     await settled(flaky.orderId, 'CONFIRMED');
     expect(await ledger(flaky.orderId)).toMatchObject({ attempts: MAX_RECEIVES, outcome: 'approved' });
 
-    const dlq = h.runtime.resources.dlqUrls.payments;
-    const letters = await h.waitFor(async () => {
-      const seen = await peekDeadLetters(h.sqs, dlq);
-      return seen.some((m) => m.Body?.includes(stubborn.orderId)) && seen;
-    }, 'the payment to reach the DLQ');
-    expect(letters).toHaveLength(1);
-    expect((await order(stubborn.orderId)).status).toBe('PAYMENT_PENDING');
+    // The queue's last receive: the consumer ends the order itself and returns its unit.
+    expect(await settled(stubborn.orderId, 'PAYMENT_FAILED')).toMatchObject({
+      failureReason: 'payment not completed: the processor kept failing',
+    });
     expect(await ledger(stubborn.orderId)).toMatchObject({ attempts: MAX_RECEIVES });
+    const dlq = h.runtime.resources.dlqUrls.payments;
+    expect((await peekDeadLetters(h.sqs, dlq)).filter((m) => m.Body?.includes(stubborn.orderId))).toEqual([]);
+    const audit = await h.audit(saleId, { expectSettled: true });
+    expect(audit.violations).toEqual([]);
+    expect(audit.stock).toMatchObject({ available: 4, held: 0, sold: 1 });
+  });
 
+  it('moves a payments dead letter back with a redrive, and it completes', async () => {
+    const { saleId } = await h.createSale({ totalStock: 5 });
+    const orderId = (await h.buy('redriven', saleId)).body.orderId as string;
+    await deliver('processOrder', [await receiveFor(queues().orders, orderId)]);
+    await h.drain(queues().orders);
+    // Its job dead-lettered (a consumer that kept crashing): an operator moves it back.
+    const job = await receiveFor(queues().payments, orderId);
+    const dlq = h.runtime.resources.dlqUrls.payments;
+    await h.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: job.Body,
+        MessageGroupId: orderId,
+        MessageDeduplicationId: `${orderId}-dead`,
+      }),
+    );
+    await h.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: job.ReceiptHandle }),
+    );
     expect(await redriveDeadLetters(h.sqs, dlq, queues().payments)).toBe(1);
-    await settled(stubborn.orderId, 'CONFIRMED');
+    h.runtime.startConsumers();
+    await settled(orderId, 'CONFIRMED');
     expect(await peekDeadLetters(h.sqs, dlq)).toHaveLength(0);
     expect((await h.audit(saleId, { expectSettled: true })).violations).toEqual([]);
   });
@@ -251,13 +285,25 @@ describe('order → payment pipeline, with faults injected', () => {
     expect((await h.audit(saleId, { expectSettled: true })).violations).toEqual([]);
   });
 
-  it('expires holds past their deadline, returns the stock, and never charges an expired order', async () => {
+  it('expires holds whose jobs were lost past their deadline, returns the stock, and never charges an expired order', async () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const reserved = (await h.buy('slow-1', saleId)).body.orderId as string;
     const pending = (await h.buy('slow-2', saleId)).body.orderId as string;
-    await deliver('processOrder', [await receiveFor(queues().orders, pending)]);
+    const ordersJob = await receiveFor(queues().orders, pending);
+    await deliver('processOrder', [ordersJob]);
     expect((await order(pending)).status).toBe('PAYMENT_PENDING');
+    await h.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queues().orders, ReceiptHandle: ordersJob.ReceiptHandle }),
+    );
+    // Both jobs are lost (a stale copy of the payment job is kept for a late delivery below).
+    const staleJob = await receiveFor(queues().payments, pending);
+    await h.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: staleJob.ReceiptHandle }),
+    );
+    // Messages received with it are back after the 1 s visibility timeout: take those too.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     await h.drain(queues().orders);
+    await h.drain(queues().payments);
 
     const report = (await h.runtime.runReconciler(
       new Date(Date.now() + (PAYMENT_RETRY_WINDOW_SECONDS + 1) * 1000),
@@ -265,13 +311,39 @@ describe('order → payment pipeline, with faults injected', () => {
     expect(report.expired).toBeGreaterThanOrEqual(2);
     expect(await order(reserved)).toMatchObject({ status: 'EXPIRED', failureReason: 'hold expired' });
     expect((await order(pending)).status).toBe('EXPIRED');
-    await deliver('processPayment', [await receiveFor(queues().payments, pending)]);
+    await deliver('processPayment', [staleJob]);
     expect((await order(pending)).status).toBe('EXPIRED');
     expect(await ledger(pending)).toBeUndefined();
-    await h.drain(queues().payments);
     const audit = await h.audit(saleId, { expectSettled: true });
     expect(audit.violations).toEqual([]);
     expect(audit.stock).toMatchObject({ available: 2, held: 0, sold: 0 });
+  });
+
+  it('never expires an order that waits in our queue longer than its hold: it is charged and CONFIRMED', async () => {
+    const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
+    const waiting = (await h.buy('backlogged', saleId)).body.orderId as string;
+    const pastHold = Date.now() + (PAYMENT_RETRY_WINDOW_SECONDS + 60) * 1000;
+    // The orders job is still queued: the reconciler leaves the order alone and adds no copy.
+    const first = (await h.runtime.runReconciler(new Date(pastHold))) as { waiting: number; expired: number };
+    expect(first.expired).toBe(0);
+    expect(first.waiting).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const copies = (await h.drain(queues().orders)).filter((m) => m.Body?.includes(waiting));
+    expect(copies).toHaveLength(1);
+    await deliver('processOrder', copies);
+    // Now its payment job waits, long after the hold: still no expiry, no second copy.
+    const second = (await h.runtime.runReconciler(new Date(pastHold + 60_000))) as {
+      expired: number;
+      paymentsResent: number;
+    };
+    expect(second).toMatchObject({ expired: 0, paymentsResent: 0 });
+    const jobs = (await h.drain(queues().payments)).filter((m) => m.Body?.includes(waiting));
+    expect(jobs).toHaveLength(1);
+    await deliver('processPayment', jobs);
+    expect((await order(waiting)).status).toBe('CONFIRMED');
+    const audit = await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [waiting] });
+    expect(audit.violations).toEqual([]);
+    expect(audit.charges).toEqual({ approved: 1, refunded: 0, declined: 0 });
   });
 
   it('lets exactly one of cancel and payment win when they race', async () => {
@@ -360,6 +432,25 @@ describe('order → payment pipeline, with faults injected', () => {
 describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', () => {
   const HOLD_MS = PAYMENT_RETRY_WINDOW_SECONDS * 1000;
   const GRACE_MS = PAYMENT_GRACE_MS;
+  const CLOCK_MS = PAYMENT_RETRY_SECONDS_DEFAULT * 1000;
+  const store = () => {
+    const tables = h.runtime.resources.tableNames;
+    return new DynamoOrderStore(
+      h.db,
+      tables.orders,
+      () => tables.sales,
+      () => tables.claims,
+    );
+  };
+
+  /** A consumer took the job and began the charge (the payment clock runs), then died. */
+  async function chargeBegun(orderId: string): Promise<number> {
+    const started = Date.now();
+    const current = await store().get(orderId, true);
+    if (!current) throw new Error(`no order ${orderId}`);
+    await store().startPayment(current, started, started + CLOCK_MS);
+    return started;
+  }
 
   /** The processor approved this order's charge: what a consumer that then died leaves behind. */
   const approvedCharge = (orderId: string) =>
@@ -402,12 +493,13 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
     expect(audit.charges).toEqual({ approved: 1, refunded: 0, declined: 0 });
   });
 
-  it('refunds on redelivery when the hold expired first and the charge landed after (path a)', async () => {
+  it('refunds on redelivery when the payment clock ran out first and the charge landed after (path a)', async () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const orderId = await pendingOrder('expired-then-charged', saleId);
     const job = await receiveFor(queues().payments, orderId);
-    await h.runtime.runReconciler(new Date(Date.now() + HOLD_MS + 1_000));
-    expect((await order(orderId)).status).toBe('EXPIRED');
+    const started = await chargeBegun(orderId);
+    await h.runtime.runReconciler(new Date(started + CLOCK_MS + 1_000));
+    expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     // The consumer that read PAYMENT_PENDING before the expiry charged, then died.
     await approvedCharge(orderId);
     const redelivered = await receiveFor(queues().payments, orderId);
@@ -424,14 +516,14 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
   it('lets the reconciler refund a kept charge whose payment job is gone for good (path b)', async () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const orderId = await pendingOrder('refund-by-reconciler', saleId);
-    const expiry = Date.now() + HOLD_MS + 1_000;
+    const expiry = (await chargeBegun(orderId)) + CLOCK_MS + 1_000;
     await h.runtime.runReconciler(new Date(expiry));
-    expect((await order(orderId)).status).toBe('EXPIRED');
+    expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     await approvedCharge(orderId);
     // Its refund kept failing and the job went to the DLQ: no redelivery will come.
     await h.drain(queues().payments);
     expect((await h.audit(saleId)).violations).toEqual([
-      `order ${orderId} is EXPIRED but its charge was kept`,
+      `order ${orderId} is PAYMENT_FAILED but its charge was kept`,
     ]);
     const early = (await h.runtime.runReconciler(new Date(expiry + 1_000))) as { refunded: number };
     expect(early.refunded).toBe(0);
@@ -466,12 +558,6 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
 
   it('pages the due index past its per-bucket limit', async () => {
     const tables = h.runtime.resources.tableNames;
-    const store = new DynamoOrderStore(
-      h.db,
-      tables.orders,
-      () => tables.sales,
-      () => tables.claims,
-    );
     // Five orders forced into one bucket: a page of two must be followed twice more.
     const ids = Array.from({ length: 5 }, (_, i) => `paging-${Date.now()}-${i}`);
     const at = Date.now();
@@ -485,7 +571,7 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
     }
     const seen: string[] = [];
     let pages = 0;
-    for await (const page of store.due(at, 2)) {
+    for await (const page of store().due(at, 2)) {
       pages++;
       expect(page.length).toBeLessThanOrEqual(2 * 32);
       seen.push(...page.map((o) => o.orderId).filter((id) => ids.includes(id)));

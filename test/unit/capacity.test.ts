@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { busiestPartitionKeys, endToEndModel, endToEndTargets } from '../../bench/capacity/end-to-end.ts';
 import { EventQueue, LambdaPool, TokenBucket } from '../../bench/capacity/engine.ts';
 import { capacityModel, formatCapacity } from '../../bench/capacity/model.ts';
 import {
@@ -137,5 +138,53 @@ describe('capacity model: engine', () => {
     q.runUntil(4);
     expect(seen).toEqual([1, 1, 3]);
     expect(q.now).toBe(4);
+  });
+});
+
+describe('capacity model: end to end (issue 16 item 4)', () => {
+  const keys = [
+    'name',
+    'quotas',
+    'units',
+    'buyers',
+    'processorLatencyMs',
+    'processorRatePerSec',
+    'checkoutsPerSecond',
+    'chargesPerSecond',
+    'sellOutSeconds',
+    'chargedAllSeconds',
+    'expiredFromBacklog',
+    'binding',
+  ];
+  const rows = endToEndModel();
+
+  it('gives every key for every scenario, under default and raised quotas, at 100 and 1,000 charges/s', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    for (const row of rows) for (const key of keys) expect(row, `${row.name}: ${key}`).toHaveProperty(key);
+    expect(new Set(rows.map((r) => r.quotas))).toEqual(new Set(['default', 'raised']));
+    expect(new Set(rows.map((r) => r.processorRatePerSec))).toEqual(new Set([100, 1_000]));
+    expect(JSON.parse(JSON.stringify({ endToEnd: rows })).endToEnd).toHaveLength(rows.length);
+  });
+
+  it('meets its targets: raised quotas ≥ 10,000 checkouts/s and charges at the processor’s limit; none expired', () => {
+    expect(endToEndTargets(rows)).toEqual({ met: true, misses: [] });
+    for (const r of rows) expect(r.expiredFromBacklog).toBe(0);
+    // The old rule (hold from checkout) would have expired part of the 100/s drop's backlog.
+    expect(rows.find((r) => r.processorRatePerSec === 100)?.expiredUnderOldHold).toBeGreaterThan(0);
+  });
+
+  it('counts the Lambda authorizer’s invocations against the account’s request rate, the native one not', () => {
+    const at = (authorizer: string) =>
+      rows.find(
+        (r) => r.quotas === 'default' && r.processorRatePerSec === 100 && r.authorizer === authorizer,
+      );
+    const lambda = at('lambda')?.stages['Lambda requests per account (10 × concurrency quota)'] ?? 0;
+    const cognito = at('cognito')?.stages['Lambda requests per account (10 × concurrency quota)'] ?? 0;
+    expect(lambda).toBeLessThan(cognito * 0.6);
+  });
+
+  it('puts more dispenser keys on the busiest partition than one when 64 keys hash onto 40 partitions', () => {
+    expect(busiestPartitionKeys(64, 40)).toBeGreaterThan(1);
+    expect(busiestPartitionKeys(64, 10_000)).toBe(1);
   });
 });

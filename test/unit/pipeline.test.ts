@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { unpaced } from '../../shared/adapters/payment/dynamo-pacer.ts';
 import { isTerminal, type Order, type OrderStatus } from '../../shared/domain/order.ts';
-import type {
-  ChargeOutcome,
-  ChargeState,
-  OrderEvent,
-  OrderStore,
-  PaymentGateway,
-  TransitionChange,
+import {
+  type ChargeOutcome,
+  type ChargeState,
+  type OrderEvent,
+  type OrderStore,
+  type PaymentGateway,
+  ProcessorRateLimitedError,
+  TransientPaymentError,
+  type TransitionChange,
 } from '../../shared/ports.ts';
-import { requestPayment, settlePayment } from '../../shared/usecases/pipeline.ts';
+import { requestPayment } from '../../shared/usecases/pipeline.ts';
 import { type ReconcileOptions, reconcile } from '../../shared/usecases/reconcile.ts';
+import { type SettleDeps, settlePayment } from '../../shared/usecases/settle-payment.ts';
 
 const base: Order = {
   orderId: 'o1',
@@ -56,11 +60,25 @@ function memoryOrders(initial: Order[], interfere?: (order: Order) => void) {
       r.dueAt = isTerminal(change.to) ? undefined : (change.dueAt ?? r.dueAt);
       return { ...r.order };
     },
-    reschedule: async (o: Order, status: OrderStatus, dueAt: number) => {
+    reschedule: async (o: Order, status: OrderStatus, dueAt: number, jobSentAt?: number) => {
       const r = row(o.orderId);
       if (r.order.status !== status) return false;
       r.dueAt = dueAt;
+      if (jobSentAt !== undefined) r.order = { ...r.order, jobSentAt };
       return true;
+    },
+    startPayment: async (o: Order, now: number, deadline: number) => {
+      const r = row(o.orderId);
+      if (r.order.status !== 'PAYMENT_PENDING') return undefined;
+      if (!r.order.paymentStartedAt) {
+        r.order = {
+          ...r.order,
+          paymentStartedAt: new Date(now).toISOString(),
+          expiresAt: new Date(deadline).toISOString(),
+        };
+        r.dueAt = deadline;
+      }
+      return { ...r.order };
     },
     awaitRefundCheck: async (o: Order, status: OrderStatus, dueAt: number) => {
       const r = row(o.orderId);
@@ -124,6 +142,23 @@ const events = () => {
   return { published, port: { publish: async (e: OrderEvent) => void published.push(e) } };
 };
 const noQueue = { enqueueOrder: async () => {}, enqueuePayment: async () => {} };
+/** Queues found empty: every job sent more than the lag ago is proven gone. */
+const emptyQueues = { isEmpty: async () => true };
+const RETRY_SECONDS = 150;
+
+/** settlePayment with an unpaced processor, the default payment clock, and an early receive. */
+const settle = (
+  deps: Omit<SettleDeps, 'pacer' | 'retrySeconds' | 'paymentGraceMs'>,
+  orderId: string,
+  now: number,
+  delivery = { lastAttempt: false, until: now + 60_000 },
+) =>
+  settlePayment(
+    { pacer: unpaced, retrySeconds: RETRY_SECONDS, paymentGraceMs: 90_000, ...deps },
+    orderId,
+    now,
+    delivery,
+  );
 const kept = { status: 'approved', chargeId: 'ch_o1', refunded: false } as const;
 
 describe('settlePayment', () => {
@@ -131,7 +166,7 @@ describe('settlePayment', () => {
     const orders = memoryOrders([base]);
     const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     const e = events();
-    await settlePayment({ orders: orders.store, events: e.port, gateway: g }, 'o1', Date.now());
+    await settle({ orders: orders.store, events: e.port, gateway: g }, 'o1', Date.now());
     expect(orders.current().status).toBe('CONFIRMED');
     expect(orders.changes[0]?.chargeId).toBe('ch_o1');
     expect(e.published.map((x) => x.status)).toEqual(['CONFIRMED']);
@@ -148,11 +183,11 @@ describe('settlePayment', () => {
         snsUp ? e.port.publish(event) : Promise.reject(new Error('SNS down')),
     };
     const deps = { orders: orders.store, events: flaky, gateway: g, observe: (x: string) => counted.push(x) };
-    await expect(settlePayment(deps, 'o1', Date.now())).rejects.toThrow('SNS down');
+    await expect(settle(deps, 'o1', Date.now())).rejects.toThrow('SNS down');
     expect(orders.current().status).toBe('CONFIRMED');
     expect(counted).toEqual(['confirmed', 'eventPublishFailed']);
     snsUp = true;
-    await settlePayment(deps, 'o1', Date.now());
+    await settle(deps, 'o1', Date.now());
     expect(e.published.map((x) => [x.orderId, x.status])).toEqual([['o1', 'CONFIRMED']]);
     expect(calls.charge).toBe(1);
   });
@@ -162,7 +197,7 @@ describe('settlePayment', () => {
       o.status = 'EXPIRED';
     });
     const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
-    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(orders.current().status).toBe('EXPIRED');
     expect(calls.refunds).toEqual(['o1']);
   });
@@ -171,12 +206,12 @@ describe('settlePayment', () => {
     // Path (a): the ledger says approved, the order says EXPIRED; only the ledger knows.
     const orders = memoryOrders([{ ...base, status: 'EXPIRED' }]);
     const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' }, { o1: kept });
-    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(calls.charge).toBe(0);
     expect(calls.refunds).toEqual(['o1']);
     expect(ledger.get('o1')).toMatchObject({ refunded: true });
     // A further redelivery refunds nothing more.
-    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(calls.refunds).toEqual(['o1']);
   });
 
@@ -188,9 +223,9 @@ describe('settlePayment', () => {
     const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' });
     calls.failRefunds = 1;
     const deps = { orders: orders.store, events: events().port, gateway: g };
-    await expect(settlePayment(deps, 'o1', Date.now())).rejects.toThrow('processor unavailable');
+    await expect(settle(deps, 'o1', Date.now())).rejects.toThrow('processor unavailable');
     expect(ledger.get('o1')).toMatchObject({ status: 'approved', refunded: false });
-    await settlePayment(deps, 'o1', Date.now());
+    await settle(deps, 'o1', Date.now());
     expect(calls.refunds).toEqual(['o1']);
     expect(calls.charge).toBe(1);
   });
@@ -198,7 +233,7 @@ describe('settlePayment', () => {
   it('does not charge an order that is no longer PAYMENT_PENDING', async () => {
     const orders = memoryOrders([{ ...base, status: 'CANCELLED' }]);
     const { g, calls } = gateway({ status: 'approved', chargeId: 'x' });
-    await settlePayment({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', Date.now());
     expect(calls.charge).toBe(0);
     expect(calls.refunds).toEqual([]);
   });
@@ -207,7 +242,7 @@ describe('settlePayment', () => {
     const orders = memoryOrders([base]);
     const counted: string[] = [];
     const { g } = gateway({ status: 'declined', reason: 'card_declined' });
-    await settlePayment(
+    await settle(
       { orders: orders.store, events: events().port, gateway: g, observe: (e) => counted.push(e) },
       'o1',
       Date.now(),
@@ -248,6 +283,8 @@ const options = (overrides: Partial<ReconcileOptions> = {}): ReconcileOptions =>
   reenqueueGraceMs: 30_000,
   paymentGraceMs: 90_000,
   timeLeft: () => 60_000,
+  queueCountLagMs: 60_000,
+  retrySeconds: RETRY_SECONDS,
   ...overrides,
 });
 
@@ -262,6 +299,7 @@ describe('reconcile', () => {
       orders: reserved.store,
       queue: { ...noQueue, enqueueOrder: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId) },
       events: events().port,
+      probe: emptyQueues,
       gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
     };
     expect(await reconcile(deps, inHold, options())).toMatchObject({
@@ -283,6 +321,7 @@ describe('reconcile', () => {
       orders: orders.store,
       queue: { ...noQueue, enqueuePayment: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId) },
       events: events().port,
+      probe: emptyQueues,
       gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
     };
     expect(await reconcile(deps, inHold, options())).toMatchObject({ paymentsResent: 1 });
@@ -295,7 +334,7 @@ describe('reconcile', () => {
     const orders = memoryOrders([base]);
     const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' }, { o1: kept });
     const e = events();
-    const deps = { orders: orders.store, queue: noQueue, events: e.port, gateway: g };
+    const deps = { orders: orders.store, queue: noQueue, probe: emptyQueues, events: e.port, gateway: g };
     expect(await reconcile(deps, late, options())).toMatchObject({ confirmed: 1, expired: 0 });
     expect(orders.current()).toMatchObject({ status: 'CONFIRMED', chargeId: 'ch_o1' });
     expect(calls.refunds).toEqual([]);
@@ -305,7 +344,13 @@ describe('reconcile', () => {
   it('keeps an expired order that was sent for payment due, and refunds a charge that lands after the expiry', async () => {
     const orders = memoryOrders([base]);
     const { g, calls, ledger } = gateway({ status: 'approved', chargeId: 'ch_o1' });
-    const deps = { orders: orders.store, queue: noQueue, events: events().port, gateway: g };
+    const deps = {
+      orders: orders.store,
+      queue: noQueue,
+      probe: emptyQueues,
+      events: events().port,
+      gateway: g,
+    };
     expect(await reconcile(deps, late, options())).toMatchObject({ expired: 1 });
     expect(orders.current().status).toBe('EXPIRED');
     expect(orders.dueAt()).toBe(late + 90_000);
@@ -335,6 +380,7 @@ describe('reconcile', () => {
         },
       },
       events: events().port,
+      probe: emptyQueues,
       gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
       onOrderError: (o: Order) => void failedOrders.push(o.orderId),
     };
@@ -350,6 +396,7 @@ describe('reconcile', () => {
       orders: orders.store,
       queue: noQueue,
       events: events().port,
+      probe: emptyQueues,
       gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
     });
     const all = make();
@@ -366,5 +413,148 @@ describe('reconcile', () => {
       options({ pageSize: 10, timeLeft: () => (pages++ < 1 ? 1_000 : 0) }),
     );
     expect(report).toMatchObject({ examined: 10, expired: 10, truncated: true });
+  });
+});
+
+describe('the payment clock (README "money"): it starts at the first charge attempt', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  /** Accepted long ago: its hold from acceptance (base.expiresAt) passed while it waited in our queue. */
+  const backlogged: Order = { ...base, createdAt: '2026-11-21T12:00:00.000Z' };
+
+  it('charges and confirms an order that waited in our backlog longer than its hold', async () => {
+    const orders = memoryOrders([backlogged]);
+    const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', now);
+    expect(orders.current()).toMatchObject({ status: 'CONFIRMED', chargeId: 'ch_o1' });
+    expect(orders.current().paymentStartedAt).toBe(new Date(now).toISOString());
+  });
+
+  it('never expires, nor sends again, an order whose job may still be in our queue', async () => {
+    const orders = memoryOrders([backlogged, { ...backlogged, orderId: 'o2', status: 'RESERVED' }]);
+    const sent: string[] = [];
+    const deps = {
+      orders: orders.store,
+      queue: {
+        enqueueOrder: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId),
+        enqueuePayment: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId),
+      },
+      probe: { isEmpty: async () => false },
+      events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
+    };
+    expect(await reconcile(deps, now, options())).toMatchObject({
+      examined: 2,
+      waiting: 2,
+      expired: 0,
+      reenqueued: 0,
+      paymentsResent: 0,
+    });
+    expect(sent).toEqual([]);
+    expect([orders.current('o1').status, orders.current('o2').status]).toEqual([
+      'PAYMENT_PENDING',
+      'RESERVED',
+    ]);
+    expect(orders.dueAt('o2')).toBe(now + 30_000);
+  });
+
+  it('keeps an order whose queue emptied less than the count lag ago waiting (SQS counts settle late)', async () => {
+    const orders = memoryOrders([{ ...base, jobSentAt: now - 10_000 }]);
+    const deps = {
+      orders: orders.store,
+      queue: noQueue,
+      probe: emptyQueues,
+      events: events().port,
+      gateway: gateway({ status: 'approved', chargeId: 'x' }).g,
+    };
+    expect(await reconcile(deps, now, options())).toMatchObject({ waiting: 1, paymentsResent: 0 });
+  });
+
+  it('retries a transient failure through the queue inside the clock, and ends the order on the last receive', async () => {
+    const orders = memoryOrders([base]);
+    const counted: string[] = [];
+    const failing: PaymentGateway = {
+      ...gateway({ status: 'approved', chargeId: 'x' }).g,
+      charge: async () => {
+        throw new TransientPaymentError('processor timeout');
+      },
+    };
+    const deps = {
+      orders: orders.store,
+      events: events().port,
+      gateway: failing,
+      observe: (e: string) => counted.push(e),
+    };
+    await expect(settle(deps, 'o1', now)).rejects.toThrow('processor timeout');
+    expect(orders.current().status).toBe('PAYMENT_PENDING');
+    expect(orders.current().expiresAt).toBe(new Date(now + RETRY_SECONDS * 1000).toISOString());
+    await settle(deps, 'o1', now + 120_000, { lastAttempt: true, until: now + 130_000 });
+    expect(orders.current()).toMatchObject({ status: 'PAYMENT_FAILED' });
+    expect(counted).toEqual(['paymentFailed', 'unitsReleased']);
+    // A charge sent before the end may still land: the ledger is looked at one grace later.
+    expect(orders.dueAt()).toBe(now + 120_000 + 90_000);
+  });
+
+  it('ends an order whose clock ran out when a delivery comes late, without charging', async () => {
+    const orders = memoryOrders([base]);
+    const { g, calls } = gateway({ status: 'approved', chargeId: 'x' });
+    const started = {
+      ...base,
+      paymentStartedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 150_000).toISOString(),
+    };
+    const late = memoryOrders([started]);
+    await settle({ orders: late.store, events: events().port, gateway: g }, 'o1', now + 150_000);
+    expect(late.current().status).toBe('PAYMENT_FAILED');
+    expect(calls.charge).toBe(0);
+    expect(orders.current().status).toBe('PAYMENT_PENDING');
+  });
+
+  it('lets the reconciler end an order whose clock ran out (its delivery died): PAYMENT_FAILED, or CONFIRMED if paid', async () => {
+    const started = {
+      paymentStartedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 150_000).toISOString(),
+    };
+    const orders = memoryOrders([
+      { ...base, ...started },
+      { ...base, ...started, orderId: 'paid' },
+    ]);
+    const { g } = gateway(
+      { status: 'approved', chargeId: 'x' },
+      { paid: { status: 'approved', chargeId: 'ch_paid', refunded: false } },
+    );
+    const deps = {
+      orders: orders.store,
+      queue: noQueue,
+      probe: { isEmpty: async () => false },
+      events: events().port,
+      gateway: g,
+    };
+    expect(await reconcile(deps, now + 100_000, options())).toMatchObject({ paymentFailed: 0, waiting: 0 });
+    expect(orders.dueAt('o1')).toBe(now + 150_000);
+    expect(await reconcile(deps, now + 150_000, options())).toMatchObject({ paymentFailed: 1, confirmed: 1 });
+    expect(orders.current('o1')).toMatchObject({
+      status: 'PAYMENT_FAILED',
+      failureReason: 'payment not completed within 150 s',
+    });
+    expect(orders.current('paid')).toMatchObject({ status: 'CONFIRMED', chargeId: 'ch_paid' });
+  });
+
+  it('waits out the processor’s 429 and charges: a rate refusal never fails the order', async () => {
+    const orders = memoryOrders([base]);
+    const { g } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    let refusals = 2;
+    const limited: PaymentGateway = {
+      ...g,
+      charge: async (request) => {
+        if (refusals-- > 0) throw new ProcessorRateLimitedError('429', 5);
+        return g.charge(request);
+      },
+    };
+    const at = Date.now();
+    await settle({ orders: orders.store, events: events().port, gateway: limited }, 'o1', at, {
+      lastAttempt: true,
+      until: at + 10_000,
+    });
+    expect(orders.current().status).toBe('CONFIRMED');
   });
 });

@@ -177,6 +177,10 @@ export class DynamoOrderStore implements OrderStore {
       sets.push('dueAt = :due');
       values[':due'] = change.dueAt;
     }
+    if (change.jobSentAt !== undefined) {
+      sets.push('jobSentAt = :sent');
+      values[':sent'] = change.jobSentAt;
+    }
     const update = {
       TableName: this.ordersTable,
       Key: { orderId: order.orderId },
@@ -191,6 +195,7 @@ export class DynamoOrderStore implements OrderStore {
       updatedAt,
       ...(change.failureReason ? { failureReason: change.failureReason } : {}),
       ...(change.chargeId ? { chargeId: change.chargeId } : {}),
+      ...(change.jobSentAt !== undefined ? { jobSentAt: change.jobSentAt } : {}),
     };
     if (!releasesStock(change.to)) {
       try {
@@ -237,22 +242,54 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  async reschedule(order: Order, status: OrderStatus, dueAt: number): Promise<boolean> {
+  async reschedule(order: Order, status: OrderStatus, dueAt: number, jobSentAt?: number): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.ordersTable,
           Key: { orderId: order.orderId },
-          UpdateExpression: 'SET dueAt = :due',
+          UpdateExpression:
+            jobSentAt === undefined ? 'SET dueAt = :due' : 'SET dueAt = :due, jobSentAt = :sent',
           ConditionExpression: '#status = :status',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':due': dueAt, ':status': status },
+          ExpressionAttributeValues: {
+            ':due': dueAt,
+            ':status': status,
+            ...(jobSentAt === undefined ? {} : { ':sent': jobSentAt }),
+          },
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  async startPayment(order: Order, now: number, deadline: number): Promise<Order | undefined> {
+    const startedAt = new Date(now).toISOString();
+    const expiresAt = new Date(deadline).toISOString();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.ordersTable,
+          Key: { orderId: order.orderId },
+          UpdateExpression: 'SET paymentStartedAt = :started, expiresAt = :expires, dueAt = :due',
+          ConditionExpression: '#status = :pending AND attribute_not_exists(paymentStartedAt)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':started': startedAt,
+            ':expires': expiresAt,
+            ':due': deadline,
+            ':pending': 'PAYMENT_PENDING',
+          },
+        }),
+      );
+      return { ...order, paymentStartedAt: startedAt, expiresAt };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.get(order.orderId, true);
+      return current?.status === 'PAYMENT_PENDING' ? current : undefined;
     }
   }
 

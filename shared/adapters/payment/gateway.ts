@@ -14,6 +14,7 @@ export function paymentGateway(config: Config, db: DynamoDBDocumentClient): Paym
     case 'simulated':
       return new SimulatedPaymentGateway(db, config.tableName('payments'), {
         latencyMs: payment.PAYMENT_LATENCY_MS,
+        rateLimit: payment.PAYMENT_RATE_LIMIT,
         declineRate: payment.PAYMENT_DECLINE_RATE,
         errorRate: payment.PAYMENT_ERROR_RATE,
       });

@@ -4,12 +4,15 @@ import {
   type ChargeState,
   type PaymentGateway,
   type ProcessorLimits,
+  ProcessorRateLimitedError,
   TransientPaymentError,
 } from '../../ports.ts';
 import { isConditionFailure } from '../dynamo/errors.ts';
 
 export interface SimulatedGatewayOptions {
   latencyMs: number;
+  /** Charges a second the processor accepts (counted on arrival); above it, 429. 0 = no limit. */
+  rateLimit: number;
   declineRate: number;
   errorRate: number;
   random?: () => number;
@@ -23,11 +26,12 @@ const LEDGER_RETENTION_SECONDS = 30 * 24 * 3600;
  *   tok_flaky_N → transient failure on the first N attempts, then approved.
  * Other tokens follow the configured random decline and error rates. Its ledger is a DynamoDB
  * table keyed by idempotency key, so a repeated charge returns the first outcome, across
- * processes and under concurrency.
+ * processes and under concurrency. It plays a real processor's limits: each charge takes
+ * `latencyMs` (0.5–1.5×), and with `rateLimit` it counts arrivals per second (`rate#<second>` items,
+ * shared by every caller) and refuses those above the limit with a 429 (ProcessorRateLimitedError).
  */
 export class SimulatedPaymentGateway implements PaymentGateway {
   private readonly random: () => number;
-  // No rate limit of its own yet: it can take whatever the pipeline sends.
   readonly limits: ProcessorLimits;
 
   constructor(
@@ -36,7 +40,31 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     private readonly options: SimulatedGatewayOptions,
   ) {
     this.random = options.random ?? Math.random;
-    this.limits = { latencyMs: options.latencyMs, ratePerSecond: Number.POSITIVE_INFINITY };
+    this.limits = {
+      latencyMs: options.latencyMs,
+      ratePerSecond: options.rateLimit > 0 ? options.rateLimit : Number.POSITIVE_INFINITY,
+    };
+  }
+
+  /** Counts this arrival in its second; a 429 (nothing charged) when the second is over the limit. */
+  private async admit(): Promise<void> {
+    if (this.options.rateLimit <= 0) return;
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.ledger,
+        Key: { idempotencyKey: `rate#${second}` },
+        UpdateExpression: 'ADD arrivals :one SET expiresAtEpoch = :ttl',
+        ExpressionAttributeValues: { ':one': 1, ':ttl': second + 3_600 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    if (Number(out.Attributes?.arrivals) > this.options.rateLimit)
+      throw new ProcessorRateLimitedError(
+        `more than ${this.options.rateLimit} charges in one second`,
+        (second + 1) * 1000 - now,
+      );
   }
 
   async charge(request: {
@@ -45,6 +73,7 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     currency: string;
     paymentToken: string;
   }): Promise<ChargeOutcome> {
+    await this.admit();
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs * (0.5 + this.random()));
     const settled = await this.settled(request.idempotencyKey);
     if (settled) return settled;

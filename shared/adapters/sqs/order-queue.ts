@@ -1,7 +1,7 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
 import type { Order } from '../../domain/order.ts';
-import type { EnqueueOptions, OrderQueue } from '../../ports.ts';
+import type { EnqueueOptions, OrderQueue, QueueProbe } from '../../ports.ts';
 import { emulatorCredentials } from '../aws.ts';
 
 export function sqsClient(config: Pick<Config, 'region' | 'endpoints'>): SQSClient {
@@ -23,11 +23,27 @@ export interface OrderMessage {
  * dropped by SQS; the reconciler's re-sends carry their own id) and one message group per order, so no group — and no sale — is a queue-wide
  * bottleneck and high-throughput FIFO can spread the load.
  */
-export class SqsOrderQueue implements OrderQueue {
+export class SqsOrderQueue implements OrderQueue, QueueProbe {
   constructor(
     private readonly sqs: SQSClient,
     private readonly urls: { orders?: string; payments?: string },
   ) {}
+
+  async isEmpty(queue: 'orders' | 'payments'): Promise<boolean> {
+    const url = this.urls[queue];
+    if (!url) throw new Error('This function has no access to that queue in the wiring table');
+    const { Attributes = {} } = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    return Object.values(Attributes).every((count) => Number(count) === 0);
+  }
 
   enqueueOrder(order: OrderMessage, options?: EnqueueOptions): Promise<void> {
     return this.send(this.urls.orders, order, options);
