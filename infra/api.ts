@@ -133,7 +133,8 @@ export class Api extends Construct {
     });
 
     const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
-    for (const [key, limits] of Object.entries(apiThrottle.methods) as [
+    const methods = { ...apiThrottle.methods, placeOrder: settings.checkoutThrottle };
+    for (const [key, limits] of Object.entries(methods) as [
       FunctionKey,
       { rateLimit: number; burstLimit: number },
     ][]) {

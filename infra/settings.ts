@@ -3,7 +3,7 @@ import { PAYMENT_GATEWAYS, type PaymentGatewayKind } from '../shared/contract.ts
 import { DEFAULT_PROCESSOR, type ProcessorPlan } from '../shared/pipeline-plan.ts';
 import type { CheckoutDeps } from '../shared/usecases/checkout.ts';
 import type { PipelineEvent } from '../shared/usecases/pipeline.ts';
-import { type FunctionKey, functionSpecs } from '../shared/wiring.ts';
+import { apiThrottle, type FunctionKey, functionSpecs, type ThrottleSpec } from '../shared/wiring.ts';
 import {
   type ConcurrencyPlan,
   DEFAULT_SHARE,
@@ -82,6 +82,11 @@ export interface Settings {
   edge: boolean;
   /** max-age of the public documents (the sale, the room) in seconds (`-c publicMaxAge`, 1–60). */
   publicMaxAgeSeconds: number;
+  /**
+   * The checkout method's throttle (`-c checkoutRateLimit`, `-c checkoutBurstLimit`; default the
+   * wiring's apiThrottle): raise it with the account's API quota for a drop above 8,000 checkouts/s.
+   */
+  checkoutThrottle: ThrottleSpec;
 }
 
 export interface Capacity {
@@ -357,6 +362,10 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     concurrencyPlan,
     edge: overrides.edge ?? flag('edge') ?? target === 'aws',
     publicMaxAgeSeconds: overrides.publicMaxAgeSeconds ?? num('publicMaxAge', 1, 60) ?? 1,
+    checkoutThrottle: {
+      rateLimit: num('checkoutRateLimit', 1, 1_000_000) ?? apiThrottle.methods.placeOrder.rateLimit,
+      burstLimit: num('checkoutBurstLimit', 1, 1_000_000) ?? apiThrottle.methods.placeOrder.burstLimit,
+    },
     jwtIssuer,
     jwksUrl: jwksUrl ?? (jwtIssuer ? `${jwtIssuer.replace(/\/$/, '')}/.well-known/jwks.json` : undefined),
     jwtAudience,

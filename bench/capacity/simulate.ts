@@ -66,7 +66,9 @@ export function simulate(s: Settings): RunResult {
       }),
     );
 
-  const api = [bucket(s.apiAccount), bucket(s.apiStage), bucket(s.apiCheckout)];
+  // API Gateway applies a stage's limits to each method, and a method's own replace them: a
+  // checkout meets the account's bucket and its method's, never the stage default's.
+  const api = [bucket(s.apiAccount), bucket(s.apiCheckout)];
   const authorizer = new LambdaPool(s.authorizerReserved, AWS.lambdaNewEnvironmentsPer10s, 0);
   const placeOrder = new LambdaPool(
     s.placeOrderReserved,
@@ -288,7 +290,6 @@ export function simulate(s: Settings): RunResult {
   const share = (value: number, capacity: number) => (capacity > 0 ? value / capacity : 0);
   const utilization: Record<string, number> = {
     'API Gateway account quota': share(used['API requests'] ?? 0, s.apiAccount.rateLimit * seconds),
-    'API stage throttle': share(used['API requests'] ?? 0, s.apiStage.rateLimit * seconds),
     'API checkout throttle': share(used['API requests'] ?? 0, s.apiCheckout.rateLimit * seconds),
     'placeOrder concurrency': share(
       concurrency.placeOrder / Math.max(1, concurrency.samples),

@@ -25,7 +25,13 @@ let methods: Json[];
 
 beforeAll(() => {
   // Another OIDC issuer: the TOKEN authorizer path (Cognito's own authorizer: edge.test.ts).
-  s = synth({ context: { jwtIssuer: 'https://issuer.example.com', accountConcurrency: '1000' } });
+  s = synth({
+    context: {
+      jwtIssuer: 'https://issuer.example.com',
+      jwtAudience: 'flash-sale-api',
+      accountConcurrency: '1000',
+    },
+  });
   const apiId = logicalId(s.built.stateless.api.api);
   const resources = resourcesOfType(s.stateless, 'AWS::ApiGateway::Resource');
   // The root resource (`GET /`, the buyer page) is the API's own RootResourceId.
@@ -161,6 +167,21 @@ describe('stage', () => {
     // Limits apply per method: the checkout leaves room under the account's 10,000 rps for the rest.
     expect(apiThrottle.methods.placeOrder.rateLimit).toBeLessThanOrEqual(8_000);
     expect(apiThrottle.stage.rateLimit).toBeLessThan(apiThrottle.methods.placeOrder.rateLimit);
+  });
+
+  it('raises the checkout method throttle with -c checkoutRateLimit / checkoutBurstLimit (for a raised account quota)', () => {
+    const raised = synth({
+      context: { accountConcurrency: '1000', checkoutRateLimit: '20000', checkoutBurstLimit: '10000' },
+    });
+    raised.stateless.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ResourcePath: '/~1sales~1{saleId}~1orders',
+          ThrottlingRateLimit: 20_000,
+          ThrottlingBurstLimit: 10_000,
+        }),
+      ]),
+    });
   });
 
   it('writes JSON access logs to its own log group', () => {

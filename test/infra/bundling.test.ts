@@ -17,7 +17,11 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'flash-sale-bundle-'));
 beforeAll(() => {
   s = synth({
     bundle: true,
-    context: { 'aws:cdk:enable-asset-metadata': true, jwtIssuer: 'https://issuer.example.com' },
+    context: {
+      'aws:cdk:enable-asset-metadata': true,
+      jwtIssuer: 'https://issuer.example.com',
+      jwtAudience: 'flash-sale-api',
+    },
   });
 }, 240_000);
 

@@ -16,7 +16,11 @@ let base: Synthesized;
 let raised: Synthesized;
 
 /** A large account and another OIDC issuer: every function deployed, every reservation as wired. */
-const LARGE = { accountConcurrency: '10000', jwtIssuer: 'https://issuer.example.com' };
+const LARGE = {
+  accountConcurrency: '10000',
+  jwtIssuer: 'https://issuer.example.com',
+  jwtAudience: 'flash-sale-api',
+};
 
 beforeAll(() => {
   base = synth({ context: LARGE });

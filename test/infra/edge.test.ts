@@ -123,7 +123,9 @@ describe("routes behind API Gateway's own Cognito authorizer (the default issuer
   });
 
   it('keeps the TOKEN authorizer function for another OIDC issuer', () => {
-    const oidc = synth({ context: { jwtIssuer: 'https://issuer.example.com', edge: 'false' } });
+    const oidc = synth({
+      context: { jwtIssuer: 'https://issuer.example.com', jwtAudience: 'flash-sale-api', edge: 'false' },
+    });
     const authorizers = Object.values(resourcesOfType(oidc.stateless, 'AWS::ApiGateway::Authorizer'));
     expect(authorizers.map((a) => props(a).Type)).toEqual(['TOKEN']);
     expect(oidc.built.stateless.functions.functions.authorizer).toBeDefined();

@@ -36,7 +36,13 @@ let s: Synthesized;
 let alarms: Json[];
 
 beforeAll(() => {
-  s = synth({ context: { jwtIssuer: 'https://issuer.example.com', accountConcurrency: '1000' } });
+  s = synth({
+    context: {
+      jwtIssuer: 'https://issuer.example.com',
+      jwtAudience: 'flash-sale-api',
+      accountConcurrency: '1000',
+    },
+  });
   alarms = Object.values(resourcesOfType(s.stateless, 'AWS::CloudWatch::Alarm')).map(props);
 });
 

@@ -27,7 +27,7 @@ let prod: Synthesized;
 let dev: Synthesized;
 
 beforeAll(() => {
-  prod = synth({ context: { stage: 'prod' } });
+  prod = synth({ context: { stage: 'prod', paymentGateway: 'stripe' } });
   dev = synth();
 });
 
@@ -110,7 +110,9 @@ describe('prod: a WAF web ACL on the API stage', () => {
   });
 
   it('is dropped with -c waf=false; other stages have none unless -c waf=true; Bot Control is opt-in', () => {
-    expect(webAcls(synth({ context: { stage: 'prod', waf: 'false' } }))).toHaveLength(0);
+    expect(
+      webAcls(synth({ context: { stage: 'prod', paymentGateway: 'stripe', waf: 'false' } })),
+    ).toHaveLength(0);
     expect(webAcls(dev)).toHaveLength(0);
     expect(rulesOf(prod).some((r) => r.Name === 'BotControl')).toBe(false);
     const bots = synth({ context: { waf: 'true', botControl: 'true', wafCheckoutPerMinute: '30' } });
@@ -125,9 +127,9 @@ describe('prod: a WAF web ACL on the API stage', () => {
         ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesBotControlRuleSet' },
       },
     });
-    expect(() => synth({ context: { stage: 'prod', waf: 'false', botControl: 'true' } })).toThrow(
-      /waf=false/,
-    );
+    expect(() =>
+      synth({ context: { stage: 'prod', paymentGateway: 'stripe', waf: 'false', botControl: 'true' } }),
+    ).toThrow(/waf=false/);
     expect(() => synth({ context: { waf: 'maybe' } })).toThrow(/waf must be true or false/);
   });
 });
@@ -136,7 +138,7 @@ describe('prod: Cognito', () => {
   it('lets nobody sign up by themselves unless -c selfSignUp=true', () => {
     for (const pool of pools(prod))
       expect((props(pool).AdminCreateUserConfig as Json).AllowAdminCreateUserOnly).toBe(true);
-    const open = synth({ context: { stage: 'prod', selfSignUp: 'true' } });
+    const open = synth({ context: { stage: 'prod', paymentGateway: 'stripe', selfSignUp: 'true' } });
     const buyers = props(
       open.stateful.toJSON().Resources[logicalId(open.built.stateful.userPool as never)] as Json,
     );
@@ -184,7 +186,12 @@ describe('prod: Cognito', () => {
 
   it('has no admin pool when another issuer is trusted (its claims decide admins)', () => {
     const other = synth({
-      context: { stage: 'prod', jwtIssuer: 'https://issuer.example.com/', jwtAudience: 'flash-sale-api' },
+      context: {
+        stage: 'prod',
+        paymentGateway: 'stripe',
+        jwtIssuer: 'https://issuer.example.com/',
+        jwtAudience: 'flash-sale-api',
+      },
     });
     expect(other.built.stateful.adminPool).toBeUndefined();
     expect(envOf(other, 'authorizer').ADMIN_JWT_ISSUER).toBeUndefined();
@@ -206,7 +213,7 @@ describe('the localstack target keeps what Community deploys', () => {
   afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
   it('skips WAFv2 and Cognito even for stage prod, and refuses an explicit waf=true', () => {
-    const local = synth({ context: { stage: 'prod', target: 'localstack', jwks } });
+    const local = synth({ context: { stage: 'prod', paymentGateway: 'stripe', target: 'localstack', jwks } });
     expect(webAcls(local)).toHaveLength(0);
     expect(pools(local)).toHaveLength(0);
     expect(() => synth({ context: { target: 'localstack', jwks, waf: 'true' } })).toThrow(/no WAFv2/);

@@ -76,7 +76,12 @@ describe('capacity model: wider limits', () => {
 
   it('lets the API account quota bind the dispenser design, and Lambda concurrency when it is short', () => {
     const shortRun = { durationS: 2, warmupS: 1, releasesPerSecond: 0 };
-    const stack = simulate({ ...stackSettings('dispensers', 64, 10), ...shortRun });
+    // The checkout's method throttle raised above the account quota (-c checkoutRateLimit), so the account's binds.
+    const stack = simulate({
+      ...stackSettings('dispensers', 64, 10),
+      apiCheckout: { rateLimit: 12_000, burstLimit: 6_000 },
+      ...shortRun,
+    });
     expect(stack.limitedBy).toBe('API Gateway account quota');
     expect(stack.checkoutsPerSecond).toBeGreaterThan(9_500);
     expect(stack.checkoutsPerSecond).toBeLessThanOrEqual(10_300);
