@@ -543,6 +543,9 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const orderId = await pendingOrder('job-lost', saleId);
     expect((await h.drain(queues().payments)).some((m) => m.Body?.includes(orderId))).toBe(true);
+    // Messages an earlier step received are back after the 1 s visibility timeout: the queue empties.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await h.drain(queues().payments);
     const report = (await h.runtime.runReconciler(new Date(Date.now() + GRACE_MS + 1_000))) as {
       paymentsResent: number;
       expired: number;
