@@ -64,6 +64,26 @@ export interface paths {
         patch: operations["updateSale"];
         trace?: never;
     };
+    "/sales/{saleId}/room": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The room's public state
+         * @description One document for every buyer, cacheable by any shared cache for `PUBLIC_MAX_AGE_SECONDS`: the room's schedule, live stock and joiner counts at `asOf`. With it and the draw in their own signed `ticket` (from joining), a buyer computes the same place, state and ETA `GET /sales/{saleId}/queue/me` would give, so a waiting crowd polls this instead of a function per buyer. The admission token itself still comes from the status route.
+         */
+        get: operations["getRoom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sales/{saleId}/orders": {
         parameters: {
             query?: never;
@@ -95,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Join the line
-         * @description One ticket per buyer per sale: before the start a lottery draw, after it arrival order. Joining again returns the same ticket (200).
+         * @description One ticket per buyer per sale: before the start a lottery draw, after it arrival order. Joining again returns the same ticket (200). The answer carries `ticket`, the buyer's ticket signed by the API (a JWT whose readable payload holds the draw): with `GET /sales/{saleId}/room` it gives the buyer their place without asking, and sent back as `Queue-Ticket` it lets the status route skip reading the ticket.
          */
         post: operations["joinQueue"];
         delete?: never;
@@ -282,6 +302,7 @@ export interface components {
         };
         PlaceOrder: {
             quantity: number;
+            /** @description How the buyer pays, per the deployment's `PAYMENT_GATEWAY`. Simulated gateway (the default): a simulator token, `tok_ok` approved, `tok_decline` declined, `tok_timeout` / `tok_error` a transient failure, `tok_flaky_N` failing its first N attempts. `PAYMENT_GATEWAY=stripe`: a Stripe PaymentMethod id (`pm_…`) the buyer's page created with Stripe.js, and anything else is 400 `VALIDATION_ERROR`. */
             paymentToken: string;
         };
         Health: {
@@ -393,6 +414,72 @@ export interface components {
             /** @constant */
             state: "SOLD_OUT";
         };
+        JoinedTicket: {
+            saleId: string;
+            position: number;
+            nowServing: number;
+            /** @enum {string} */
+            placedBy: "lottery" | "arrival";
+            pollAfterSeconds: number;
+            ticket: string;
+            /** @constant */
+            state: "WAITING";
+            etaSeconds: number | null;
+        } | {
+            saleId: string;
+            position: number;
+            nowServing: number;
+            /** @enum {string} */
+            placedBy: "lottery" | "arrival";
+            pollAfterSeconds: number;
+            ticket: string;
+            /** @constant */
+            state: "ADMITTED";
+            admissionExpiresAt: number;
+            admissionToken: string;
+        } | {
+            saleId: string;
+            position: number;
+            nowServing: number;
+            /** @enum {string} */
+            placedBy: "lottery" | "arrival";
+            pollAfterSeconds: number;
+            ticket: string;
+            /** @constant */
+            state: "EXPIRED";
+        } | {
+            saleId: string;
+            position: number;
+            nowServing: number;
+            /** @enum {string} */
+            placedBy: "lottery" | "arrival";
+            pollAfterSeconds: number;
+            ticket: string;
+            /** @constant */
+            state: "SOLD_OUT";
+        };
+        RoomDocument: {
+            saleId: string;
+            asOf: number;
+            available: number;
+            room: {
+                admitPerSecond: number;
+                /** Format: date-time */
+                opensAt: string;
+                tokenSeconds: number;
+                counterShards: number;
+                overAdmit: number;
+                base: number;
+                t0: number;
+                paused: boolean;
+            };
+            counts: {
+                preStart: number;
+                counters: number[];
+            };
+            nowServing: number;
+            joined: number;
+        };
         ErrorDetail: {
             path?: string;
             message: string;
@@ -435,7 +522,23 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -594,7 +697,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -641,9 +744,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sale */
+            /** @description The sale, the same for everyone: shared caches (the edge) may keep it briefly */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -682,7 +786,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -846,7 +950,100 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RETRY";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL`: a bug on our side; it is safe to retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                saleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room at `asOf` (epoch ms) */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDocument"];
+                };
+            };
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `SALE_NOT_FOUND`: no such sale
+             *
+             *     `NOT_FOUND`: the sale has no waiting room, or the buyer no ticket
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SALE_NOT_FOUND" | "NOT_FOUND";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1066,7 +1263,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1122,7 +1319,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueStatus"];
+                    "application/json": components["schemas"]["JoinedTicket"];
                 };
             };
             /** @description A new ticket; its status lives at Location */
@@ -1135,7 +1332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueStatus"];
+                    "application/json": components["schemas"]["JoinedTicket"];
                 };
             };
             /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
@@ -1206,7 +1403,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1245,7 +1442,13 @@ export interface operations {
     queueStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The signed `ticket` joining gave this buyer: with it the ticket is not read from the table. One that is not valid for this buyer and sale is ignored (the stored ticket is read). Send it at most once.
+                 * @example eyJhbGciOiJIUzI1NiJ9.eyJzYWxlIjoic3ByaW5nLWRyb3AiLCJkcmF3Ijp7ImtpbmQiOiJsb3R0ZXJ5IiwidSI6MC44NTN9LCJzdWIiOiJhbGljZSIsImF1ZCI6InRpY2tldCIsImlhdCI6MTc5NjE0NzEwMCwiZXhwIjoxNzk2MTU1MjAwfQ.uZO4j3BrQfuI_C4gEzZgrffrtN2dolGZ0GHZsxd0ahA
+                 */
+                "Queue-Ticket"?: string;
+            };
             path: {
                 saleId: string;
             };
@@ -1317,7 +1520,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1373,7 +1576,23 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1428,7 +1647,23 @@ export interface operations {
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1484,7 +1719,23 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1539,7 +1790,23 @@ export interface operations {
                     "text/javascript": string;
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `VALIDATION_ERROR`: the request is not valid (body, path, query or header); nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: components["schemas"]["ErrorDetail"][];
+                        };
+                    };
+                };
+            };
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1643,7 +1910,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1763,7 +2030,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */
@@ -1802,7 +2069,7 @@ export interface operations {
     listMyOrders: {
         parameters: {
             query?: {
-                limit?: number;
+                limit?: string;
                 nextToken?: string;
             };
             header?: never;
@@ -1852,7 +2119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key */
+            /** @description `RETRY`: load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key */
             429: {
                 headers: {
                     /** @description Seconds to wait before asking again */

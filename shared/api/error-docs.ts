@@ -67,7 +67,7 @@ export const errorDocs: Record<ErrorCode, ErrorDoc> = {
   },
   RETRY: {
     meaning:
-      'load (throttle, concurrency, contention, a spent time budget or an outcome not known yet): retry after `Retry-After` seconds with the same Idempotency-Key',
+      'load (throttle, concurrency, contention, a spent time budget or an outcome not known yet), or, at the checkout, the last units still in flight (taken by checkouts not yet settled, so neither sold out nor free): retry after `Retry-After` seconds with the same Idempotency-Key',
     message: 'Too many requests right now; retry shortly with the same Idempotency-Key',
   },
   INTERNAL: {

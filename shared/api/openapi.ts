@@ -31,6 +31,8 @@ const responseSchemas = {
   Order: shape.order,
   OrderPage: shape.orderPage,
   QueueStatus: shape.queueStatus,
+  JoinedTicket: shape.joinedTicket,
+  RoomDocument: shape.roomDocument,
   ErrorDetail: shape.errorDetail,
 };
 
@@ -80,7 +82,7 @@ export function openApiDocument(): Json {
       version: API_VERSION,
       summary: 'Limited-stock sales: every unit sold once, no buyer charged twice, overload answered.',
       description:
-        'Errors always have the shape `{"error":{"code","message","details"?}}` with a JSON content type. Load of any kind (throttle, concurrency, contention) is answered 429 `RETRY` with `Retry-After`; a 5xx always means a bug. Bad input gets a 4xx and writes nothing. A path the API lacks is 404 `NOT_FOUND`, a method a path lacks 405 `METHOD_NOT_ALLOWED` with an `Allow` header.',
+        'Errors always have the shape `{"error":{"code","message","details"?}}` with a JSON content type. Load of any kind (throttle, concurrency, contention) is answered 429 `RETRY` with `Retry-After`; a 5xx always means a bug. Bad input gets a 4xx and writes nothing. A path the API lacks is 404 `NOT_FOUND`, a method a path lacks 405 `METHOD_NOT_ALLOWED` with an `Allow` header. Any route answers 400 `VALIDATION_ERROR` to a request whose meaning depends on which copy a parser keeps: a header sent under two spellings, a header the API reads (`Authorization`, `Content-Type`, `Idempotency-Key`, `Admission-Token`, `Queue-Ticket`, `Origin`) sent twice, a query parameter given twice; the local runtime answers a request that is not well-formed HTTP/1.1 400 `VALIDATION_ERROR` the same way.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [
@@ -242,8 +244,9 @@ function success(key: string, answer: Answer, named: Map<z.ZodMiniType, string>)
 
 /** The route's own refusals plus those every route of its kind shares. */
 function refusalCodes(auth: NonNullable<FunctionSpec['http']>['auth'], doc: RouteDoc): ErrorCode[] {
-  const codes = new Set<ErrorCode>();
-  if (doc.pathParameter || doc.query || doc.headers?.some((h) => h.required)) codes.add('VALIDATION_ERROR');
+  // Any request can be malformed beyond its parameters: a header sent twice or under two
+  // spellings, a repeated query parameter (shared/http/strict-request.ts), bytes the front cannot parse.
+  const codes = new Set<ErrorCode>(['VALIDATION_ERROR']);
   if (doc.body) {
     for (const code of [
       'VALIDATION_ERROR',

@@ -3,6 +3,7 @@ import type { ErrorCode, ErrorDetail } from '../domain/errors.ts';
 import type { OrderView } from '../domain/order.ts';
 import { orderStatuses } from '../domain/order.ts';
 import type { SaleView } from '../domain/sale.ts';
+import type { RoomDocument } from '../domain/waiting-room.ts';
 import type { QueueStatus, RoomView } from '../usecases/waiting-room.ts';
 
 /**
@@ -79,17 +80,45 @@ const ticketCommon = {
   placedBy: z.enum(['lottery', 'arrival']),
   pollAfterSeconds: count,
 };
-export const queueStatus = z.discriminatedUnion('state', [
-  z.strictObject({ ...ticketCommon, state: z.literal('WAITING'), etaSeconds: z.nullable(count) }),
-  z.strictObject({
-    ...ticketCommon,
-    state: z.literal('ADMITTED'),
-    admissionExpiresAt: epochMs,
-    admissionToken: z.string(),
+/** A ticket's four states, each with the fields `extra` adds (joining adds the signed ticket). */
+function ticketStates<Extra extends Record<string, z.ZodMiniType>>(extra: Extra) {
+  return z.discriminatedUnion('state', [
+    z.strictObject({ ...ticketCommon, ...extra, state: z.literal('WAITING'), etaSeconds: z.nullable(count) }),
+    z.strictObject({
+      ...ticketCommon,
+      ...extra,
+      state: z.literal('ADMITTED'),
+      admissionExpiresAt: epochMs,
+      admissionToken: z.string(),
+    }),
+    z.strictObject({ ...ticketCommon, ...extra, state: z.literal('EXPIRED') }),
+    z.strictObject({ ...ticketCommon, ...extra, state: z.literal('SOLD_OUT') }),
+  ]);
+}
+export const queueStatus = ticketStates({});
+/** `POST /sales/{id}/queue`: the status plus the buyer's signed ticket (shared/usecases/room-tickets.ts). */
+export const joinedTicket = ticketStates({ ticket: z.string() });
+
+/** `GET /sales/{id}/room`: the room's public state, the same for every buyer (RoomDocument). */
+export const roomDocument = z.strictObject({
+  saleId: z.string(),
+  asOf: epochMs,
+  available: count,
+  room: z.strictObject({
+    admitPerSecond: count,
+    opensAt: instant,
+    tokenSeconds: z.int().check(z.gte(1)),
+    counterShards: z.int().check(z.gte(1)),
+    overAdmit: z.number().check(z.gte(1)),
+    // Positions served at t0: a real number, the schedule moves in fractions of a position.
+    base: z.number().check(z.gte(0)),
+    t0: epochMs,
+    paused: z.boolean(),
   }),
-  z.strictObject({ ...ticketCommon, state: z.literal('EXPIRED') }),
-  z.strictObject({ ...ticketCommon, state: z.literal('SOLD_OUT') }),
-]);
+  counts: z.strictObject({ preStart: count, counters: z.array(count) }),
+  nowServing: count,
+  joined: count,
+});
 
 export const errorDetail = z.strictObject({ path: z.optional(z.string()), message: z.string() });
 
@@ -115,4 +144,6 @@ export type ResponseShapesMatch = [
   Holds<Same<z.output<typeof queueStatus>['state'], QueueStatus['state']>>,
   // Every ticket the schema admits is a QueueStatus (the type leaves the token optional).
   Holds<z.output<typeof queueStatus> extends QueueStatus ? true : false>,
+  Holds<z.output<typeof joinedTicket> extends QueueStatus & { ticket: string } ? true : false>,
+  Holds<Same<z.output<typeof roomDocument>, RoomDocument>>,
 ];

@@ -16,7 +16,7 @@ import * as shape from './responses.ts';
  * itself says (method, path, who may call). Keyed by the wiring's function key and typed so that a
  * route added to the wiring table without its entry here fails `tsc`; the generator
  * (shared/api/openapi.ts) reads nothing else. Answers every route shares (401/403 by the route's
- * auth, 400 for a path id or body, 413/415 for a body, 429 RETRY) are added by the generator.
+ * auth, 400 for any request, 413/415 for a body, 429 RETRY) are added by the generator.
  */
 
 export type HttpFunctionKey = {
@@ -101,7 +101,58 @@ const ticketExample = {
   placedBy: 'lottery',
   pollAfterSeconds: 3,
 };
+const roomDocumentExample = {
+  saleId: 'spring-drop',
+  asOf: 1796148042000,
+  available: 412,
+  room: {
+    admitPerSecond: 100,
+    opensAt: '2026-12-01T17:45:00.000Z',
+    tokenSeconds: 120,
+    counterShards: 8,
+    overAdmit: 2,
+    base: 3400,
+    t0: 1796148000000,
+    paused: false,
+  },
+  counts: { preStart: 6000, counters: [388, 387, 388, 387, 388, 387, 388, 387] },
+  nowServing: 4224,
+  joined: 9100,
+};
+const signedTicketExample =
+  'eyJhbGciOiJIUzI1NiJ9.eyJzYWxlIjoic3ByaW5nLWRyb3AiLCJkcmF3Ijp7ImtpbmQiOiJsb3R0ZXJ5IiwidSI6MC44NTN9LCJzdWIiOiJhbGljZSIsImF1ZCI6InRpY2tldCIsImlhdCI6MTc5NjE0NzEwMCwiZXhwIjoxNzk2MTU1MjAwfQ.uZO4j3BrQfuI_C4gEzZgrffrtN2dolGZ0GHZsxd0ahA';
 const html = { mediaType: 'text/html', headers: ['Cache-Control', 'Content-Security-Policy'] } as const;
+
+/**
+ * The checkout body as the simulated gateway takes it; its pattern also admits every Stripe
+ * PaymentMethod id, so it holds under either gateway, and the description says which is which.
+ */
+const placeOrderDoc = z.extend(placeOrderBody, {
+  paymentToken: placeOrderBody.shape.paymentToken.check(
+    z.describe(
+      "How the buyer pays, per the deployment's `PAYMENT_GATEWAY`. Simulated gateway (the default): a simulator token, `tok_ok` approved, `tok_decline` declined, `tok_timeout` / `tok_error` a transient failure, `tok_flaky_N` failing its first N attempts. `PAYMENT_GATEWAY=stripe`: a Stripe PaymentMethod id (`pm_…`) the buyer's page created with Stripe.js, and anything else is 400 `VALIDATION_ERROR`.",
+    ),
+  ),
+});
+
+/**
+ * The contract reads `limit` in two steps (decimal digits, then 1 to 100) and only the first has a
+ * JSON Schema form; this one pattern is both (test/unit/openapi.test.ts holds them equal).
+ */
+export const LIMIT_PATTERN = /^(0{0,2}[1-9]|0?[1-9][0-9]|100)$/;
+const listOrdersQueryDoc = z.strictObject({
+  limit: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(LIMIT_PATTERN),
+        z.describe(
+          'Orders per page, 1 to 100 in plain decimal digits (default 20); `0x10`, `1e1` or a repeated `limit` is 400.',
+        ),
+      ),
+  ),
+  nextToken: listOrdersQuery.shape.nextToken,
+});
 
 export const routeDocs = {
   health: {
@@ -142,12 +193,29 @@ export const routeDocs = {
     pathParameter: pathId,
     answers: {
       200: {
-        description: 'The sale',
+        description: 'The sale, the same for everyone: shared caches (the edge) may keep it briefly',
         schema: shape.sale,
         example: { ...saleExample, available: 412, status: 'ACTIVE', waitingRoom: roomExample },
+        headers: ['Cache-Control'],
       },
     },
     errors: ['SALE_NOT_FOUND'],
+  },
+  getRoom: {
+    tag: 'Waiting room',
+    summary: "The room's public state",
+    description:
+      "One document for every buyer, cacheable by any shared cache for `PUBLIC_MAX_AGE_SECONDS`: the room's schedule, live stock and joiner counts at `asOf`. With it and the draw in their own signed `ticket` (from joining), a buyer computes the same place, state and ETA `GET /sales/{saleId}/queue/me` would give, so a waiting crowd polls this instead of a function per buyer. The admission token itself still comes from the status route.",
+    pathParameter: pathId,
+    answers: {
+      200: {
+        description: 'The room at `asOf` (epoch ms)',
+        schema: shape.roomDocument,
+        example: roomDocumentExample,
+        headers: ['Cache-Control'],
+      },
+    },
+    errors: ['SALE_NOT_FOUND', 'NOT_FOUND'],
   },
   updateSale: {
     tag: 'Waiting room',
@@ -188,7 +256,7 @@ export const routeDocs = {
         example: 'eyJhbGciOiJIUzI1NiJ9.eyJzYWxlIjoic3ByaW5nLWRyb3AifQ.c2lnbmF0dXJl',
       },
     ],
-    body: { schema: placeOrderBody, example: { quantity: 1, paymentToken: 'tok_ok' } },
+    body: { schema: placeOrderDoc, example: { quantity: 1, paymentToken: 'tok_ok' } },
     answers: {
       202: {
         description: 'Reserved: the order, to follow at its Location',
@@ -216,19 +284,19 @@ export const routeDocs = {
     tag: 'Waiting room',
     summary: 'Join the line',
     description:
-      'One ticket per buyer per sale: before the start a lottery draw, after it arrival order. Joining again returns the same ticket (200).',
+      "One ticket per buyer per sale: before the start a lottery draw, after it arrival order. Joining again returns the same ticket (200). The answer carries `ticket`, the buyer's ticket signed by the API (a JWT whose readable payload holds the draw): with `GET /sales/{saleId}/room` it gives the buyer their place without asking, and sent back as `Queue-Ticket` it lets the status route skip reading the ticket.",
     pathParameter: pathId,
     answers: {
       201: {
         description: 'A new ticket; its status lives at Location',
-        schema: shape.queueStatus,
-        example: ticketExample,
+        schema: shape.joinedTicket,
+        example: { ...ticketExample, ticket: signedTicketExample },
         headers: ['Location', 'Cache-Control', 'Vary', 'Retry-After'],
       },
       200: {
         description: 'The ticket this buyer already had',
-        schema: shape.queueStatus,
-        example: ticketExample,
+        schema: shape.joinedTicket,
+        example: { ...ticketExample, ticket: signedTicketExample },
         headers: ['Cache-Control', 'Vary', 'Retry-After'],
       },
     },
@@ -240,6 +308,16 @@ export const routeDocs = {
     description:
       'WAITING (with an ETA; poll again after Retry-After), ADMITTED (with the Admission-Token the checkout needs), EXPIRED or SOLD_OUT. Private to the buyer: no shared cache keeps it.',
     pathParameter: pathId,
+    headers: [
+      {
+        name: 'Queue-Ticket',
+        required: false,
+        description:
+          'The signed `ticket` joining gave this buyer: with it the ticket is not read from the table. One that is not valid for this buyer and sale is ignored (the stored ticket is read). Send it at most once.',
+        schema: z.string().check(z.minLength(1), z.maxLength(4096)),
+        example: signedTicketExample,
+      },
+    ],
     answers: {
       200: {
         description: 'The ticket',
@@ -308,7 +386,7 @@ export const routeDocs = {
     tag: 'Orders',
     summary: 'My orders',
     description: "The caller's orders, newest first, a page at a time: pass `nextToken` back for the next.",
-    query: listOrdersQuery,
+    query: listOrdersQueryDoc,
     answers: {
       200: {
         description: 'A page of orders',

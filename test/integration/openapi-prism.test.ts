@@ -162,10 +162,10 @@ describe('Prism in front of the local runtime', () => {
       },
     });
     for (const key of ['d1', 'd2', 'd3']) expect((await buy(dave, key, roomy)).response.status).toBe(202);
-    const page1 = await api.GET('/me/orders', { params: { query: { limit: 2 } }, headers: dave });
+    const page1 = await api.GET('/me/orders', { params: { query: { limit: '2' } }, headers: dave });
     expect(page1.data?.orders).toHaveLength(2);
     const page2 = await api.GET('/me/orders', {
-      params: { query: { limit: 2, nextToken: page1.data?.nextToken } },
+      params: { query: { limit: '2', nextToken: page1.data?.nextToken } },
       headers: dave,
     });
     expect(page2.data?.orders).toHaveLength(1);
@@ -196,13 +196,26 @@ describe('Prism in front of the local runtime', () => {
     });
     expect(joined.response.status).toBe(201);
     expect(joined.response.headers.get('location')).toBe(`/sales/${roomSale}/queue/me`);
+    const ticket = joined.data?.ticket ?? '';
+    expect(ticket.split('.')).toHaveLength(3);
+    // The room's public document: cacheable by anyone; a sale without a room has none.
+    const room = await api.GET('/sales/{saleId}/room', { params: { path: { saleId: roomSale } } });
+    expect(room.data?.room.admitPerSecond).toBe(1000);
+    expect(room.response.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    expect((await api.GET('/sales/{saleId}/room', { params: { path: { saleId } } })).error?.error.code).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      (await api.GET('/sales/{saleId}/room', { params: { path: { saleId: 'no-such-sale' } } })).error?.error
+        .code,
+    ).toBe('SALE_NOT_FOUND');
     expect(
       (await api.POST('/sales/{saleId}/queue', { params: { path: { saleId: roomSale } }, headers: carol }))
         .response.status,
     ).toBe(200);
     const token = await h.waitFor(async () => {
       const { data } = await api.GET('/sales/{saleId}/queue/me', {
-        params: { path: { saleId: roomSale } },
+        params: { path: { saleId: roomSale }, header: { 'Queue-Ticket': ticket } },
         headers: carol,
       });
       return data?.state === 'ADMITTED' ? data.admissionToken : undefined;
@@ -314,6 +327,8 @@ describe('Prism in front of the local runtime', () => {
     }
     const badLimit = await refused(() => raw('GET', '/me/orders?limit=0', tokenOf(dave)));
     expect(errorCode(badLimit.body)).toBe('VALIDATION_ERROR');
+    const hexLimit = await refused(() => raw('GET', '/me/orders?limit=0x10', tokenOf(dave)));
+    expect(errorCode(hexLimit.body)).toBe('VALIDATION_ERROR');
     const badSale = await refused(() => raw('POST', '/sales', { ...tokenOf(admin), body: { name: 'x' } }));
     expect(errorCode(badSale.body)).toBe('VALIDATION_ERROR');
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OPENAPI_FILES, openApiFiles } from '../../local/openapi-files.ts';
 import { openApiDocument } from '../../shared/api/openapi.ts';
+import { LIMIT_PATTERN } from '../../shared/api/routes.ts';
+import { listOrdersQuery } from '../../shared/contract.ts';
 import { functionSpecs } from '../../shared/wiring.ts';
 
 type Operation = {
@@ -47,5 +49,24 @@ describe('the OpenAPI document', () => {
     expect(codesOf('403')).toEqual(['ADMISSION_REQUIRED']);
     expect(codesOf('422')).toEqual(['IDEMPOTENCY_KEY_REUSED']);
     expect(codesOf('429')).toEqual(['RETRY']);
+  });
+
+  it('documents `limit` as exactly the values the contract accepts', () => {
+    const samples = ['1', '7', '07', '007', '0007', '20', '99', '100', '0100', '101', '0', '00', '000'];
+    samples.push('999', '1000', '0x10', '1e1', ' 7', '7 ', '+7', '-1', '1.0', '');
+    for (const limit of samples) {
+      expect(LIMIT_PATTERN.test(limit), JSON.stringify(limit)).toBe(
+        listOrdersQuery.safeParse({ limit }).success,
+      );
+    }
+    expect(samples.filter((limit) => LIMIT_PATTERN.test(limit))).toEqual([
+      '1',
+      '7',
+      '07',
+      '007',
+      '20',
+      '99',
+      '100',
+    ]);
   });
 });
