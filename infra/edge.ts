@@ -41,8 +41,10 @@ export class Edge extends Construct {
       defaultTtl: Duration.seconds(0),
       minTtl: Duration.seconds(0),
       maxTtl: Duration.seconds(EDGE_MAX_TTL_SECONDS),
-      // In the key so a request that carries a token never shares an entry with another bearer.
-      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+      // In the key so a request that carries a token never shares an entry with another bearer,
+      // and an answer's Access-Control-Allow-Origin (set per Origin by -c corsOrigins) is never
+      // served to another origin.
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', 'Origin'),
       queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
       enableAcceptEncodingGzip: true,
@@ -55,7 +57,7 @@ export class Edge extends Construct {
       // CloudFront forwards Authorization on GET only when the cache key names it, and a key
       // with headers needs a TTL above 0; answers without `public` are still never stored.
       maxTtl: Duration.seconds(1),
-      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', 'Origin'),
       queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
     });

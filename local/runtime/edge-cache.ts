@@ -23,8 +23,8 @@ interface Entry {
  * HEAD whose answer the origin marked cacheable (`max-age` > 0, not private, no-store or no-cache)
  * is answered from here until it expires, with no function invocation, no concurrency slot and
  * no throttle token, and concurrent misses of one key share one origin call (request collapsing).
- * The key is method + path + query + `Authorization`, as the distribution's cache policies key it,
- * so an answer is never served to another bearer.
+ * The key is method + path + query + `Authorization` + `Origin`, as the distribution's cache
+ * policies key it, so an answer is never served to another bearer, nor its CORS header to another origin.
  */
 export class EdgeCache {
   private readonly entries = new Map<string, Entry>();
@@ -91,7 +91,7 @@ export class EdgeCache {
 
 function keyOf(req: EdgeRequest): string | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-  return `${req.method} ${req.url} ${req.headers.authorization ?? ''}`;
+  return `${req.method} ${req.url} ${req.headers.authorization ?? ''} ${req.headers.origin ?? ''}`;
 }
 
 /** Seconds a shared cache may keep this answer: CloudFront's reading of the origin's Cache-Control. */

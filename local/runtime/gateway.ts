@@ -176,12 +176,40 @@ function send(status: number, body: string, headers: Record<string, string> = {}
 }
 
 /** Node's rule: a repeated header's values joined by ", " (set-cookie aside, which requests lack). */
+/**
+ * Headers by lower-case name, as Node's `req.headers` reads them: a repeated header that can only
+ * hold one value (Authorization, Content-Type, …) keeps its first copy, others are joined. The
+ * proxy event's multiValueHeaders keep every copy, so the routes still refuse the repetition.
+ */
 function headersOf(rawHeaders: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    if (!(name in headers)) headers[name] = value;
+    else if (!SINGLE_VALUED.has(name)) headers[name] = `${headers[name]}, ${value}`;
   }
   return headers;
 }
+
+/** The headers whose duplicates Node's HTTP parser discards (node:http `IncomingMessage.headers`). */
+const SINGLE_VALUED = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);

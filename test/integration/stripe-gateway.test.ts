@@ -3,12 +3,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localQueueArn, sqsEventOf } from '../../local/runtime/index.ts';
+import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import {
   AUTHENTICATION_REQUIRED,
   INVALID_PAYMENT_METHOD,
   StripePaymentGateway,
 } from '../../shared/adapters/payment/stripe-gateway.ts';
 import { ProcessorRateLimitedError, TransientPaymentError } from '../../shared/ports.ts';
+import { PAYMENT_GRACE_MS, PAYMENT_RETRY_SECONDS_DEFAULT } from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type StripeStandIn, startStripeStandIn } from '../support/stripe-stand-in.ts';
 
@@ -253,13 +255,30 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     expect(audit.stock).toMatchObject({ sold: 1, held: 0, available: 1 });
   });
 
-  it('refunds through Stripe when the hold expired first and the charge landed after', async () => {
+  /** A consumer took the job and began the charge (the payment clock runs from here), then died. */
+  async function chargeBegun(orderId: string): Promise<number> {
+    const tables = h.runtime.resources.tableNames;
+    const store = new DynamoOrderStore(
+      h.db,
+      tables.orders,
+      () => tables.sales,
+      () => tables.claims,
+    );
+    const current = await store.get(orderId, true);
+    if (!current) throw new Error(`no order ${orderId}`);
+    const started = Date.now();
+    await store.startPayment(current, started, started + PAYMENT_RETRY_SECONDS_DEFAULT * 1000);
+    return started;
+  }
+
+  it('refunds through Stripe when the payment clock ran out first and the charge landed after', async () => {
     const { saleId } = await h.createSale({ totalStock: 2 });
     const orderId = await pendingOrder('stripe-late-charge', saleId, 'pm_card_visa');
     const job = await receiveFor(queues().payments, orderId);
-    await h.runtime.runReconciler(new Date(Date.parse((await order(orderId)).expiresAt) + 1_000));
-    expect((await order(orderId)).status).toBe('EXPIRED');
-    // The consumer that read PAYMENT_PENDING before the expiry charged, then died.
+    const started = await chargeBegun(orderId);
+    await h.runtime.runReconciler(new Date(started + PAYMENT_RETRY_SECONDS_DEFAULT * 1000 + 1_000));
+    expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
+    // The consumer that read PAYMENT_PENDING before the deadline charged, then died.
     expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });
     const redelivered = await receiveFor(queues().payments, orderId);
     expect(redelivered.MessageId).toBe(job.MessageId);
@@ -269,7 +288,7 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     const [charge] = await stripe.chargesFor(orderId);
     expect(charge).toMatchObject({ refunded: true, amount_refunded: 1500 });
     expect(await stripe.refundsOf(charge?.id as string)).toHaveLength(1);
-    expect((await order(orderId)).status).toBe('EXPIRED');
+    expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     const audit = await h.audit(saleId, { expectSettled: true });
     expect(audit.violations).toEqual([]);
     expect(audit.charges).toEqual({ approved: 1, refunded: 1, declined: 0 });
@@ -278,16 +297,18 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
   it('lets the reconciler refund through Stripe when the payment job is gone for good', async () => {
     const { saleId } = await h.createSale({ totalStock: 2 });
     const orderId = await pendingOrder('stripe-reconciler-refund', saleId, 'pm_card_visa');
-    const expiry = Date.parse((await order(orderId)).expiresAt) + 1_000;
-    await h.runtime.runReconciler(new Date(expiry));
-    expect((await order(orderId)).status).toBe('EXPIRED');
+    const deadline = (await chargeBegun(orderId)) + PAYMENT_RETRY_SECONDS_DEFAULT * 1000 + 1_000;
+    await h.runtime.runReconciler(new Date(deadline));
+    expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });
     // Its job went to the DLQ: only the reconciler's refund check is left.
     await h.drain(queues().payments);
     expect((await h.audit(saleId)).violations).toEqual([
-      `order ${orderId} is EXPIRED but its charge was kept`,
+      `order ${orderId} is PAYMENT_FAILED but its charge was kept`,
     ]);
-    const report = (await h.runtime.runReconciler(new Date(expiry + 3_600_000))) as { refunded: number };
+    const report = (await h.runtime.runReconciler(new Date(deadline + PAYMENT_GRACE_MS + 1_000))) as {
+      refunded: number;
+    };
     expect(report.refunded).toBe(1);
     const [charge] = await stripe.chargesFor(orderId);
     expect(charge).toMatchObject({ refunded: true, amount_refunded: 1500 });

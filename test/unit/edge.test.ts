@@ -39,6 +39,9 @@ describe('the local edge cache (CloudFront played locally)', () => {
     expect(edge.lookup(request('/sales/a/room', 'Bearer x'))).toBeUndefined();
     expect(edge.lookup(request('/sales/a/room', undefined, 'POST'))).toBeUndefined();
     expect(edge.lookup(request('/sales/b/room'))).toBeUndefined();
+    // Another Origin is another entry: its Access-Control-Allow-Origin may differ (-c corsOrigins).
+    const fromShop = { ...request('/sales/a/room'), headers: { origin: 'https://shop.example' } };
+    expect(edge.lookup(fromShop)).toBeUndefined();
     now += 1_000;
     expect(edge.lookup(request('/sales/a/room'))).toBeUndefined();
   });
