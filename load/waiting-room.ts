@@ -171,7 +171,7 @@ async function main(): Promise<number> {
     }
     db.destroy();
 
-    const result = summarize(s, buyers, client.tally, audit, { startsAt, buyersDoneAt });
+    const result = summarize(s, buyers, client.tally, audit, { startsAt, buyersDoneAt }, runtime);
     const dir = join(
       root,
       'load',
@@ -208,7 +208,9 @@ function summarize(
   tally: ReturnType<typeof newTally>,
   audit: Awaited<ReturnType<typeof auditSale>>,
   times: { startsAt: number; buyersDoneAt: number },
+  runtime: Pick<Awaited<ReturnType<typeof startRuntime>>, 'invocationCounts' | 'edge'>,
 ) {
+  const invocations = runtime.invocationCounts();
   const outcomes: Record<string, number> = {};
   for (const b of buyers) outcomes[b.outcome ?? 'none'] = (outcomes[b.outcome ?? 'none'] ?? 0) + 1;
   const refusals: Record<string, number> = {};
@@ -284,7 +286,18 @@ function summarize(
       allBuyersDoneAfterStartSeconds: round((times.buyersDoneAt - times.startsAt) / 1000),
     },
     requests: { ...tally.requests, answers429: tally.answers429 },
-    latencyMs: { join: latency('join'), status: latency('status'), checkout: latency('checkout') },
+    // What the crowd cost: functions run (room documents the edge answered ran none).
+    functionInvocations: {
+      total: Object.values(invocations).reduce((a, b) => a + (b ?? 0), 0),
+      ...invocations,
+    },
+    edge: { ...runtime.edge.stats },
+    latencyMs: {
+      join: latency('join'),
+      room: latency('room'),
+      status: latency('status'),
+      checkout: latency('checkout'),
+    },
   };
 }
 

@@ -1,15 +1,24 @@
 /**
- * One virtual buyer of the waiting-room drill, behaving like the buyer page: join, poll status as
- * the room asks (pollAfterSeconds / Retry-After), buy with the admission token once admitted.
+ * One virtual buyer of the waiting-room drill, behaving like the buyer page: join, wait as the
+ * room asks (pollAfterSeconds / Retry-After), buy with the admission token once admitted.
  */
+import {
+  type Draw,
+  pollAfterSeconds,
+  type RoomDocument,
+  stateFromDocument,
+} from '../../shared/domain/waiting-room.ts';
+import { drawOfTicket, TICKET_HEADER } from '../../shared/usecases/room-tickets.ts';
 import { joinUrl } from './url.ts';
 
 export type Outcome = 'ordered' | 'soldOut' | 'expired' | 'refused' | 'gaveUp';
 
 /**
- * `page`: every buyer polls on its own timer exactly as the buyer page does (web/page.ts: at least
- * what the server asks, plus up to half again at random) with no cap on requests in flight, as a
- * crowd of browsers would. `capped`: the crowd shares `maxInFlight` requests and backs off
+ * `page`: every buyer waits exactly as the buyer page does (web/page.ts): it polls the public room
+ * document on its own timer (at least what the server asks, plus up to half again at random),
+ * computes its place from its ticket's draw, and calls `GET /queue/me` with its ticket only once
+ * that place is served; no cap on requests in flight, as a crowd of browsers would.
+ * `capped`: the crowd polls `GET /queue/me`, shares `maxInFlight` requests and backs off
  * exponentially on refusals (the drill's first mode, kinder to a stack sharing the machine).
  */
 export type RoomPolling = 'page' | 'capped';
@@ -91,6 +100,7 @@ export class RoomClient {
     name: string,
     method: string,
     path: string,
+    /** The buyer's bearer token; empty for a public document (the edge caches it for everyone). */
     token: string,
     extra: { headers?: Record<string, string>; body?: unknown } = {},
   ): Promise<Answer> {
@@ -104,7 +114,7 @@ export class RoomClient {
       const res = await fetch(joinUrl(this.baseUrl, path), {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(extra.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...extra.headers,
         },
@@ -155,6 +165,25 @@ export async function playBuyer(
     if (refusal) buyer.refusal = refusal;
   };
   await sleep(Math.max(0, options.joinAt - Date.now()));
+  // Set once the join hands out a ticket (page mode): from then on the buyer watches the room document.
+  let draw: Draw | undefined;
+  let ticket = '';
+  const status = () => (draw ? lookAtRoom(draw) : client.send('status', 'GET', `${base}/queue/me`, token));
+  /**
+   * The page's look at the line: the room document, and the ticket's state computed from it. A
+   * served ticket is exchanged for an admission token (the one call with the buyer's token); any
+   * other state is answered as the status route would, with its pollAfterSeconds.
+   */
+  const lookAtRoom = async (d: Draw): Promise<Answer> => {
+    const room = await client.send('room', 'GET', `${base}/room`, '');
+    if (room.status !== 200) return room;
+    const state = stateFromDocument(room.body as unknown as RoomDocument, d);
+    if (state.state === 'ADMITTED')
+      return client.send('status', 'GET', `${base}/queue/me`, token, {
+        headers: { [TICKET_HEADER]: ticket },
+      });
+    return { status: 200, body: { ...state, pollAfterSeconds: pollAfterSeconds(state) }, retryAfter: 0 };
+  };
   const buy = (admission?: string) =>
     client.send('checkout', 'POST', `${base}/orders`, token, {
       headers: {
@@ -187,7 +216,7 @@ export async function playBuyer(
       answer =
         buyer.position === undefined
           ? await client.send('join', 'POST', `${base}/queue`, token)
-          : await client.send('status', 'GET', `${base}/queue/me`, token);
+          : await status();
       continue;
     }
     failures = 0;
@@ -197,7 +226,11 @@ export async function playBuyer(
     const state = answer.body.state;
     buyer.position = Number(answer.body.position);
     buyer.lastState = String(state);
-    buyer.placedBy = answer.body.placedBy as BuyerRecord['placedBy'];
+    buyer.placedBy = (answer.body.placedBy as BuyerRecord['placedBy']) ?? buyer.placedBy;
+    if (page && !draw && typeof answer.body.ticket === 'string') {
+      ticket = answer.body.ticket;
+      draw = drawOfTicket(ticket);
+    }
     if (state === 'SOLD_OUT') return finish('soldOut');
     if (state === 'ADMITTED') {
       buyer.admitted = true;
@@ -221,7 +254,7 @@ export async function playBuyer(
       const asked = Number(answer.body.pollAfterSeconds) || 1;
       await sleep(page ? pageDelayMs(asked) : Math.max(1, asked) * 1000 * (0.8 + 0.4 * Math.random()));
     }
-    answer = await client.send('status', 'GET', `${base}/queue/me`, token);
+    answer = await status();
   }
   finish(buyer.lastState === 'EXPIRED' ? 'expired' : 'gaveUp');
 }
