@@ -55,7 +55,10 @@ describe('the edge: CloudFront in front of the API (aws target)', () => {
       // TTL 0 by default and up to EDGE_MAX_TTL: the origin's `public, max-age=N` decides.
       expect(policy).toMatchObject({ DefaultTTL: 0, MinTTL: 0, MaxTTL: EDGE_MAX_TTL_SECONDS });
       const key = policy.ParametersInCacheKeyAndForwardedToOrigin as Json;
-      expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Origin'] });
+      expect(key.HeadersConfig).toEqual({
+        HeaderBehavior: 'whitelist',
+        Headers: ['Authorization', 'Origin'],
+      });
       expect((key.QueryStringsConfig as Json).QueryStringBehavior).toBe('none');
     }
   });
@@ -72,7 +75,10 @@ describe('the edge: CloudFront in front of the API (aws target)', () => {
       expect(policy.MinTTL).toBe(0);
       expect(Number(policy.MaxTTL)).toBeLessThanOrEqual(1);
       const key = policy.ParametersInCacheKeyAndForwardedToOrigin as Json;
-      expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Origin'] });
+      expect(key.HeadersConfig).toEqual({
+        HeaderBehavior: 'whitelist',
+        Headers: ['Authorization', 'Origin'],
+      });
       expect((key.QueryStringsConfig as Json).QueryStringBehavior).toBe('all');
       // Every other viewer header (Idempotency-Key, Admission-Token, Queue-Ticket) reaches the API.
       expect(behaviour.OriginRequestPolicyId).toBe('b689b0a8-53d0-40ab-baf2-68738e2966ac');
