@@ -135,12 +135,12 @@ export interface OrderStore {
    */
   reschedule(order: Order, status: OrderStatus, dueAt: number, jobSentAt?: number): Promise<boolean>;
   /**
-   * Starts the payment clock of a PAYMENT_PENDING order, once: `paymentStartedAt` = now and
-   * `expiresAt` (and the reconciler's next look) = `deadline`. Returns the order as it now stands
-   * (an order whose clock had already started keeps its first deadline), or undefined when it is no
-   * longer PAYMENT_PENDING.
+   * Starts the payment clock of a PAYMENT_PENDING order, once: `paymentStartedAt` = now,
+   * `expiresAt` = `deadline`, and the reconciler's next look = `dueAt` (no later than the deadline).
+   * Returns the order as it now stands (an order whose clock had already started keeps its first
+   * deadline), or undefined when it is no longer PAYMENT_PENDING.
    */
-  startPayment(order: Order, now: number, deadline: number): Promise<Order | undefined>;
+  startPayment(order: Order, now: number, deadline: number, dueAt: number): Promise<Order | undefined>;
   /**
    * Orders in the sparse byDue index whose dueAt has passed, a page at a time (every bucket is
    * paged past its own Limit, so a run can drain everything due). Non-terminal orders, plus

@@ -54,6 +54,7 @@ export interface ReconcileReport {
  * - payment begun (`paymentStartedAt`) and its deadline passed → CONFIRMED if the ledger shows the
  *   charge went through, else PAYMENT_FAILED with the units returned (the payment consumer ends
  *   such orders itself; this covers a delivery that died or dead-lettered);
+ * - payment begun, deadline ahead, its job lost (a crash mid-charge) → sent again, deadline kept;
  * - not yet begun, its job possibly still in our queue → left waiting: an order never expires for
  *   waiting in our backlog, and no second copy of a job is added while the first may be queued;
  * - not yet begun, its queue seen empty since the job was sent (the job is lost) → sent again,
@@ -127,12 +128,8 @@ async function reconcileOne(
     return;
   }
   const expiresAt = Date.parse(order.expiresAt);
-  if (order.status === 'PAYMENT_PENDING' && order.paymentStartedAt) {
-    // Its payment clock runs: the payments queue retries it until the deadline.
-    if (now < expiresAt) {
-      await deps.orders.reschedule(order, 'PAYMENT_PENDING', expiresAt);
-      return;
-    }
+  const paymentBegun = order.status === 'PAYMENT_PENDING' && order.paymentStartedAt !== undefined;
+  if (paymentBegun && now >= expiresAt) {
     const ended = await endUnpaid(
       { ...deps, paymentGraceMs: options.paymentGraceMs },
       order,
@@ -143,11 +140,15 @@ async function reconcileOne(
     if (ended === 'PAYMENT_FAILED') report.paymentFailed++;
     return;
   }
+  // Looked at again one grace from now; a begun payment's deadline, when sooner, ends it on time.
+  const dueAt = paymentBegun
+    ? Math.min(expiresAt, now + options.paymentGraceMs)
+    : now + graceOf(order, options);
   const queue = order.status === 'RESERVED' ? 'orders' : 'payments';
   if (jobSentAtOf(order) >= emptyBefore[queue]) {
     // Its job may be waiting in our queue: never a second copy, never an expiry for waiting.
     report.waiting++;
-    await deps.orders.reschedule(order, order.status, now + graceOf(order, options));
+    await deps.orders.reschedule(order, order.status, dueAt);
     // A checkout's send that failed is recovered at once: sent again with the deduplication id of
     // the last send, inside SQS's five-minute window (wall clock), it can add no second copy.
     if (order.status === 'RESERVED' && Date.now() < jobSentAtOf(order) + DEDUPLICATION_WINDOW_MS) {
@@ -192,9 +193,10 @@ async function reconcileOne(
     await announce(deps, expired);
     return;
   }
-  // Its job is lost (the queue emptied since it was sent): send it again, with a fresh
-  // deduplication id since the first send may still be inside SQS's five-minute window.
-  if (!(await deps.orders.reschedule(order, order.status, now + graceOf(order, options), now))) return;
+  // Its job is lost (the queue emptied since it was sent), its charge possibly begun by a consumer
+  // that died: send it again, with a fresh deduplication id since the first send may still be inside
+  // SQS's five-minute window. A begun payment keeps its deadline (the charge is idempotent by order id).
+  if (!(await deps.orders.reschedule(order, order.status, dueAt, now))) return;
   if (order.status === 'RESERVED') {
     await deps.queue.enqueueOrder(order, { resend: String(now) });
     report.reenqueued++;

@@ -59,7 +59,15 @@ export async function settlePayment(
   const slot = await takeSlot(deps.pacer, sendBy);
   if (!order.paymentStartedAt) {
     // The clock starts with the first charge actually sent: waiting for a slot never counts.
-    const started = await deps.orders.startPayment(order, now, paymentDeadline(now, deps.retrySeconds));
+    // The reconciler looks again one grace from now (not only at the deadline): a job lost in a crash
+    // mid-charge is found and sent again while the clock still runs.
+    const deadline = paymentDeadline(now, deps.retrySeconds);
+    const started = await deps.orders.startPayment(
+      order,
+      now,
+      deadline,
+      Math.min(deadline, now + deps.paymentGraceMs),
+    );
     // It left PAYMENT_PENDING meanwhile (a concurrent delivery settled it): settle from what it is.
     if (!started) return settlePayment(deps, orderId, now, delivery);
     order = started;

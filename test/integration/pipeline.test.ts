@@ -448,7 +448,7 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
     const started = Date.now();
     const current = await store().get(orderId, true);
     if (!current) throw new Error(`no order ${orderId}`);
-    await store().startPayment(current, started, started + CLOCK_MS);
+    await store().startPayment(current, started, started + CLOCK_MS, started + Math.min(CLOCK_MS, GRACE_MS));
     return started;
   }
 

@@ -267,7 +267,13 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     const current = await store.get(orderId, true);
     if (!current) throw new Error(`no order ${orderId}`);
     const started = Date.now();
-    await store.startPayment(current, started, started + PAYMENT_RETRY_SECONDS_DEFAULT * 1000);
+    const clockMs = PAYMENT_RETRY_SECONDS_DEFAULT * 1000;
+    await store.startPayment(
+      current,
+      started,
+      started + clockMs,
+      started + Math.min(clockMs, PAYMENT_GRACE_MS),
+    );
     return started;
   }
 

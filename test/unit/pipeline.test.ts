@@ -67,7 +67,7 @@ function memoryOrders(initial: Order[], interfere?: (order: Order) => void) {
       if (jobSentAt !== undefined) r.order = { ...r.order, jobSentAt };
       return true;
     },
-    startPayment: async (o: Order, now: number, deadline: number) => {
+    startPayment: async (o: Order, now: number, deadline: number, dueAt: number) => {
       const r = row(o.orderId);
       if (r.order.status !== 'PAYMENT_PENDING') return undefined;
       if (!r.order.paymentStartedAt) {
@@ -76,7 +76,7 @@ function memoryOrders(initial: Order[], interfere?: (order: Order) => void) {
           paymentStartedAt: new Date(now).toISOString(),
           expiresAt: new Date(deadline).toISOString(),
         };
-        r.dueAt = deadline;
+        r.dueAt = dueAt;
       }
       return { ...r.order };
     },
@@ -529,7 +529,8 @@ describe('the payment clock (README "money"): it starts at the first charge atte
       events: events().port,
       gateway: g,
     };
-    expect(await reconcile(deps, now + 100_000, options())).toMatchObject({ paymentFailed: 0, waiting: 0 });
+    // Their jobs may still be in the queue (it is not empty): left to it until the deadline.
+    expect(await reconcile(deps, now + 100_000, options())).toMatchObject({ paymentFailed: 0, waiting: 2 });
     expect(orders.dueAt('o1')).toBe(now + 150_000);
     expect(await reconcile(deps, now + 150_000, options())).toMatchObject({ paymentFailed: 1, confirmed: 1 });
     expect(orders.current('o1')).toMatchObject({
@@ -537,6 +538,47 @@ describe('the payment clock (README "money"): it starts at the first charge atte
       failureReason: 'payment not completed within 150 s',
     });
     expect(orders.current('paid')).toMatchObject({ status: 'CONFIRMED', chargeId: 'ch_paid' });
+  });
+
+  it('re-sends the job of a begun payment lost in a crash mid-charge, keeping its deadline', async () => {
+    const orders = memoryOrders([{ ...base, jobSentAt: now - 1_000 }]);
+    const dying: PaymentGateway = {
+      ...gateway({ status: 'approved', chargeId: 'x' }).g,
+      charge: async () => {
+        throw new Error('process killed');
+      },
+    };
+    await expect(
+      settle({ orders: orders.store, events: events().port, gateway: dying }, 'o1', now),
+    ).rejects.toThrow('process killed');
+    const deadline = now + RETRY_SECONDS * 1000;
+    expect(orders.current().expiresAt).toBe(new Date(deadline).toISOString());
+    // The reconciler looks one grace after the first attempt, well inside the clock.
+    expect(orders.dueAt()).toBe(now + 90_000);
+    const sent: string[] = [];
+    const { g, calls } = gateway({ status: 'approved', chargeId: 'ch_o1' });
+    const deps = {
+      orders: orders.store,
+      queue: { ...noQueue, enqueuePayment: async (o: Pick<Order, 'orderId'>) => void sent.push(o.orderId) },
+      probe: emptyQueues,
+      events: events().port,
+      gateway: g,
+    };
+    expect(await reconcile(deps, now + 90_000, options())).toMatchObject({
+      paymentsResent: 1,
+      paymentFailed: 0,
+    });
+    expect(sent).toEqual(['o1']);
+    expect(orders.dueAt()).toBe(deadline);
+    // Sent again, it is not looked at (nor sent) again before its deadline.
+    expect(await reconcile(deps, deadline - 1, options())).toMatchObject({ examined: 0, paymentsResent: 0 });
+    await settle({ orders: orders.store, events: events().port, gateway: g }, 'o1', now + 91_000);
+    expect(orders.current()).toMatchObject({
+      status: 'CONFIRMED',
+      chargeId: 'ch_o1',
+      expiresAt: new Date(deadline).toISOString(),
+    });
+    expect(calls.charge).toBe(1);
   });
 
   it('waits out the processor’s 429 and charges: a rate refusal never fails the order', async () => {

@@ -266,7 +266,7 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  async startPayment(order: Order, now: number, deadline: number): Promise<Order | undefined> {
+  async startPayment(order: Order, now: number, deadline: number, dueAt: number): Promise<Order | undefined> {
     const startedAt = new Date(now).toISOString();
     const expiresAt = new Date(deadline).toISOString();
     try {
@@ -280,7 +280,7 @@ export class DynamoOrderStore implements OrderStore {
           ExpressionAttributeValues: {
             ':started': startedAt,
             ':expires': expiresAt,
-            ':due': deadline,
+            ':due': dueAt,
             ':pending': 'PAYMENT_PENDING',
           },
         }),
