@@ -244,6 +244,10 @@ export function environmentFor(
         break;
     }
   }
+  // Behind the Cognito authorizer a route reads the claims itself: only the admins' pool's
+  // tokens make an admin (shared/http/route.ts identityOf), so guarded routes know its issuer.
+  if (spec.http && spec.http.auth !== 'public' && props.jwt.admins)
+    env.ADMIN_JWT_ISSUER = props.jwt.admins.issuer;
   // LocalStack Community has no Lambda authorizers: protected routes verify the bearer token
   // themselves against the dev issuer's public key (shared/http/route.ts, AUTH_MODE=verify).
   if (settings.target === 'localstack' && spec.http && spec.http.auth !== 'public') {

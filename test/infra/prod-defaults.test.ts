@@ -8,7 +8,7 @@ import { readDevJwks } from '../../infra/dev-jwks.ts';
 import { wafDefaults } from '../../infra/settings.ts';
 import { ADMIN_GROUP } from '../../infra/stateful-stack.ts';
 import { RATE_LIMITED_ROUTES, routeRegex, WAF_RETRY_AFTER_SECONDS, wafBlockedBody } from '../../infra/waf.ts';
-import { functionSpecs } from '../../shared/wiring.ts';
+import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
 import {
   type Json,
   logicalId,
@@ -34,7 +34,7 @@ beforeAll(() => {
 const webAcls = (s: Synthesized) => Object.values(resourcesOfType(s.stateless, 'AWS::WAFv2::WebACL'));
 const rulesOf = (s: Synthesized) => props(webAcls(s)[0] as Json).Rules as Json[];
 const pools = (s: Synthesized) => Object.values(resourcesOfType(s.stateful, 'AWS::Cognito::UserPool'));
-const envOf = (s: Synthesized, key: 'authorizer') =>
+const envOf = (s: Synthesized, key: FunctionKey) =>
   ((
     props(s.stateless.toJSON().Resources[logicalId(s.built.stateless.functions.get(key))] as Json)
       .Environment as Json
@@ -163,10 +163,16 @@ describe('prod: Cognito', () => {
     expect(group).toHaveLength(1);
     expect(props(group[0] as Json).GroupName).toBe(ADMIN_GROUP);
     expect(mentions(props(group[0] as Json).UserPoolId, logicalId(adminPool as never))).toBe(true);
-    // The authorizer trusts the admin pool's app client for admins.
-    const env = envOf(prod, 'authorizer');
-    expect(mentions(env.ADMIN_JWT_ISSUER, logicalId(adminPool as never))).toBe(true);
-    expect(mentions(env.ADMIN_JWT_CLIENT_ID, logicalId(adminPoolClient as never))).toBe(true);
+    // API Gateway's Cognito authorizer accepts both pools; the routes trust only the admins' pool's
+    // issuer for admin (the TOKEN authorizer function is deployed only for another OIDC issuer).
+    const authorizer = Object.values(resourcesOfType(prod.stateless, 'AWS::ApiGateway::Authorizer'));
+    expect(authorizer).toHaveLength(1);
+    const providers = props(authorizer[0] as Json).ProviderARNs as unknown[];
+    expect(providers).toHaveLength(2);
+    expect(providers.some((arn) => mentions(arn, logicalId(adminPool as never)))).toBe(true);
+    for (const key of ['createSale', 'updateSale', 'getOrder'] as const)
+      expect(mentions(envOf(prod, key).ADMIN_JWT_ISSUER, logicalId(adminPool as never)), key).toBe(true);
+    expect(adminPoolClient).toBeDefined();
   });
 
   it('offers no USER_PASSWORD_AUTH on any app client', () => {
