@@ -6,10 +6,8 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureResources } from '../../local/resources.ts';
-import { localQueueArn, sqsEventOf } from '../../local/runtime/index.ts';
 import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../../shared/adapters/sqs/dead-letters.ts';
 import {
@@ -67,48 +65,27 @@ const ledger = async (orderId: string) =>
     )
   ).Item;
 
-/** Receives — without deleting — the message for one order: this test plays the consumer. */
-async function receiveFor(queueUrl: string, orderId: string): Promise<Message> {
-  return h.waitFor(async () => {
-    const out = await h.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    return (out.Messages ?? []).find((m) => (m.Body ?? '').includes(orderId));
-  }, `a message for ${orderId}`);
-}
-
-const deliver = (fn: 'processOrder' | 'processPayment', messages: Message[]) =>
-  h.runtime.invoke(
-    fn,
-    sqsEventOf(messages, localQueueArn(fn === 'processOrder' ? 'orders' : 'payments')),
-  ) as Promise<SQSBatchResponse>;
-
 describe('order → payment pipeline, with faults injected', () => {
   it('changes nothing more when a consumer dies after its write and the message is redelivered', async () => {
     const { saleId } = await h.createSale({ totalStock: 5 });
     const { orderId } = (await h.buy('crash', saleId)).body as { orderId: string };
 
-    const first = await receiveFor(queues().orders, orderId);
-    expect(await deliver('processOrder', [first])).toEqual({ batchItemFailures: [] });
+    const first = await h.receiveFor(queues().orders, orderId);
+    expect(await h.deliver('processOrder', [first])).toEqual({ batchItemFailures: [] });
     expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
     // Not deleted: the consumer "died". SQS redelivers after the visibility timeout.
-    const again = await receiveFor(queues().orders, orderId);
+    const again = await h.receiveFor(queues().orders, orderId);
     expect(again.Attributes?.ApproximateReceiveCount).toBe('2');
-    await deliver('processOrder', [again]);
+    await h.deliver('processOrder', [again]);
     expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
     await h.drain(queues().orders);
 
-    const payment = await receiveFor(queues().payments, orderId);
-    await deliver('processPayment', [payment]);
+    const payment = await h.receiveFor(queues().payments, orderId);
+    await h.deliver('processPayment', [payment]);
     expect((await order(orderId)).status).toBe('CONFIRMED');
-    const redelivered = await receiveFor(queues().payments, orderId);
+    const redelivered = await h.receiveFor(queues().payments, orderId);
     expect(redelivered.Attributes?.ApproximateReceiveCount).toBe('2');
-    await deliver('processPayment', [redelivered]);
+    await h.deliver('processPayment', [redelivered]);
     // Two sends of the payment job (one per delivery above) were deduplicated into this one message.
     await h.sqs.send(
       new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: redelivered.ReceiptHandle }),
@@ -123,14 +100,14 @@ describe('order → payment pipeline, with faults injected', () => {
   it('handles the same message delivered twice at the same time', async () => {
     const { saleId } = await h.createSale({ totalStock: 5 });
     const { orderId } = (await h.buy('twice', saleId)).body as { orderId: string };
-    const message = await receiveFor(queues().orders, orderId);
-    await Promise.all([deliver('processOrder', [message]), deliver('processOrder', [message])]);
+    const message = await h.receiveFor(queues().orders, orderId);
+    await Promise.all([h.deliver('processOrder', [message]), h.deliver('processOrder', [message])]);
     await h.drain(queues().orders);
-    const payment = await receiveFor(queues().payments, orderId);
+    const payment = await h.receiveFor(queues().payments, orderId);
     const results = await Promise.all([
-      deliver('processPayment', [payment]),
-      deliver('processPayment', [payment]),
-      deliver('processPayment', [payment]),
+      h.deliver('processPayment', [payment]),
+      h.deliver('processPayment', [payment]),
+      h.deliver('processPayment', [payment]),
     ]);
     for (const r of results) expect(r.batchItemFailures).toEqual([]);
     await h.sqs.send(
@@ -221,10 +198,10 @@ describe('order → payment pipeline, with faults injected', () => {
   it('moves a payments dead letter back with a redrive, and it completes', async () => {
     const { saleId } = await h.createSale({ totalStock: 5 });
     const orderId = (await h.buy('redriven', saleId)).body.orderId as string;
-    await deliver('processOrder', [await receiveFor(queues().orders, orderId)]);
+    await h.deliver('processOrder', [await h.receiveFor(queues().orders, orderId)]);
     await h.drain(queues().orders);
     // Its job dead-lettered (a consumer that kept crashing): an operator moves it back.
-    const job = await receiveFor(queues().payments, orderId);
+    const job = await h.receiveFor(queues().payments, orderId);
     const dlq = h.runtime.resources.dlqUrls.payments;
     await h.sqs.send(
       new SendMessageCommand({
@@ -269,7 +246,7 @@ describe('order → payment pipeline, with faults injected', () => {
       return (out.Messages?.length ?? 0) >= 4 && out.Messages;
     }, 'all four messages in one batch');
     const poison = batch.find((m) => m.Body === 'not json {') as Message;
-    const response = await deliver('processOrder', batch);
+    const response = await h.deliver('processOrder', batch);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison.MessageId }]);
     for (const id of ids) expect((await order(id)).status).toBe('PAYMENT_PENDING');
 
@@ -289,14 +266,14 @@ describe('order → payment pipeline, with faults injected', () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const reserved = (await h.buy('slow-1', saleId)).body.orderId as string;
     const pending = (await h.buy('slow-2', saleId)).body.orderId as string;
-    const ordersJob = await receiveFor(queues().orders, pending);
-    await deliver('processOrder', [ordersJob]);
+    const ordersJob = await h.receiveFor(queues().orders, pending);
+    await h.deliver('processOrder', [ordersJob]);
     expect((await order(pending)).status).toBe('PAYMENT_PENDING');
     await h.sqs.send(
       new DeleteMessageCommand({ QueueUrl: queues().orders, ReceiptHandle: ordersJob.ReceiptHandle }),
     );
     // Both jobs are lost (a stale copy of the payment job is kept for a late delivery below).
-    const staleJob = await receiveFor(queues().payments, pending);
+    const staleJob = await h.receiveFor(queues().payments, pending);
     await h.sqs.send(
       new DeleteMessageCommand({ QueueUrl: queues().payments, ReceiptHandle: staleJob.ReceiptHandle }),
     );
@@ -311,7 +288,7 @@ describe('order → payment pipeline, with faults injected', () => {
     expect(report.expired).toBeGreaterThanOrEqual(2);
     expect(await order(reserved)).toMatchObject({ status: 'EXPIRED', failureReason: 'hold expired' });
     expect((await order(pending)).status).toBe('EXPIRED');
-    await deliver('processPayment', [staleJob]);
+    await h.deliver('processPayment', [staleJob]);
     expect((await order(pending)).status).toBe('EXPIRED');
     expect(await ledger(pending)).toBeUndefined();
     const audit = await h.audit(saleId, { expectSettled: true });
@@ -330,7 +307,7 @@ describe('order → payment pipeline, with faults injected', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const copies = (await h.drain(queues().orders)).filter((m) => m.Body?.includes(waiting));
     expect(copies).toHaveLength(1);
-    await deliver('processOrder', copies);
+    await h.deliver('processOrder', copies);
     // Now its payment job waits, long after the hold: still no expiry, no second copy.
     const second = (await h.runtime.runReconciler(new Date(pastHold + 60_000))) as {
       expired: number;
@@ -339,7 +316,7 @@ describe('order → payment pipeline, with faults injected', () => {
     expect(second).toMatchObject({ expired: 0, paymentsResent: 0 });
     const jobs = (await h.drain(queues().payments)).filter((m) => m.Body?.includes(waiting));
     expect(jobs).toHaveLength(1);
-    await deliver('processPayment', jobs);
+    await h.deliver('processPayment', jobs);
     expect((await order(waiting)).status).toBe('CONFIRMED');
     const audit = await h.audit(saleId, { expectSettled: true, acceptedOrderIds: [waiting] });
     expect(audit.violations).toEqual([]);
@@ -443,15 +420,6 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
     );
   };
 
-  /** A consumer took the job and began the charge (the payment clock runs), then died. */
-  async function chargeBegun(orderId: string): Promise<number> {
-    const started = Date.now();
-    const current = await store().get(orderId, true);
-    if (!current) throw new Error(`no order ${orderId}`);
-    await store().startPayment(current, started, started + CLOCK_MS, started + Math.min(CLOCK_MS, GRACE_MS));
-    return started;
-  }
-
   /** The processor approved this order's charge: what a consumer that then died leaves behind. */
   const approvedCharge = (orderId: string) =>
     h.db.send(
@@ -472,7 +440,7 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
   /** Bought and moved to PAYMENT_PENDING; the payment job is on payments.fifo. */
   async function pendingOrder(user: string, saleId: string): Promise<string> {
     const orderId = (await h.buy(user, saleId)).body.orderId as string;
-    await deliver('processOrder', [await receiveFor(queues().orders, orderId)]);
+    await h.deliver('processOrder', [await h.receiveFor(queues().orders, orderId)]);
     await h.drain(queues().orders);
     expect((await order(orderId)).status).toBe('PAYMENT_PENDING');
     return orderId;
@@ -496,16 +464,16 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
   it('refunds on redelivery when the payment clock ran out first and the charge landed after (path a)', async () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const orderId = await pendingOrder('expired-then-charged', saleId);
-    const job = await receiveFor(queues().payments, orderId);
-    const started = await chargeBegun(orderId);
+    const job = await h.receiveFor(queues().payments, orderId);
+    const started = await h.beginPayment(orderId);
     await h.runtime.runReconciler(new Date(started + CLOCK_MS + 1_000));
     expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     // The consumer that read PAYMENT_PENDING before the expiry charged, then died.
     await approvedCharge(orderId);
-    const redelivered = await receiveFor(queues().payments, orderId);
+    const redelivered = await h.receiveFor(queues().payments, orderId);
     expect(Number(redelivered.Attributes?.ApproximateReceiveCount)).toBeGreaterThan(1);
     expect(job.MessageId).toBe(redelivered.MessageId);
-    expect(await deliver('processPayment', [redelivered])).toEqual({ batchItemFailures: [] });
+    expect(await h.deliver('processPayment', [redelivered])).toEqual({ batchItemFailures: [] });
     expect(await ledger(orderId)).toMatchObject({ outcome: 'approved', refunded: true });
     await h.drain(queues().payments);
     const audit = await h.audit(saleId, { expectSettled: true });
@@ -516,7 +484,7 @@ describe('no charge without goods, no paid order lost (issue 9 items 1, 2, 4)', 
   it('lets the reconciler refund a kept charge whose payment job is gone for good (path b)', async () => {
     const { saleId } = await h.createSale({ totalStock: 2, holdSeconds: PAYMENT_RETRY_WINDOW_SECONDS });
     const orderId = await pendingOrder('refund-by-reconciler', saleId);
-    const expiry = (await chargeBegun(orderId)) + CLOCK_MS + 1_000;
+    const expiry = (await h.beginPayment(orderId)) + CLOCK_MS + 1_000;
     await h.runtime.runReconciler(new Date(expiry));
     expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     await approvedCharge(orderId);

@@ -1,9 +1,5 @@
-import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { localQueueArn, sqsEventOf } from '../../local/runtime/index.ts';
-import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import {
   AUTHENTICATION_REQUIRED,
   INVALID_PAYMENT_METHOD,
@@ -190,29 +186,12 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
       expiresAt: string;
       failureReason?: string;
     };
-  const deliver = (fn: 'processOrder' | 'processPayment', messages: Message[]) =>
-    h.runtime.invoke(
-      fn,
-      sqsEventOf(messages, localQueueArn(fn === 'processOrder' ? 'orders' : 'payments')),
-    ) as Promise<SQSBatchResponse>;
-  const receiveFor = (queueUrl: string, orderId: string) =>
-    h.waitFor(async () => {
-      const out = await h.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-          MessageSystemAttributeNames: ['All'],
-        }),
-      );
-      return (out.Messages ?? []).find((m) => (m.Body ?? '').includes(orderId));
-    }, `a message for ${orderId}`);
   /** Bought with `paymentToken` and moved to PAYMENT_PENDING; the payment job is on payments.fifo. */
   async function pendingOrder(user: string, saleId: string, paymentToken: string): Promise<string> {
     const reply = await h.buy(user, saleId, { paymentToken });
     expect(reply.status).toBe(202);
     const orderId = reply.body.orderId as string;
-    expect(await deliver('processOrder', [await receiveFor(queues().orders, orderId)])).toEqual({
+    expect(await h.deliver('processOrder', [await h.receiveFor(queues().orders, orderId)])).toEqual({
       batchItemFailures: [],
     });
     await h.drain(queues().orders);
@@ -237,8 +216,11 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     const { saleId } = await h.createSale({ totalStock: 2 });
     const paid = await pendingOrder('stripe-paid', saleId, 'pm_card_visa');
     const declined = await pendingOrder('stripe-declined', saleId, 'pm_card_chargeDeclined');
-    const jobs = [await receiveFor(queues().payments, paid), await receiveFor(queues().payments, declined)];
-    expect(await deliver('processPayment', jobs)).toEqual({ batchItemFailures: [] });
+    const jobs = [
+      await h.receiveFor(queues().payments, paid),
+      await h.receiveFor(queues().payments, declined),
+    ];
+    expect(await h.deliver('processPayment', jobs)).toEqual({ batchItemFailures: [] });
     await h.drain(queues().payments);
     expect((await order(paid)).status).toBe('CONFIRMED');
     const { Item } = await h.db.send(
@@ -255,40 +237,18 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
     expect(audit.stock).toMatchObject({ sold: 1, held: 0, available: 1 });
   });
 
-  /** A consumer took the job and began the charge (the payment clock runs from here), then died. */
-  async function chargeBegun(orderId: string): Promise<number> {
-    const tables = h.runtime.resources.tableNames;
-    const store = new DynamoOrderStore(
-      h.db,
-      tables.orders,
-      () => tables.sales,
-      () => tables.claims,
-    );
-    const current = await store.get(orderId, true);
-    if (!current) throw new Error(`no order ${orderId}`);
-    const started = Date.now();
-    const clockMs = PAYMENT_RETRY_SECONDS_DEFAULT * 1000;
-    await store.startPayment(
-      current,
-      started,
-      started + clockMs,
-      started + Math.min(clockMs, PAYMENT_GRACE_MS),
-    );
-    return started;
-  }
-
   it('refunds through Stripe when the payment clock ran out first and the charge landed after', async () => {
     const { saleId } = await h.createSale({ totalStock: 2 });
     const orderId = await pendingOrder('stripe-late-charge', saleId, 'pm_card_visa');
-    const job = await receiveFor(queues().payments, orderId);
-    const started = await chargeBegun(orderId);
+    const job = await h.receiveFor(queues().payments, orderId);
+    const started = await h.beginPayment(orderId);
     await h.runtime.runReconciler(new Date(started + PAYMENT_RETRY_SECONDS_DEFAULT * 1000 + 1_000));
     expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     // The consumer that read PAYMENT_PENDING before the deadline charged, then died.
     expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });
-    const redelivered = await receiveFor(queues().payments, orderId);
+    const redelivered = await h.receiveFor(queues().payments, orderId);
     expect(redelivered.MessageId).toBe(job.MessageId);
-    expect(await deliver('processPayment', [redelivered])).toEqual({ batchItemFailures: [] });
+    expect(await h.deliver('processPayment', [redelivered])).toEqual({ batchItemFailures: [] });
     await h.drain(queues().payments);
 
     const [charge] = await stripe.chargesFor(orderId);
@@ -303,7 +263,7 @@ describe('the pipeline with PAYMENT_GATEWAY=stripe', () => {
   it('lets the reconciler refund through Stripe when the payment job is gone for good', async () => {
     const { saleId } = await h.createSale({ totalStock: 2 });
     const orderId = await pendingOrder('stripe-reconciler-refund', saleId, 'pm_card_visa');
-    const deadline = (await chargeBegun(orderId)) + PAYMENT_RETRY_SECONDS_DEFAULT * 1000 + 1_000;
+    const deadline = (await h.beginPayment(orderId)) + PAYMENT_RETRY_SECONDS_DEFAULT * 1000 + 1_000;
     await h.runtime.runReconciler(new Date(deadline));
     expect((await order(orderId)).status).toBe('PAYMENT_FAILED');
     expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });

@@ -7,12 +7,26 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { apiClient } from '../../load/lib/api-client.ts';
-import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime/index.ts';
+import {
+  localQueueArn,
+  type Runtime,
+  type RuntimeOptions,
+  sqsEventOf,
+  startRuntime,
+} from '../../local/runtime/index.ts';
 import { emulatorCredentials } from '../../shared/adapters/aws.ts';
 import { documentClient } from '../../shared/adapters/dynamo/client.ts';
+import { DynamoOrderStore } from '../../shared/adapters/dynamo/order-store.ts';
 import { type AuditOptions, auditSale, formatReport } from '../../shared/audit/invariants.ts';
-import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
+import { paymentDeadline } from '../../shared/domain/order.ts';
+import {
+  type FunctionKey,
+  functionSpecs,
+  PAYMENT_GRACE_MS,
+  PAYMENT_RETRY_SECONDS_DEFAULT,
+} from '../../shared/wiring.ts';
 
 /**
  * Functional tests see the handlers' own answers under concurrency, not the local runtime's
@@ -51,6 +65,15 @@ export interface Harness {
   /** Receives (and deletes) every message now on a queue. */
   drain(queueUrl: string): Promise<Message[]>;
   waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs?: number): Promise<T>;
+  /** Receives — without deleting — the message for one order: the test plays the consumer. */
+  receiveFor(queueUrl: string, orderId: string): Promise<Message>;
+  /** Hands messages to a consumer as the Lambda SQS event source would. */
+  deliver(consumer: 'processOrder' | 'processPayment', messages: Message[]): Promise<SQSBatchResponse>;
+  /**
+   * A consumer took the order's payment job and began the charge (the payment clock starts, as
+   * settlePayment starts it), then died. Returns when the clock started.
+   */
+  beginPayment(orderId: string): Promise<number>;
   db: ReturnType<typeof documentClient>;
   sqs: SQSClient;
   stop(): Promise<void>;
@@ -169,6 +192,38 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
         if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    },
+    receiveFor(queueUrl, orderId) {
+      return harness.waitFor(async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        return (out.Messages ?? []).find((m) => (m.Body ?? '').includes(orderId));
+      }, `a message for ${orderId}`);
+    },
+    async deliver(consumer, messages) {
+      const queue = consumer === 'processOrder' ? 'orders' : 'payments';
+      return (await runtime.invoke(consumer, sqsEventOf(messages, localQueueArn(queue)))) as SQSBatchResponse;
+    },
+    async beginPayment(orderId) {
+      const tables = runtime.resources.tableNames;
+      const store = new DynamoOrderStore(
+        db,
+        tables.orders,
+        () => tables.sales,
+        () => tables.claims,
+      );
+      const current = await store.get(orderId, true);
+      if (!current) throw new Error(`no order ${orderId}`);
+      const started = Date.now();
+      const deadline = paymentDeadline(started, PAYMENT_RETRY_SECONDS_DEFAULT);
+      await store.startPayment(current, started, deadline, Math.min(deadline, started + PAYMENT_GRACE_MS));
+      return started;
     },
     async stop() {
       await runtime.stop();
