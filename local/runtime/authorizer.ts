@@ -9,8 +9,11 @@ export type AuthorizerAnswer =
   | { kind: 'allow'; result: APIGatewayAuthorizerResult }
   | { kind: 'deny' }
   | { kind: 'unauthorized' }
-  /** The authorizer itself was throttled or ran past its timeout: the caller should retry. */
-  | { kind: 'busy'; reason: 'throttled' | 'timedOut' };
+  /**
+   * The authorizer itself was throttled, ran past its timeout or failed otherwise: the caller
+   * should retry (API Gateway's AUTHORIZER_FAILURE is a 5xx, which the CDK app answers as RETRY).
+   */
+  | { kind: 'busy'; reason: 'throttled' | 'timedOut' | 'failed' };
 
 /**
  * Plays API Gateway's TOKEN authorizer: invokes the authorizer function and caches an Allow per
@@ -35,9 +38,10 @@ export function cachedAuthorizer(
     let invocation: Awaited<ReturnType<typeof invoke>>;
     try {
       invocation = await invoke(token, methodArn);
-    } catch {
-      // The authorizer throws "Unauthorized" for a bad token (API Gateway's 401).
-      return { kind: 'unauthorized' };
+    } catch (error) {
+      // API Gateway answers 401 for exactly this message; any other failure is its AUTHORIZER_FAILURE.
+      if ((error as Error | undefined)?.message === 'Unauthorized') return { kind: 'unauthorized' };
+      return { kind: 'busy', reason: 'failed' };
     }
     if (invocation.outcome !== 'done') return { kind: 'busy', reason: invocation.outcome };
     const result = invocation.value as APIGatewayAuthorizerResult;

@@ -92,7 +92,7 @@ export function gateway(deps: GatewayDeps): (request: FrontRequest) => Promise<F
         return send(401, errorBody('UNAUTHORIZED', 'A valid bearer token is required'));
       if (answer.kind === 'deny') return send(403, errorBody('FORBIDDEN', 'Not allowed'));
       if (answer.kind === 'busy')
-        return refuse(answer.reason === 'throttled' ? 'functionThrottled' : 'integrationTimeout');
+        return refuse(busyAuthorizer[answer.reason]);
       authorizer = authorizerContext(answer.result);
     }
     const event = proxyEvent(req, url, body, hit.route.path, hit.params, authorizer);
@@ -103,6 +103,12 @@ export function gateway(deps: GatewayDeps): (request: FrontRequest) => Promise<F
     return frontResponseOf(invocation.value as APIGatewayProxyResult);
   };
 }
+
+const busyAuthorizer = {
+  throttled: 'functionThrottled',
+  timedOut: 'integrationTimeout',
+  failed: 'authorizerFailure',
+} as const satisfies Record<Extract<AuthorizerAnswer, { kind: 'busy' }>['reason'], GatewayRefusal>;
 
 function frontResponseOf(result: APIGatewayProxyResult): FrontResponse {
   return { status: result.statusCode, headers: normalizeHeaders(result.headers), body: result.body };

@@ -40,6 +40,13 @@ export function toHttpError(error: unknown): HttpError {
       issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message })),
     );
   }
+  if (isMiddyTimeout(error)) {
+    // middy ends a handler just before the function's own timeout (a starved or overloaded
+    // instance): what it did is unknown, and a retry with the same key is safe, so the answer is
+    // RETRY, as API Gateway answers an integration timeout, never a 5xx.
+    logger.warn('handler ran out of time', error as Error);
+    return make('RETRY', TIMED_OUT_MESSAGE, [], { 'Retry-After': '1' });
+  }
   // middy's own HTTP errors (its utilities throw them with a status) keep their meaning.
   const status = (error as { statusCode?: number }).statusCode;
   if (status === 413) return make('PAYLOAD_TOO_LARGE', 'The body is too large');
@@ -50,6 +57,15 @@ export function toHttpError(error: unknown): HttpError {
     'INTERNAL',
     'Something went wrong on our side; it is safe to retry with the same Idempotency-Key',
   );
+}
+
+const TIMED_OUT_MESSAGE =
+  'This request ran out of time before it finished; retry with the same Idempotency-Key';
+
+/** The error middy's `timeoutEarlyResponse` throws when a handler reaches the function's timeout. */
+function isMiddyTimeout(error: unknown): boolean {
+  const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { package?: unknown } };
+  return name === 'TimeoutError' && cause?.package === '@middy/core';
 }
 
 export function contractErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {

@@ -17,7 +17,7 @@ export const GATEWAY_RETRY_AFTER_SECONDS = 3;
 /**
  * What API Gateway answers for overload, in the contract's shape: its THROTTLED response, a
  * throttled Lambda (INTEGRATION_FAILURE) and an integration past its timeout (INTEGRATION_TIMEOUT)
- * are all RETRY + Retry-After, never a 5xx. Data only (no CDK), so the local runtime plays the very
+ * and a failed authorizer are all RETRY + Retry-After, never a 5xx. Data only (no CDK), so the local runtime plays the very
  * answers the CDK app configures.
  */
 export const gatewayRefusals = {
@@ -34,6 +34,13 @@ export const gatewayRefusals = {
     retryAfterSeconds: GATEWAY_RETRY_AFTER_SECONDS,
   },
   integrationTimeout: {
+    status: 429,
+    code: 'RETRY',
+    message: RETRY_MESSAGE,
+    retryAfterSeconds: GATEWAY_RETRY_AFTER_SECONDS,
+  },
+  /** An authorizer that failed (not "Unauthorized"): AUTHORIZER_FAILURE, a 5xx, via DEFAULT_5XX. */
+  authorizerFailure: {
     status: 429,
     code: 'RETRY',
     message: RETRY_MESSAGE,

@@ -146,7 +146,11 @@ function numbersInFlight(
   if (shared) return shared;
   const check = (async () => {
     const now = (deps.clock ?? Date.now)();
-    const abandonAfterMs = 2 * deps.budgetMs + RETURN_TIMEOUT_MS;
+    // Whoever took a number seen now took it before now, and is done with it (claimed, or given
+    // back) within its budget and a give-back's time: past that, nobody holds it. Giving it back
+    // early is never unsafe (a late claim and the return both need the unit item absent), only
+    // unkind to a holder still at work, so the bound is the holder's, not a guess.
+    const abandonAfterMs = deps.budgetMs + RETURN_TIMEOUT_MS;
     const checked = await Promise.all(
       beliefs.inFlight.unchecked(truth).map(async (span) => {
         const present = await deps.stock.settled(saleId, span, budget.signal());
@@ -195,7 +199,7 @@ export const retryLater = (
 
 /**
  * Seconds a buyer told the stock is settling waits. Numbers in flight settle within a checkout's
- * budget (3 s), abandoned ones within two budgets and a second; and a buyer's tries must outlast
+ * budget (3 s), abandoned ones within a budget and a second of being seen; and a buyer's tries must outlast
  * that, so the same wait the gateway asks for under overload (a 1 s wait spent 8 tries in ~10 s
  * of a burst while claims were still landing, and buyers gave up with units still to sell).
  */

@@ -173,7 +173,7 @@ describe('checkout faults against DynamoDB Local', () => {
       20_000,
     );
     expect(sold.status).toBe(202);
-    // Two checkout budgets (3 s each) and a give-back's second, then the next retry: well under the
+    // A checkout budget (3 s) and a give-back's second, then the next retry: well under the
     // sweep's 30 s grace, and no reconciler ran.
     expect(Date.now() - started).toBeLessThan(15_000);
     const report = await h.audit(saleId, {

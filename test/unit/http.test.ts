@@ -138,6 +138,15 @@ describe('the route middleware stack', () => {
     expect(boom.body).not.toContain('secret');
     expect(JSON.parse(boom.body).error.code).toBe('INTERNAL');
   });
+
+  it('answers RETRY, not a 5xx, when a handler runs into the function timeout', async () => {
+    const slow = route({ auth: 'public' }, () => new Promise<never>(() => {}));
+    const shortOfTime = { ...context, getRemainingTimeInMillis: () => 50 } as Context;
+    const res = await slow(event(), shortOfTime);
+    expect(res.statusCode).toBe(429);
+    expect(res.headers?.['Retry-After']).toBe('1');
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'RETRY' });
+  });
 });
 
 describe('configuration', () => {

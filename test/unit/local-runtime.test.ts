@@ -303,6 +303,10 @@ describe('authorizer cache', () => {
     expect(await authorize(token, 'arn')).toEqual({ kind: 'busy', reason: 'throttled' });
     expect((await authorize(token, 'arn')).kind).toBe('allow');
     expect(calls).toBe(4);
+    const starved = cachedAuthorizer(async () => {
+      throw Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' });
+    });
+    expect(await starved(token, 'arn')).toEqual({ kind: 'busy', reason: 'failed' });
     expect((await authorize(undefined, 'arn')).kind).toBe('unauthorized');
   });
 });
