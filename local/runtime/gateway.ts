@@ -91,8 +91,7 @@ export function gateway(deps: GatewayDeps): (request: FrontRequest) => Promise<F
       if (answer.kind === 'unauthorized')
         return send(401, errorBody('UNAUTHORIZED', 'A valid bearer token is required'));
       if (answer.kind === 'deny') return send(403, errorBody('FORBIDDEN', 'Not allowed'));
-      if (answer.kind === 'busy')
-        return refuse(busyAuthorizer[answer.reason]);
+      if (answer.kind === 'busy') return refuse(busyAuthorizer[answer.reason]);
       authorizer = authorizerContext(answer.result);
     }
     const event = proxyEvent(req, url, body, hit.route.path, hit.params, authorizer);
