@@ -1,4 +1,5 @@
 import {
+  admittedAt,
   countsCovering,
   joined,
   nowServing,
@@ -16,7 +17,7 @@ import {
  * of their own so a bundler's short names cannot meet the page's).
  */
 const roomRules = `(() => {
-${[scheduled, nowServing, scheduledAt, positionOf, joined, ticketState, countsCovering, stateFromDocument, pollAfterSeconds].map((fn) => fn.toString()).join('\n')}
+${[scheduled, nowServing, scheduledAt, admittedAt, positionOf, joined, ticketState, countsCovering, stateFromDocument, pollAfterSeconds].map((fn) => fn.toString()).join('\n')}
 return { stateFromDocument: ${stateFromDocument.name}, pollAfterSeconds: ${pollAfterSeconds.name} };
 })()`;
 

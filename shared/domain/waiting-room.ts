@@ -176,12 +176,26 @@ export function ticketState(
       admissionExpiresAt: Math.min(now + tokenMs, at + 2 * tokenMs),
     };
   }
+  const admitted = admittedAt(room, position, available);
   return {
     state: 'WAITING',
     position,
     nowServing: serving,
-    etaSeconds: at === undefined ? null : Math.max(1, Math.ceil((at - now) / 1000)),
+    etaSeconds: admitted === undefined ? null : Math.max(1, Math.ceil((admitted - now) / 1000)),
   };
+}
+
+/**
+ * When position p is admitted if the stock stays as it is: at its scheduled time, or later when the
+ * stock cap holds it back (serving ≥ scheduled(t − L) + ⌈overAdmit·available⌉ reaches p one token
+ * life after the schedule reached p − ⌈overAdmit·available⌉). Without the cap, everyone held by it
+ * would be told "1 s" and poll every second until their turn, a herd the size of the line.
+ */
+export function admittedAt(room: Room, position: number, available: number): number | undefined {
+  const at = scheduledAt(room, position);
+  if (at === undefined) return undefined;
+  const capReaches = scheduledAt(room, position - Math.ceil(room.overAdmit * available));
+  return capReaches === undefined ? at : Math.max(at, capReaches + room.tokenSeconds * 1000);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   lineOrder,
   newRoom,
   nowServing,
+  pollAfterSeconds,
   positionOf,
   retimed,
   scheduled,
@@ -141,6 +142,18 @@ describe('now serving', () => {
     expect(ticketState(room, draw, { now: START, available: 0, counts })).toMatchObject({
       state: 'SOLD_OUT',
     });
+  });
+
+  it('tells a buyer held back by the stock cap when the cap reaches them, not "1 s"', () => {
+    // 5 units left: at most scheduled(t − 60 s) + 10 admitted. Position 501 is scheduled at 50.1 s,
+    // but the cap reaches it only when scheduled(t − 60 s) = 491, at 49.1 s + 60 s = 109.1 s.
+    const counts: Counts = { preStart: 1_000, counters: new Array(K).fill(0) };
+    const draw: Draw = { kind: 'lottery', u: 0.5 };
+    const at = (ms: number) => ticketState(room, draw, { now: START + ms, available: 5, counts });
+    expect(at(60_000)).toMatchObject({ state: 'WAITING', position: 501, etaSeconds: 50 });
+    expect(at(109_000)).toMatchObject({ state: 'WAITING', etaSeconds: 1 });
+    expect(at(109_100)).toMatchObject({ state: 'ADMITTED' });
+    expect(pollAfterSeconds(at(60_000))).toBe(15);
   });
 });
 
