@@ -1,5 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
-import { assertRealPaymentsInProd } from './payment.ts';
+import { assertRealPaymentsInProd, assertStripePublishableKey } from './payment.ts';
 import { readSettings, type Settings } from './settings.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
@@ -18,6 +18,7 @@ export interface BuiltApp {
 export function buildApp(app: App, overrides: Partial<Settings> = {}): BuiltApp {
   const settings = readSettings(app.node, overrides);
   assertRealPaymentsInProd(settings);
+  assertStripePublishableKey(settings);
   // Environment-agnostic stacks: they deploy to the account/region of the CLI's credentials,
   // and synthesis needs no AWS access at all.
   const stateful = new StatefulStack(app, `FlashSale-${settings.stage}-Stateful`, {

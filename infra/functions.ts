@@ -230,6 +230,12 @@ export function environmentFor(
       case 'paymentTokens':
         env.PAYMENT_GATEWAY = settings.paymentGateway;
         break;
+      // The buyer page: which card form to serve, and for Stripe the publishable key (public by
+      // design, so a plain value; settings.ts refused anything but pk_live_/pk_test_).
+      case 'page':
+        env.PAYMENT_GATEWAY = settings.paymentGateway;
+        if (settings.stripePublishableKey) env.STRIPE_PUBLISHABLE_KEY = settings.stripePublishableKey;
+        break;
       // A CloudFormation dynamic reference: resolved at deploy, so the key never sits in the
       // template (it does show in the function's configuration; docs/DEPLOY.md).
       case 'signing':

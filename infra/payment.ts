@@ -1,9 +1,11 @@
 import { SecretValue } from 'aws-cdk-lib';
+import { STRIPE_PUBLISHABLE_KEY } from '../shared/contract.ts';
 import { isProd, type Settings } from './settings.ts';
 
 /**
- * Payments in the CDK app: production takes real money, and the Stripe secret key comes from
- * Secrets Manager. The security settings (auth, WAF, IAM) live elsewhere; this file is only these two.
+ * Payments in the CDK app: production takes real money, the Stripe secret key comes from Secrets
+ * Manager, and the buyer page gets the matching publishable key. The security settings (auth,
+ * WAF, IAM) live elsewhere; this file is only these three.
  */
 
 /**
@@ -18,6 +20,29 @@ export function assertRealPaymentsInProd(
       'Stage prod with the simulated payment gateway gives goods away: any buyer can pay with paymentToken "tok_ok". ' +
         'Deploy with -c paymentGateway=stripe (the secret key in Secrets Manager, docs/DEPLOY.md "Payments"), ' +
         'or pass -c allowSimulatedPayments=true for a prod-like stack that must take no money.',
+    );
+}
+
+/**
+ * Fails synthesis of a Stripe stack without a publishable key (its buyer page could not collect a
+ * card, so nobody could pay) or with anything else in its place: the page shows the key to every
+ * buyer, so a secret key there would be published. The message never repeats the value.
+ */
+export function assertStripePublishableKey(
+  settings: Pick<Settings, 'paymentGateway' | 'stripePublishableKey'>,
+): void {
+  if (settings.paymentGateway !== 'stripe') return;
+  const key = settings.stripePublishableKey;
+  if (key === undefined)
+    throw new Error(
+      'paymentGateway=stripe needs the publishable key the buyer page collects cards with: ' +
+        'pass -c stripePublishableKey=pk_live_… (pk_test_… for a test-mode account), from the same Stripe account ' +
+        'as the secret key in Secrets Manager (docs/DEPLOY.md "Payments").',
+    );
+  if (!STRIPE_PUBLISHABLE_KEY.test(key))
+    throw new Error(
+      `Context stripePublishableKey must be a Stripe publishable key (pk_live_… or pk_test_…), got a value starting ${JSON.stringify(key.slice(0, 3))}: ` +
+        'the buyer page shows it to everyone, so never pass a secret (sk_…) or restricted (rk_…) key.',
     );
 }
 

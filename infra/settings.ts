@@ -36,6 +36,8 @@ export interface Settings {
   allowSimulatedPayments: boolean;
   /** Secrets Manager secret holding the Stripe secret key; default `flash-sale/<stage>/stripe-secret-key`. */
   stripeSecretName: string;
+  /** `-c stripePublishableKey=pk_…`: the buyer page's Stripe.js key; required with Stripe, ignored otherwise. */
+  stripePublishableKey?: string;
   payment: { latencyMs?: number; declineRate?: number; errorRate?: number; rateLimit?: number };
   /**
    * The card processor the payment consumer is sized for (`-c processorLatencyMs`, `-c
@@ -298,6 +300,11 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     throw new Error(`Context allowSimulatedPayments must be true or false, got ${allowSimulated}`);
   const stripeSecretName =
     overrides.stripeSecretName ?? text('stripeSecretName') ?? `flash-sale/${stage}/stripe-secret-key`;
+  // Checked by assertStripeKeys (infra/payment.ts); only a Stripe stack's page carries one.
+  const stripePublishableKey =
+    paymentGateway === 'stripe'
+      ? (overrides.stripePublishableKey ?? text('stripePublishableKey'))
+      : undefined;
 
   const provisioned: Partial<Record<FunctionKey, number>> = { ...capacityDefaults.provisionedConcurrency };
   for (const [fn, key] of Object.entries(provisionedConcurrencyKeys) as [FunctionKey, string][]) {
@@ -375,6 +382,7 @@ export function readSettings(node: Node, overrides: Partial<Settings> = {}): Set
     paymentGateway,
     allowSimulatedPayments: allowSimulated === true || allowSimulated === 'true',
     stripeSecretName,
+    stripePublishableKey,
     processor,
     logLevel,
     corsOrigins,

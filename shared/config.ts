@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { PAYMENT_GATEWAYS } from './contract.ts';
+import { PAYMENT_GATEWAYS, STRIPE_PUBLISHABLE_KEY } from './contract.ts';
 import {
   type FunctionKey,
   functionSpecs,
@@ -69,6 +69,21 @@ const groups = {
   paymentTokens: {
     PAYMENT_GATEWAY: z.enum(PAYMENT_GATEWAYS),
   },
+  // The buyer page (web/): the gateway its card form serves and, for Stripe, the publishable key
+  // Stripe.js runs under in the buyer's browser (public by design; checked below).
+  page: {
+    PAYMENT_GATEWAY: z.enum(PAYMENT_GATEWAYS),
+    STRIPE_PUBLISHABLE_KEY: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            STRIPE_PUBLISHABLE_KEY,
+            'must be a Stripe publishable key (pk_live_… or pk_test_…): the page shows it to every buyer, so never a secret key',
+          ),
+        ),
+    ),
+  },
   checkout: {
     SALE_CACHE_MS: number(3_000, 0, 60_000),
     SOLD_OUT_MEMO_MS: number(1_000, 0, 60_000),
@@ -135,6 +150,7 @@ export interface Config {
   auth: GroupValues<'auth'>;
   payment: GroupValues<'payment'>;
   paymentTokens: GroupValues<'paymentTokens'>;
+  page: GroupValues<'page'>;
   checkout: GroupValues<'checkout'>;
   reconcile: GroupValues<'reconcile'>;
   signing: GroupValues<'signing'>;
@@ -163,6 +179,15 @@ export function envSchemaFor(fn: FunctionKey) {
         ctx.issues.push({ code: 'custom', path: [path], message, input: env[path] });
       if (env.PAYMENT_GATEWAY === 'stripe' && 'STRIPE_SECRET_KEY' in shape && !env.STRIPE_SECRET_KEY)
         problem('STRIPE_SECRET_KEY', 'required: PAYMENT_GATEWAY=stripe charges with this secret key');
+      if (
+        env.PAYMENT_GATEWAY === 'stripe' &&
+        'STRIPE_PUBLISHABLE_KEY' in shape &&
+        !env.STRIPE_PUBLISHABLE_KEY
+      )
+        problem(
+          'STRIPE_PUBLISHABLE_KEY',
+          'required: PAYMENT_GATEWAY=stripe, and the buyer page collects cards with Stripe.js under this publishable key (pk_live_… or pk_test_…, from the same Stripe account as STRIPE_SECRET_KEY)',
+        );
       const needed = verifiesTokens || (guardsRoute && env.AUTH_MODE === 'verify');
       if (!needed) return;
       if (!env.JWT_ISSUER) problem('JWT_ISSUER', 'required: AUTH_MODE=verify checks tokens in the route');
@@ -256,6 +281,7 @@ export function loadConfig(fn: FunctionKey, env: NodeJS.ProcessEnv = process.env
     auth: pick('auth'),
     payment: pick('payment'),
     paymentTokens: pick('paymentTokens'),
+    page: pick('page'),
     checkout: pick('checkout'),
     reconcile: pick('reconcile'),
     signing: pick('signing'),

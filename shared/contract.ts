@@ -101,6 +101,13 @@ const stripePaymentToken = z
   .string()
   .check(z.regex(STRIPE_PAYMENT_METHOD, 'must be a Stripe PaymentMethod id (pm_…) created by Stripe.js'));
 
+/**
+ * A Stripe publishable key: public by design (Stripe.js runs with it in every buyer's browser), so
+ * it is the only Stripe key the buyer page may carry; a secret (`sk_…`) or restricted (`rk_…`) key
+ * must never match.
+ */
+export const STRIPE_PUBLISHABLE_KEY = /^pk_(live|test)_[A-Za-z0-9]{1,247}$/;
+
 /** The checkout body the configured gateway accepts. */
 export const placeOrderBodyFor = (gateway: PaymentGatewayKind) =>
   gateway === 'stripe' ? z.extend(placeOrderBody, { paymentToken: stripePaymentToken }) : placeOrderBody;

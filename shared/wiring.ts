@@ -178,7 +178,7 @@ export interface FunctionSpec {
    */
   assets?: string[];
   /** Extra environment groups the function's config schema reads. */
-  env?: ('auth' | 'payment' | 'paymentTokens' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
+  env?: ('auth' | 'payment' | 'paymentTokens' | 'page' | 'checkout' | 'reconcile' | 'signing' | 'public')[];
   http?: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; auth: Auth };
   consumes?: { queue: QueueKey; batchSize: number; maxConcurrency: number };
   schedule?: { everySeconds: number };
@@ -277,6 +277,7 @@ export const functions = {
     timeoutSeconds: 3,
     memoryMb: 128,
     access: {},
+    env: ['page'],
     http: { method: 'GET', path: '/', auth: 'public' },
   },
   // The API described (shared/api/openapi.ts): the OpenAPI document and its reference page, public.

@@ -10,6 +10,7 @@ import {
   stateFromDocument,
   ticketState,
 } from '../shared/domain/waiting-room.ts';
+import { type PageSettings, paymentScript } from './payment.ts';
 
 /**
  * The room's rules, as the status route runs them: the page computes a buyer's place from the
@@ -32,9 +33,13 @@ return { stateFromDocument: ${stateFromDocument.name}, pollAfterSeconds: ${pollA
  * Every request is relative to where the page is served (`/` behind CloudFront, `/v1/` on the
  * execute-api URL, `npm start -- --base-path /v1`). While in line it polls the public room
  * document (cacheable, no token) and computes its place from its signed ticket; it calls the API
- * with its token once more, to exchange a served ticket for an admission token.
+ * with its token once more, to exchange a served ticket for an admission token. How it pays
+ * (simulator token or a Stripe card form) is web/payment.ts, chosen by the stack's gateway.
+ *
+ * The script is the same for every stack (its hash is in the page's Content-Security-Policy,
+ * web/policy.ts); the settings travel as data attributes of <body>.
  */
-const script = `
+export const pageScript = `
 const rules = ${roomRules};
 const $ = (id) => document.getElementById(id);
 const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
@@ -54,7 +59,7 @@ let admission = null;
 let orderId = null;
 let phase = 'idle';
 let timer = null;
-
+${paymentScript}
 function show(id, on) { $(id).hidden = !on; }
 function say(state, text) { $('state').dataset.state = state; $('state').textContent = text; }
 // Never sooner than asked (Retry-After, pollAfterSeconds), spread by up to half again at random, so
@@ -78,7 +83,7 @@ function soldOut() {
   phase = 'soldOut';
   clearTimeout(timer);
   say('SOLD_OUT', 'Sold out. Every unit is gone; thank you for waiting.');
-  show('join', false); show('buy', false);
+  show('join', false); show('pay', false);
 }
 
 function renderSale() {
@@ -179,33 +184,61 @@ function admitted() {
   if (phase === 'buying' || phase === 'ordered') return;
   phase = 'admitted';
   $('eta').textContent = 'now';
-  say('ADMITTED', "It's your turn: buy within " + (sale.waitingRoom ? sale.waitingRoom.tokenSeconds : '') + ' s.');
-  show('buy', true);
+  if (!cardProblem) say('ADMITTED', turnMessage());
+  show('pay', true);
+  payReady();
+}
+
+/** Back to the buy button after a refusal or an error, with the reason in the message area. */
+function payAgain(text) {
+  phase = 'admitted';
+  show('pay', true);
+  payReady();
+  say('ERROR', text);
 }
 
 async function buy() {
   phase = 'buying';
-  show('buy', false);
-  let key = sessionStorage.getItem('key:' + saleId);
-  if (!key) { key = 'web-' + crypto.randomUUID(); sessionStorage.setItem('key:' + saleId, key); }
-  const headers = { 'Idempotency-Key': key };
+  show('pay', false);
+  let sent;
+  try {
+    sent = await attempt();
+  } catch (error) {
+    return payAgain(error && error.message ? error.message : 'The card was not accepted.');
+  }
+  const headers = { 'Idempotency-Key': sent.key };
   if (admission) headers['Admission-Token'] = admission;
-  const res = await api('POST', 'sales/' + encodeURIComponent(saleId) + '/orders', { quantity: 1, paymentToken: 'tok_ok' }, headers);
+  let res;
+  try {
+    res = await api('POST', 'sales/' + encodeURIComponent(saleId) + '/orders', { quantity: 1, paymentToken: sent.paymentToken }, headers);
+  } catch {
+    // The outcome is unknown: the kept attempt makes the next press find the order if there is one.
+    return payAgain('The shop could not be reached. Press Buy again: it finds your order if it was placed, never a second one.');
+  }
   if (res.status === 200 || res.status === 202) { phase = 'ordered'; clearTimeout(timer); orderId = res.body.orderId; return watchOrder(); }
   if (res.status === 409 && res.body.error.code === 'SOLD_OUT') return soldOut();
   if (res.status === 429) { phase = 'admitted'; return later(buy, res.retryAfter || 1); }
-  phase = 'admitted';
-  show('buy', true);
-  say('ERROR', res.body.error ? res.body.error.message : 'Error ' + res.status);
+  // A refusal changed nothing: the next press is a new attempt (and may use another card).
+  forgetAttempt();
+  payAgain(res.body.error ? res.body.error.message : 'Error ' + res.status);
 }
 
 async function watchOrder() {
   const res = await api('GET', 'orders/' + encodeURIComponent(orderId));
   if (res.status === 200) {
-    $('order-status').textContent = res.body.status;
+    const status = res.body.status;
+    $('order-status').textContent = status;
     show('order', true);
-    const done = ['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED'].includes(res.body.status);
-    say('ORDER_' + res.body.status, done ? (res.body.status === 'CONFIRMED' ? 'Bought! Your order is confirmed.' : 'Your order ended: ' + res.body.status) : 'Order placed; confirming payment…');
+    if (status === 'PAYMENT_FAILED') {
+      // Its units are back on sale: a new attempt may buy them, with another card.
+      forgetAttempt();
+      phase = 'admitted';
+      show('pay', true);
+      payReady();
+      return say('ORDER_PAYMENT_FAILED', failedMessage(res.body.failureReason));
+    }
+    const done = ['CONFIRMED', 'EXPIRED', 'CANCELLED'].includes(status);
+    say('ORDER_' + status, done ? (status === 'CONFIRMED' ? 'Bought! Your order is confirmed.' : 'Your order ended: ' + status) : 'Order placed; confirming payment…');
     if (done) return;
   }
   later(watchOrder, 1);
@@ -221,6 +254,7 @@ async function signIn(event) {
   loadSale();
 }
 
+loadCardForm();
 $('signin').addEventListener('submit', signIn);
 $('join').addEventListener('click', join);
 $('buy').addEventListener('click', buy);
@@ -234,12 +268,14 @@ body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0
 h1{font-size:1.5rem;margin:.2rem 0}.muted{color:#666}#state{font-size:1.15rem;margin:1rem 0;padding:.8rem;border-radius:.5rem;background:#f1f3f5}
 #state[data-state=SOLD_OUT]{background:#ffe3e3}#state[data-state=ADMITTED],#state[data-state=ORDER_CONFIRMED]{background:#d3f9d8}
 button{font-size:1.1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1c7ed6;color:#fff;cursor:pointer}
+button:disabled{opacity:.5;cursor:not-allowed}#card{padding:.7rem;margin:.6rem 0;border:1px solid #ced4da;border-radius:.4rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:#666}`;
 
-export const buyerPageHtml = `<!doctype html>
+/** The page for a stack's payment settings (keys are checked at cold start: only [A-Za-z0-9_]). */
+export const buyerPageHtml = (settings: PageSettings) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Flash sale</title><link rel="icon" href="data:,"><style>${style}</style></head>
-<body>
+<body data-gateway="${settings.gateway}"${settings.gateway === 'stripe' ? ` data-stripe-key="${settings.stripePublishableKey}"` : ''}>
 <p class="muted" id="countdown"></p>
 <h1 id="sale-name">Loading…</h1>
 <p><span id="price"></span> · <span id="available"></span></p>
@@ -247,7 +283,7 @@ export const buyerPageHtml = `<!doctype html>
 <div id="state" data-state="LOADING">Loading…</div>
 <dl id="line" hidden><dt>Your place</dt><dd id="position"></dd><dt>Now serving</dt><dd id="serving"></dd><dt>Your turn</dt><dd id="eta"></dd></dl>
 <button id="join" hidden>Join the line</button>
-<button id="buy" hidden>Buy 1</button>
+<div id="pay" hidden><div id="card" hidden></div><button id="buy">Buy 1</button></div>
 <dl id="order" hidden><dt>Order</dt><dd id="order-status"></dd></dl>
-<script>${script}</script>
+<script>${pageScript}</script>
 </body></html>`;

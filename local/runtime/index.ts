@@ -206,7 +206,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       ...(isDevIssuer
         ? { JWT_ISSUER: DEV_ISSUER, JWKS_URL: `${url}/.well-known/jwks.json`, JWT_AUDIENCE: DEV_AUDIENCE }
         : {}),
-      // `PAYMENT_GATEWAY=stripe STRIPE_SECRET_KEY=sk_test_… npm start` charges a Stripe test account.
+      // `PAYMENT_GATEWAY=stripe STRIPE_SECRET_KEY=sk_test_… STRIPE_PUBLISHABLE_KEY=pk_test_… npm start`
+      // charges a Stripe test account, its page collecting cards with Stripe.js: the Stripe settings
+      // reach the functions from this environment as they are, each checked at its cold start.
       PAYMENT_GATEWAY: process.env.PAYMENT_GATEWAY ?? 'simulated',
       TOKEN_SIGNING_KEY: signingKey,
       POWERTOOLS_SERVICE_NAME: 'flash-sale',

@@ -20,7 +20,9 @@ let prod: Synthesized;
 beforeAll(() => {
   dev = synth();
   // Through CDK context, as `cdk deploy -c stage=prod -c paymentGateway=stripe` does.
-  prod = synth({ context: { stage: 'prod', paymentGateway: 'stripe' } });
+  prod = synth({
+    context: { stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: 'pk_live_example' },
+  });
 });
 
 function tableResource(s: Synthesized, key: TableKey): Json {

@@ -100,16 +100,21 @@ describe('functions', () => {
     }
   });
 
-  it('gives the payment functions the simulated gateway, and the checkout only its name', () => {
+  it('gives the payment functions the simulated gateway, and the checkout and the page only its name', () => {
     for (const [key, spec] of fnEntries) {
       const env = envOf(s, key);
-      if (spec.env?.includes('payment') || spec.env?.includes('paymentTokens')) {
+      if (
+        spec.env?.includes('payment') ||
+        spec.env?.includes('paymentTokens') ||
+        spec.env?.includes('page')
+      ) {
         expect(env.PAYMENT_GATEWAY).toBe('simulated');
         expect(env.PAYMENT_DECLINE_RATE).toBeUndefined();
       } else {
         expect(env.PAYMENT_GATEWAY).toBeUndefined();
       }
       expect(env.STRIPE_SECRET_KEY).toBeUndefined();
+      expect(env.STRIPE_PUBLISHABLE_KEY).toBeUndefined();
     }
   });
 

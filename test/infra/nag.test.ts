@@ -22,7 +22,15 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 
 describe.each([
   ['dev', { accountConcurrency: '10000' }],
-  ['prod', { stage: 'prod', accountConcurrency: '10000', paymentGateway: 'stripe' }],
+  [
+    'prod',
+    {
+      stage: 'prod',
+      accountConcurrency: '10000',
+      paymentGateway: 'stripe',
+      stripePublishableKey: 'pk_live_example',
+    },
+  ],
 ])('cdk-nag AwsSolutions (%s)', (_name, context) => {
   let s: Synthesized;
   beforeAll(() => {

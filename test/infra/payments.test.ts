@@ -58,7 +58,9 @@ describe('no free goods in production', () => {
 describe('-c paymentGateway=stripe (prod)', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synth({ context: { stage: 'prod', paymentGateway: 'stripe' } });
+    s = synth({
+      context: { stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: 'pk_live_example' },
+    });
   });
 
   it('gives the payment functions the Stripe key as a deploy-time reference to the stage secret', () => {
@@ -103,8 +105,48 @@ describe('-c paymentGateway=stripe (prod)', () => {
     const other = build({
       stage: 'prod',
       paymentGateway: 'stripe',
+      stripePublishableKey: 'pk_live_example',
       stripeSecretName: 'payments/stripe-live',
     });
     expect(other.settings.stripeSecretName).toBe('payments/stripe-live');
+  });
+
+  it('gives the buyer page the publishable key and the gateway, and no other function the key', () => {
+    const page = envOf(s, 'buyerPage');
+    expect(page).toMatchObject({ PAYMENT_GATEWAY: 'stripe', STRIPE_PUBLISHABLE_KEY: 'pk_live_example' });
+    expect(page.STRIPE_SECRET_KEY).toBeUndefined();
+    expect(loadConfig('buyerPage', page as Record<string, string>).page).toEqual({
+      PAYMENT_GATEWAY: 'stripe',
+      STRIPE_PUBLISHABLE_KEY: 'pk_live_example',
+    });
+    for (const [key] of fnEntries)
+      if (key !== 'buyerPage' && s.built.stateless.functions.functions[key])
+        expect(envOf(s, key).STRIPE_PUBLISHABLE_KEY, key).toBeUndefined();
+  });
+});
+
+describe('-c stripePublishableKey (the buyer page under Stripe)', () => {
+  it('is required with paymentGateway=stripe, and the message says what to pass', () => {
+    expect(() => build({ stage: 'prod', paymentGateway: 'stripe' })).toThrow(
+      /publishable key the buyer page collects cards with: pass -c stripePublishableKey=pk_live_… \(pk_test_…/,
+    );
+  });
+
+  it('refuses anything but a publishable key, without repeating the value', () => {
+    for (const wrong of ['sk_live_abc123secret', 'rk_live_abc123secret', 'pk_live_', 'pk_prod_abc']) {
+      let message = '';
+      try {
+        build({ stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: wrong });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, wrong).toMatch(/must be a Stripe publishable key \(pk_live_… or pk_test_…\)/);
+      expect(message, wrong).not.toContain('abc');
+    }
+  });
+
+  it('is ignored by a simulated stack (its page loads no Stripe.js)', () => {
+    const built = build({ stripePublishableKey: 'pk_test_example' });
+    expect(built.settings).toMatchObject({ paymentGateway: 'simulated', stripePublishableKey: undefined });
   });
 });

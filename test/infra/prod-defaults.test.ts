@@ -27,7 +27,9 @@ let prod: Synthesized;
 let dev: Synthesized;
 
 beforeAll(() => {
-  prod = synth({ context: { stage: 'prod', paymentGateway: 'stripe' } });
+  prod = synth({
+    context: { stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: 'pk_live_example' },
+  });
   dev = synth();
 });
 
@@ -111,7 +113,16 @@ describe('prod: a WAF web ACL on the API stage', () => {
 
   it('is dropped with -c waf=false; other stages have none unless -c waf=true; Bot Control is opt-in', () => {
     expect(
-      webAcls(synth({ context: { stage: 'prod', paymentGateway: 'stripe', waf: 'false' } })),
+      webAcls(
+        synth({
+          context: {
+            stage: 'prod',
+            paymentGateway: 'stripe',
+            stripePublishableKey: 'pk_live_example',
+            waf: 'false',
+          },
+        }),
+      ),
     ).toHaveLength(0);
     expect(webAcls(dev)).toHaveLength(0);
     expect(rulesOf(prod).some((r) => r.Name === 'BotControl')).toBe(false);
@@ -128,7 +139,15 @@ describe('prod: a WAF web ACL on the API stage', () => {
       },
     });
     expect(() =>
-      synth({ context: { stage: 'prod', paymentGateway: 'stripe', waf: 'false', botControl: 'true' } }),
+      synth({
+        context: {
+          stage: 'prod',
+          paymentGateway: 'stripe',
+          stripePublishableKey: 'pk_live_example',
+          waf: 'false',
+          botControl: 'true',
+        },
+      }),
     ).toThrow(/waf=false/);
     expect(() => synth({ context: { waf: 'maybe' } })).toThrow(/waf must be true or false/);
   });
@@ -138,7 +157,14 @@ describe('prod: Cognito', () => {
   it('lets nobody sign up by themselves unless -c selfSignUp=true', () => {
     for (const pool of pools(prod))
       expect((props(pool).AdminCreateUserConfig as Json).AllowAdminCreateUserOnly).toBe(true);
-    const open = synth({ context: { stage: 'prod', paymentGateway: 'stripe', selfSignUp: 'true' } });
+    const open = synth({
+      context: {
+        stage: 'prod',
+        paymentGateway: 'stripe',
+        stripePublishableKey: 'pk_live_example',
+        selfSignUp: 'true',
+      },
+    });
     const buyers = props(
       open.stateful.toJSON().Resources[logicalId(open.built.stateful.userPool as never)] as Json,
     );
@@ -195,6 +221,7 @@ describe('prod: Cognito', () => {
       context: {
         stage: 'prod',
         paymentGateway: 'stripe',
+        stripePublishableKey: 'pk_live_example',
         jwtIssuer: 'https://issuer.example.com/',
         jwtAudience: 'flash-sale-api',
       },
@@ -219,7 +246,15 @@ describe('the localstack target keeps what Community deploys', () => {
   afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
   it('skips WAFv2 and Cognito even for stage prod, and refuses an explicit waf=true', () => {
-    const local = synth({ context: { stage: 'prod', paymentGateway: 'stripe', target: 'localstack', jwks } });
+    const local = synth({
+      context: {
+        stage: 'prod',
+        paymentGateway: 'stripe',
+        stripePublishableKey: 'pk_live_example',
+        target: 'localstack',
+        jwks,
+      },
+    });
     expect(webAcls(local)).toHaveLength(0);
     expect(pools(local)).toHaveLength(0);
     expect(() => synth({ context: { target: 'localstack', jwks, waf: 'true' } })).toThrow(/no WAFv2/);

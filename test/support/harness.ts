@@ -93,6 +93,11 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
     visibilityTimeoutSeconds: 1,
     pollersPerConsumer: 2,
     ...options,
+    ...(options.env?.PAYMENT_GATEWAY === 'stripe'
+      ? // The buyer page starts with every other function and needs a publishable key under
+        // Stripe; a test that never opens the page need not name one (the page's own tests do).
+        { env: { STRIPE_PUBLISHABLE_KEY: 'pk_test_harness', ...options.env } }
+      : {}),
     concurrency: { ...UNLIMITED, ...options.concurrency },
   });
   const db = documentClient({
