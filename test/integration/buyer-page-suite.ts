@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-
-/** Debian's chromium (installed by .ci/run); Playwright downloads no browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
  * The buyer page in a real browser against the local runtime, served at `basePath` (`''` = the
@@ -16,30 +13,24 @@ export function buyerPageSuite(basePath: string): void {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`No browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
     h = await startHarness({ consumers: true, basePath });
-    // launch() gives every run a fresh temporary profile (its own user-data-dir), removed on close.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await h?.stop();
   });
 
+  /** Requests the pages made anywhere but the runtime (the simulator's page makes none: no Stripe.js). */
+  const offsite: string[] = [];
+
   async function openAs(userId: string, saleId: string): Promise<Page> {
     const page = await (await browser.newContext()).newPage();
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.protocol.startsWith('http') && url.origin !== new URL(h.runtime.url).origin)
+        offsite.push(url.href);
+    });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {
@@ -81,11 +72,18 @@ export function buyerPageSuite(basePath: string): void {
       expect((after.getRoom ?? 0) - (before.getRoom ?? 0)).toBeGreaterThan(0);
       expect((after.queueStatus ?? 0) - (before.queueStatus ?? 0)).toBe(1);
       await expect.poll(() => page.locator('#countdown').textContent()).toBe('On sale now');
+      // The simulator's page: no card form, a buy button ready at once, the simulator's test token.
+      expect(await page.locator('#card').isVisible()).toBe(false);
+      expect(await page.locator('#buy').isEnabled()).toBe(true);
+      const order = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/orders'));
       await page.locator('#buy').click();
+      expect((await order).postDataJSON()).toEqual({ quantity: 1, paymentToken: 'tok_ok' });
       await expect
         .poll(() => state(page).getAttribute('data-state'), { timeout: 20_000 })
         .toBe('ORDER_CONFIRMED');
       expect(await page.locator('#order-status').textContent()).toBe('CONFIRMED');
+      // Nothing was fetched from anywhere else: Stripe.js is loaded only by a Stripe stack's page.
+      expect(offsite).toEqual([]);
 
       // What the page showed is what the system holds.
       const orders = await h.call<{ orders: { status: string; saleId: string }[] }>('GET', '/me/orders', {
