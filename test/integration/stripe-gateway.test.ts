@@ -236,7 +236,7 @@ describe("Stripe's published contract, checked by Prism", () => {
   /** Prism's answer to a refused request: the SDK hands its problem document back as the result. */
   type Problem = { status: number; validation?: { location: string[]; code: string }[] };
 
-  it('refuses a request outside the contract (a value the spec forbids, an operation it lacks) before the stand-in sees it', async () => {
+  it('refuses a request outside the contract: a value the spec forbids and an operation it lacks (Prism), a parameter it lacks (the stand-in)', async () => {
     const client = sdk();
     const intent = await client.paymentIntents.create({
       amount: 1500,
@@ -253,10 +253,21 @@ describe("Stripe's published contract, checked by Prism", () => {
     expect(badValue.validation).toEqual([
       expect.objectContaining({ location: ['body', 'cancellation_reason'], code: 'enum' }),
     ]);
+    // A parameter Stripe does not have passes Prism (its form decoder drops undeclared ones); the
+    // stand-in refuses it as Stripe does, its list of names being Stripe's document.
+    const unknownParameter = client.paymentIntents.cancel(intent.id, {
+      cancellation_reason: 'abandoned',
+      reason_why: 'bored',
+    } as Stripe.PaymentIntentCancelParams);
+    await expect(unknownParameter).rejects.toMatchObject({
+      type: 'StripeInvalidRequestError',
+      code: 'parameter_unknown',
+      param: 'reason_why',
+    });
     const noSuchOperation = (await client.charges.list()) as unknown as Problem;
     expect(noSuchOperation.status).toBe(404);
     refusedByPrism += 2;
-    expect(stripe.requests.length).toBe(reached);
+    expect(stripe.requests.map((r) => `${r.method} ${r.status}`).slice(reached)).toEqual(['POST 400']);
     expect(await newProblems()).toEqual([
       expect.stringMatching(/post \/v1\/payment_intents\/pi_\w+\/cancel .*UNPROCESSABLE_ENTITY/),
       expect.stringMatching(/get \/v1\/charges .*NO_PATH_MATCHED/),

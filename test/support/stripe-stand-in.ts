@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   createServer,
   type IncomingMessage,
@@ -8,7 +9,9 @@ import {
 } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
+import { parse } from 'yaml';
 
 /**
  * A Stripe stand-in for tests, on loopback: stripe-stateful-mock (npm; a stateful server speaking
@@ -18,6 +21,8 @@ import Stripe from 'stripe';
  * - PaymentIntents (the mock knows only the Charges API): an intent lives here, and its
  *   confirmation creates a real charge in the mock with the card's test token;
  * - 3-D Secure: `pm_card_threeDSecure2Required` answers `requires_action` (no charge);
+ * - Stripe's refusal of a parameter it does not know (400 `parameter_unknown`), the known names
+ *   read from Stripe's own OpenAPI document (test/fixtures/stripe), which Prism cannot check;
  * - faults on demand (`failNext`): 429, 500 or a reset socket before any routing, or an answer
  *   outside Stripe's contract (the object without its `id`).
  *
@@ -91,6 +96,14 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
   const stripeError = (status: number, error: Record<string, unknown>) => ({ status, body: { error } });
 
   async function route(method: string, path: string, form: URLSearchParams, key?: string) {
+    const unknown = unknownParameter(method, path.split('?')[0] ?? path, form);
+    if (unknown)
+      return stripeError(400, {
+        type: 'invalid_request_error',
+        code: 'parameter_unknown',
+        param: unknown,
+        message: `Received unknown parameter: ${unknown}`,
+      });
     const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
     // POST /v1/payment_intents
     if (method === 'POST' && parts.length === 2 && parts[1] === 'payment_intents') {
@@ -278,6 +291,48 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       await Promise.all([close(facade), close(mockServer)]);
     },
   };
+}
+
+interface DocumentedOperation {
+  method: string;
+  path: RegExp;
+  parameters: Set<string>;
+}
+
+/** The operations in Stripe's document (cut to the adapter's), each with its parameters' names. */
+const STRIPE_OPERATIONS = documentedOperations(
+  fileURLToPath(new URL('../fixtures/stripe/payments.openapi.yaml', import.meta.url)),
+);
+
+function documentedOperations(file: string): DocumentedOperation[] {
+  type Operation = {
+    parameters?: { in: string; name: string }[];
+    requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
+  };
+  const document = parse(readFileSync(file, 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+  return Object.entries(document.paths).flatMap(([template, item]) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post', 'delete'].includes(method))
+      .map(([method, operation]) => ({
+        method: method.toUpperCase(),
+        path: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+        parameters: new Set([
+          ...(operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+          ...Object.keys(
+            operation.requestBody?.content?.['application/x-www-form-urlencoded']?.schema?.properties ?? {},
+          ),
+        ]),
+      })),
+  );
+}
+
+/** A top-level parameter (`name` of `name[…]`) the operation does not take, as Stripe refuses it. */
+function unknownParameter(method: string, path: string, form: URLSearchParams): string | undefined {
+  const operation = STRIPE_OPERATIONS.find((o) => o.method === method && o.path.test(path));
+  if (!operation) return undefined;
+  return [...form.keys()]
+    .map((key) => key.split('[')[0] ?? key)
+    .find((name) => !operation.parameters.has(name));
 }
 
 function metadataOf(form: URLSearchParams): Record<string, string> {
