@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { ProcessorRateLimitedError, TransientPaymentError } from '../../shared/p
 import { PAYMENT_GRACE_MS, PAYMENT_RETRY_SECONDS_DEFAULT } from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type Prism, startPrism } from '../support/prism.ts';
+import { STRIPE_CONTRACT } from '../support/stripe-contract.ts';
 import { type StripeStandIn, startStripeStandIn } from '../support/stripe-stand-in.ts';
 
 // The Stripe adapter against a stand-in that speaks Stripe's wire protocol (stripe-stateful-mock
@@ -20,8 +20,6 @@ import { type StripeStandIn, startStripeStandIn } from '../support/stripe-stand-
 // (cut to these operations, test/fixtures/stripe/README.md): every request the adapter sends and
 // every answer the stand-in gives is checked against Stripe's contract, and any breach fails the
 // test that caused it.
-
-const STRIPE_CONTRACT = fileURLToPath(new URL('../fixtures/stripe/payments.openapi.yaml', import.meta.url));
 
 let h: Harness;
 let stripe: StripeStandIn;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   createServer,
   type IncomingMessage,
@@ -9,9 +8,8 @@ import {
 } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
-import { parse } from 'yaml';
+import { unknownParameter } from './stripe-contract.ts';
 
 /**
  * A Stripe stand-in for tests, on loopback: stripe-stateful-mock (npm; a stateful server speaking
@@ -291,48 +289,6 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       await Promise.all([close(facade), close(mockServer)]);
     },
   };
-}
-
-interface DocumentedOperation {
-  method: string;
-  path: RegExp;
-  parameters: Set<string>;
-}
-
-/** The operations in Stripe's document (cut to the adapter's), each with its parameters' names. */
-const STRIPE_OPERATIONS = documentedOperations(
-  fileURLToPath(new URL('../fixtures/stripe/payments.openapi.yaml', import.meta.url)),
-);
-
-function documentedOperations(file: string): DocumentedOperation[] {
-  type Operation = {
-    parameters?: { in: string; name: string }[];
-    requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
-  };
-  const document = parse(readFileSync(file, 'utf8')) as { paths: Record<string, Record<string, Operation>> };
-  return Object.entries(document.paths).flatMap(([template, item]) =>
-    Object.entries(item)
-      .filter(([method]) => ['get', 'post', 'delete'].includes(method))
-      .map(([method, operation]) => ({
-        method: method.toUpperCase(),
-        path: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-        parameters: new Set([
-          ...(operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
-          ...Object.keys(
-            operation.requestBody?.content?.['application/x-www-form-urlencoded']?.schema?.properties ?? {},
-          ),
-        ]),
-      })),
-  );
-}
-
-/** A top-level parameter (`name` of `name[…]`) the operation does not take, as Stripe refuses it. */
-function unknownParameter(method: string, path: string, form: URLSearchParams): string | undefined {
-  const operation = STRIPE_OPERATIONS.find((o) => o.method === method && o.path.test(path));
-  if (!operation) return undefined;
-  return [...form.keys()]
-    .map((key) => key.split('[')[0] ?? key)
-    .find((name) => !operation.parameters.has(name));
 }
 
 function metadataOf(form: URLSearchParams): Record<string, string> {
