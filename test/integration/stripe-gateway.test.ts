@@ -1,4 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUTHENTICATION_REQUIRED,
@@ -8,45 +9,84 @@ import {
 import { ProcessorRateLimitedError, TransientPaymentError } from '../../shared/ports.ts';
 import { PAYMENT_GRACE_MS, PAYMENT_RETRY_SECONDS_DEFAULT } from '../../shared/wiring.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { type Prism, startPrism } from '../support/prism.ts';
+import { STRIPE_CONTRACT } from '../support/stripe-contract.ts';
 import { type StripeStandIn, startStripeStandIn } from '../support/stripe-stand-in.ts';
 
 // The Stripe adapter against a stand-in that speaks Stripe's wire protocol (stripe-stateful-mock
 // behind test/support/stripe-stand-in.ts), with DynamoDB Local holding the adapter's ledger; then
-// the whole pipeline with PAYMENT_GATEWAY=stripe pointed at the stand-in.
+// the whole pipeline with PAYMENT_GATEWAY=stripe pointed at the stand-in. Between the two sits
+// Stoplight Prism as a validating proxy (`--errors`) over Stripe's own published OpenAPI document
+// (cut to these operations, test/fixtures/stripe/README.md): every request the adapter sends and
+// every answer the stand-in gives is checked against Stripe's contract, and any breach fails the
+// test that caused it.
 
 let h: Harness;
 let stripe: StripeStandIn;
+let prism: Prism;
 let gateway: StripePaymentGateway;
+/** The same adapter straight at the stand-in: for a reset connection, which no proxy can pass on. */
+let direct: StripePaymentGateway;
 let admin: string;
 let orderCounter = 0;
+/** Prism's problems that a test has already accounted for (the deliberate breaches). */
+let problemsSeen = 0;
+/** Requests that did not go through Prism (direct), and ones Prism refused (never reached the stand-in). */
+let bypassed = 0;
+let refusedByPrism = 0;
 
 beforeAll(async () => {
   stripe = await startStripeStandIn();
+  prism = await startPrism(STRIPE_CONTRACT, stripe.url, { errors: true });
   h = await startHarness({
     consumers: false,
     visibilityTimeoutSeconds: 1,
     env: {
       PAYMENT_GATEWAY: 'stripe',
       STRIPE_SECRET_KEY: stripe.secretKey,
-      STRIPE_API_BASE: stripe.url,
+      STRIPE_API_BASE: prism.url,
       CHECKOUT_BUDGET_MS: '20000',
     },
   });
   admin = await h.token('admin', true);
-  gateway = new StripePaymentGateway(h.db, h.runtime.resources.tableNames.payments, {
+  const options = (apiBase: string) => ({
     secretKey: stripe.secretKey,
-    apiBase: stripe.url,
+    apiBase,
     timeoutMs: 5_000,
     limits: { latencyMs: 1_000, ratePerSecond: 50 },
   });
+  gateway = new StripePaymentGateway(h.db, h.runtime.resources.tableNames.payments, options(prism.url));
+  direct = new StripePaymentGateway(h.db, h.runtime.resources.tableNames.payments, options(stripe.url));
 });
 afterEach(async () => {
   await h.runtime.stopConsumers();
+  // Prism logs which exchange broke the contract; the details are in its answer's `validation`
+  // (which the SDK hands back as if it were the object asked for).
+  expect(await newProblems(), "Prism: requests or answers outside Stripe's published contract").toEqual([]);
 });
 afterAll(async () => {
-  await h?.stop();
-  await stripe?.stop();
+  try {
+    if (prism && stripe) {
+      const { received, problems } = await prism.log();
+      console.log(
+        `Prism checked ${received} Stripe requests and answers against Stripe's published contract; it reported ${problems.length}, each a deliberate breach asserted by its test`,
+      );
+      // Every request the stand-in answered went through Prism, except the direct ones.
+      expect(received - refusedByPrism).toBe(stripe.requests.length - bypassed);
+    }
+  } finally {
+    await h?.stop();
+    await prism?.stop();
+    await stripe?.stop();
+  }
 });
+
+/** Prism's problems since the last call. */
+async function newProblems(): Promise<string[]> {
+  const problems = (await prism.log()).problems.slice(problemsSeen);
+  problemsSeen += problems.length;
+  return problems;
+}
 
 const newOrderId = () => `order-${process.pid}-${++orderCounter}`;
 const chargeOf = (idempotencyKey: string, paymentToken: string) =>
@@ -133,13 +173,18 @@ describe('Stripe adapter against the stand-in', () => {
     await expect(first).rejects.not.toBeInstanceOf(ProcessorRateLimitedError);
     stripe.failNext([500], '/confirm');
     await expect(chargeOf(orderId, 'pm_card_visa')).rejects.toBeInstanceOf(TransientPaymentError);
+    // A reset socket behind Prism would reach the adapter as Prism's own 500: these go direct.
+    const before = stripe.requests.length;
+    const directCharge = () =>
+      direct.charge({ idempotencyKey: orderId, amount: 1500, currency: 'EUR', paymentToken: 'pm_card_visa' });
     // The SDK retries a closed connection once by itself (same idempotency key): two in a row fail.
     stripe.failNext(['reset', 'reset'], '/confirm');
-    await expect(chargeOf(orderId, 'pm_card_visa')).rejects.toBeInstanceOf(TransientPaymentError);
-    expect(await gateway.lookup(orderId)).toEqual({ status: 'pending' });
+    await expect(directCharge()).rejects.toBeInstanceOf(TransientPaymentError);
+    expect(await direct.lookup(orderId)).toEqual({ status: 'pending' });
     expect(await stripe.chargesFor(orderId)).toEqual([]);
     stripe.failNext(['reset'], '/confirm');
-    expect(await chargeOf(orderId, 'pm_card_visa')).toMatchObject({ status: 'approved' });
+    expect(await directCharge()).toMatchObject({ status: 'approved' });
+    bypassed += stripe.requests.length - before;
     expect(await stripe.chargesFor(orderId)).toHaveLength(1);
     // Every attempt found the same PaymentIntent: one create answered, the rest read it back.
     expect(
@@ -174,6 +219,73 @@ describe('Stripe adapter against the stand-in', () => {
     expect(charge).toMatchObject({ refunded: true, amount_refunded: 1500 });
     expect(await stripe.refundsOf(charge?.id as string)).toHaveLength(1);
     expect(await gateway.lookup(orderId)).toMatchObject({ status: 'approved', refunded: true });
+  });
+});
+
+describe("Stripe's published contract, checked by Prism", () => {
+  const sdk = () =>
+    new Stripe(stripe.secretKey, {
+      host: '127.0.0.1',
+      port: Number(new URL(prism.url).port),
+      protocol: 'http',
+      maxNetworkRetries: 0,
+      telemetry: false,
+    });
+  /** Prism's answer to a refused request: the SDK hands its problem document back as the result. */
+  type Problem = { status: number; validation?: { location: string[]; code: string }[] };
+
+  it('refuses a request outside the contract: a value the spec forbids and an operation it lacks (Prism), a parameter it lacks (the stand-in)', async () => {
+    const client = sdk();
+    const intent = await client.paymentIntents.create({
+      amount: 1500,
+      currency: 'eur',
+      payment_method: 'pm_card_visa',
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    });
+    expect(intent.status).toBe('requires_confirmation');
+    const reached = stripe.requests.length;
+    const badValue = (await client.paymentIntents.cancel(intent.id, {
+      cancellation_reason: 'bored' as 'abandoned',
+    })) as unknown as Problem;
+    expect(badValue.status).toBe(422);
+    expect(badValue.validation).toEqual([
+      expect.objectContaining({ location: ['body', 'cancellation_reason'], code: 'enum' }),
+    ]);
+    // A parameter Stripe does not have passes Prism (its form decoder drops undeclared ones); the
+    // stand-in refuses it as Stripe does, its list of names being Stripe's document.
+    const unknownParameter = client.paymentIntents.cancel(intent.id, {
+      cancellation_reason: 'abandoned',
+      reason_why: 'bored',
+    } as Stripe.PaymentIntentCancelParams);
+    await expect(unknownParameter).rejects.toMatchObject({
+      type: 'StripeInvalidRequestError',
+      code: 'parameter_unknown',
+      param: 'reason_why',
+    });
+    const noSuchOperation = (await client.charges.list()) as unknown as Problem;
+    expect(noSuchOperation.status).toBe(404);
+    refusedByPrism += 2;
+    expect(stripe.requests.map((r) => `${r.method} ${r.status}`).slice(reached)).toEqual(['POST 400']);
+    expect(await newProblems()).toEqual([
+      expect.stringMatching(/post \/v1\/payment_intents\/pi_\w+\/cancel .*UNPROCESSABLE_ENTITY/),
+      expect.stringMatching(/get \/v1\/charges .*NO_PATH_MATCHED/),
+    ]);
+  });
+
+  it("reports an answer outside the contract (an object without its id): the client gets Prism's 500 instead", async () => {
+    const orderId = newOrderId();
+    const outcome = await chargeOf(orderId, 'pm_card_visa');
+    expect(outcome).toMatchObject({ status: 'approved' });
+    stripe.failNext(['no-id']);
+    const broken = (await sdk().paymentIntents.retrieve(
+      (outcome as { chargeId: string }).chargeId,
+    )) as unknown as Problem;
+    expect(broken.status).toBe(500);
+    expect(broken.validation).toEqual([expect.objectContaining({ code: 'required' })]);
+    expect(await newProblems()).toEqual([
+      expect.stringMatching(/get \/v1\/payment_intents\/pi_\w+ .*VIOLATIONS/),
+    ]);
+    expect(await gateway.lookup(orderId)).toMatchObject({ status: 'approved', refunded: false });
   });
 });
 

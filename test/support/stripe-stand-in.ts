@@ -9,6 +9,7 @@ import {
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import { unknownParameter } from './stripe-contract.ts';
 
 /**
  * A Stripe stand-in for tests, on loopback: stripe-stateful-mock (npm; a stateful server speaking
@@ -18,7 +19,10 @@ import Stripe from 'stripe';
  * - PaymentIntents (the mock knows only the Charges API): an intent lives here, and its
  *   confirmation creates a real charge in the mock with the card's test token;
  * - 3-D Secure: `pm_card_threeDSecure2Required` answers `requires_action` (no charge);
- * - faults on demand (`failNext`): 429, 500 or a reset socket before any routing.
+ * - Stripe's refusal of a parameter it does not know (400 `parameter_unknown`), the known names
+ *   read from Stripe's own OpenAPI document (test/fixtures/stripe), which Prism cannot check;
+ * - faults on demand (`failNext`): 429, 500 or a reset socket before any routing, or an answer
+ *   outside Stripe's contract (the object without its `id`).
  *
  * The facade decides intent states; everything about charges and refunds is the mock's.
  * README "Payments" lists what this covers and what only real Stripe can tell.
@@ -47,13 +51,16 @@ const CARD_TOKENS: Record<string, string> = {
 };
 const THREE_D_SECURE = new Set(['pm_card_threeDSecure2Required', 'pm_card_authenticationRequired']);
 
-type Fault = 429 | 500 | 'reset';
+type Fault = 429 | 500 | 'reset' | 'no-id';
 
 interface Intent {
   id: string;
   object: 'payment_intent';
   amount: number;
   currency: string;
+  capture_method: 'automatic' | 'manual';
+  confirmation_method: 'automatic' | 'manual';
+  payment_method_types: string[];
   status: Stripe.PaymentIntent.Status;
   payment_method: string | null;
   metadata: Record<string, string>;
@@ -87,6 +94,14 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
   const stripeError = (status: number, error: Record<string, unknown>) => ({ status, body: { error } });
 
   async function route(method: string, path: string, form: URLSearchParams, key?: string) {
+    const unknown = unknownParameter(method, path.split('?')[0] ?? path, form);
+    if (unknown)
+      return stripeError(400, {
+        type: 'invalid_request_error',
+        code: 'parameter_unknown',
+        param: unknown,
+        message: `Received unknown parameter: ${unknown}`,
+      });
     const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
     // POST /v1/payment_intents
     if (method === 'POST' && parts.length === 2 && parts[1] === 'payment_intents') {
@@ -97,6 +112,10 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
         object: 'payment_intent',
         amount: Number(form.get('amount')),
         currency: String(form.get('currency')),
+        capture_method: form.get('capture_method') === 'manual' ? 'manual' : 'automatic',
+        confirmation_method: form.get('confirmation_method') === 'manual' ? 'manual' : 'automatic',
+        // What automatic_payment_methods resolves to for a card-only test account.
+        payment_method_types: ['card'],
         status: form.get('payment_method') ? 'requires_confirmation' : 'requires_payment_method',
         payment_method: form.get('payment_method'),
         metadata: metadataOf(form),
@@ -229,17 +248,19 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
           req.socket.destroy();
           return;
         }
-        if (fault !== undefined) {
+        if (fault === 429 || fault === 500) {
           log(fault);
-          const type = fault === 429 ? 'rate_limit_error' : 'api_error';
-          return send(res, fault, { error: { type, message: `stand-in: injected ${fault}` } });
+          // Stripe's 429 is an invalid_request_error with code rate_limit (its spec knows no other type).
+          const error =
+            fault === 429 ? { type: 'invalid_request_error', code: 'rate_limit' } : { type: 'api_error' };
+          return send(res, fault, { error: { ...error, message: `stand-in: injected ${fault}` } });
         }
         const query = path.includes('?') ? path.slice(path.indexOf('?') + 1) : '';
         const form = new URLSearchParams(method === 'GET' ? query : Buffer.concat(chunks).toString('utf8'));
         route(method, path, form, key).then(
           ({ status, body }) => {
             log(status);
-            send(res, status, body);
+            send(res, status, fault === 'no-id' ? { ...(body as object), id: undefined } : body);
           },
           (error: unknown) => {
             log(500);
