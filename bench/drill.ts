@@ -3,11 +3,14 @@
  * checkout, consumers and payment running, declines off), then "last request → every order
  * terminal", then the invariant audit.
  */
+
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSale } from '../load/lib/api-calls.ts';
+import { typedApi } from '../load/lib/api-client.ts';
 import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
 import type { ClientProcess } from '../load/lib/generator-process.ts';
-import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
+import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
 import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
 import type { Runtime } from '../local/runtime/index.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
@@ -60,45 +63,6 @@ export interface DrillOutcome {
   stock: StockSample[];
 }
 
-/** Warm-up on a separate sale, then waits until the pipeline has settled it (bounded). */
-export async function warmUp(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  client: ClientProcess,
-  o: { seconds: number; concurrency: number; dataDir: string; tag: string },
-): Promise<{ checkouts: number; drainSeconds: number | null }> {
-  const admin = await runtime.issuer.sign('bench-admin', true);
-  const sale = await createSaleVia(runtime.url, admin, {
-    saleId: `${o.tag}-warmup`,
-    totalStock: 1_000_000,
-    perUserLimit: 1000,
-    shards: 8,
-  });
-  const warm = await client.run(
-    {
-      url: runtime.url,
-      saleId: sale.saleId,
-      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
-      userPrefix: `${o.tag}-warm`,
-      buyers: o.seconds * 600,
-      concurrency: o.concurrency,
-      maxDurationMs: o.seconds * 1000,
-      requestTimeoutMs: 10_000,
-    },
-    o.seconds * 1000 + 60_000,
-  );
-  const end = Date.now();
-  const drained = await waitUntilZero(
-    () => countOpenOrders(db, runtime.resources.tableNames.orders, sale.saleId),
-    180_000,
-    250,
-  );
-  return {
-    checkouts: warm.orderIds.length,
-    drainSeconds: drained.at === undefined ? null : round((drained.at - end) / 1000, 1),
-  };
-}
-
 export async function runDrill(
   runtime: Runtime,
   db: DynamoDBDocumentClient,
@@ -108,7 +72,7 @@ export async function runDrill(
 ): Promise<DrillOutcome> {
   const tables = runtime.resources.tableNames;
   const admin = await runtime.issuer.sign('bench-admin', true);
-  const sale = await createSaleVia(runtime.url, admin, {
+  const sale = await createSale(typedApi(runtime.url), admin, {
     saleId: `${o.tag}`,
     totalStock: o.units,
     perUserLimit: o.perUserLimit,

@@ -9,13 +9,15 @@
  * HTTP load generator in a child process, so each side's SDK work happens in the same event loop
  * and the generator's own cost is not charged to the server.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createSale } from '../load/lib/api-calls.ts';
+import { typedApi } from '../load/lib/api-client.ts';
 import { type CpuShares, cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
-import { createSaleVia } from '../load/lib/local.ts';
 import { median, percentile, type RequestSample, round } from '../load/lib/stats.ts';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
@@ -79,7 +81,7 @@ export async function measureOverhead(
   try {
     const admin = await runtime.issuer.sign('bench-admin', true);
     const shards = 8;
-    const sale = await createSaleVia(runtime.url, admin, {
+    const sale = await createSale(typedApi(runtime.url), admin, {
       saleId: 'bench-overhead',
       totalStock: 1_000_000,
       perUserLimit: 1000,

@@ -12,9 +12,10 @@ import { renderChartSvg } from '../load/lib/chart.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { median, round, timeline } from '../load/lib/stats.ts';
+import { warmUp } from '../load/lib/warm-up.ts';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
-import { type DrillOutcome, runDrill, warmUp } from './drill.ts';
+import { type DrillOutcome, runDrill } from './drill.ts';
 import { measureOverhead, type OverheadResult } from './overhead.ts';
 
 export const TARGETS = {

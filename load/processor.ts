@@ -1,8 +1,9 @@
 /**
  * Artillery processor for load/flash-sale.yml: who each virtual buyer is and what it checks.
  *
- * Artillery bundles this file to CommonJS (load/dist/, gitignored) with esbuild, so it only uses
- * Node built-ins and knows nothing of the server's code: it speaks the HTTP contract of DESIGN.md.
+ * `npm run load` bundles this file to CommonJS (load/dist/, gitignored) with esbuild, so it knows
+ * nothing of the server's code: Artillery's own engine sends the scenario's requests, and the calls
+ * made here (the sale's limit, dev tokens) go through the typed API client.
  *
  * Settings (environment; `npm run load` sets them):
  *   LOAD_SALE_ID            sale to buy from (required)
@@ -23,6 +24,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
+import { mintDevToken, readSale } from './lib/api-calls.ts';
+import { apiClient, typedApi } from './lib/api-client.ts';
 
 type Vars = Record<string, unknown>;
 interface Context {
@@ -77,9 +80,6 @@ const ALWAYS = [
 
 const TERMINAL = new Set(['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED']);
 
-/** Keeps a deployed API's stage path (`…/v1`) that `new URL('/x', base)` would drop. */
-const joinUrl = (base: string, path: string) => `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
-
 let nextBuyer = 0;
 let tokenRows: { userId?: string; token: string }[] | undefined;
 let saleInfo: Promise<{ perUserLimit: number }> | undefined;
@@ -99,25 +99,15 @@ function tokensFromFile(): { userId?: string; token: string }[] {
 }
 
 async function perUserLimit(target: string): Promise<number> {
-  saleInfo ??= fetch(joinUrl(target, `/sales/${encodeURIComponent(settings.saleId)}`), {
-    signal: AbortSignal.timeout(10_000),
-  }).then(async (res) => {
-    if (res.status !== 200) throw new Error(`GET /sales/${settings.saleId} answered ${res.status}`);
-    return (await res.json()) as { perUserLimit: number };
-  });
+  saleInfo ??= readSale(typedApi(target), settings.saleId);
   return (await saleInfo).perUserLimit;
 }
 
-async function mint(target: string, userId: string): Promise<string> {
-  const res = await fetch(joinUrl(target, '/dev/tokens'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ userId }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (res.status !== 200)
-    throw new Error(`POST /dev/tokens answered ${res.status} (is the target a local runtime?)`);
-  return ((await res.json()) as { token: string }).token;
+/** One client for minting tokens, made for the first target asked. */
+let minter: { target: string; api: ReturnType<typeof apiClient> } | undefined;
+function mint(target: string, userId: string): Promise<string> {
+  if (minter?.target !== target) minter = { target, api: apiClient(target) };
+  return mintDevToken(minter.api, userId);
 }
 
 /** Deterministic spread: buyer i has the role when the running share crosses an integer at i. */

@@ -3,15 +3,19 @@
  * → every order terminal" and the invariant audit; the figures bench/results.json keeps under
  * `burst`, and a chart like the drill's. Shared by `npm run load -- --burst` and `npm run bench`.
  */
+
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Runtime } from '../../local/runtime/index.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
+import { createSale } from './api-calls.ts';
+import { typedApi } from './api-client.ts';
 import type { BurstConnections, BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
 import type { ClientProcess } from './generator-process.ts';
-import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from './local.ts';
+import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from './local.ts';
 import { percentile, round, timeline } from './stats.ts';
+import { warmUp } from './warm-up.ts';
 
 export const BURST_TARGETS = { answers5xx: 0, p99Ms: 2_000, gaveUp: 0, settleSeconds: 15 };
 
@@ -70,32 +74,17 @@ export async function runBurstDrill(
   const tables = runtime.resources.tableNames;
   const admin = await runtime.issuer.sign(`${o.tag}-admin`, true);
   const keyFile = join(o.dataDir, 'dev-issuer-key.json');
-  let warmCheckouts = 0;
-  if (o.warmupSeconds > 0) {
-    const warmSale = await createSaleVia(runtime.url, admin, {
-      saleId: `${o.tag}-warmup`,
-      totalStock: 1_000_000,
-      perUserLimit: 1000,
-      shards: 8,
-    });
-    const warm = await generator.run(
-      {
-        url: runtime.url,
-        saleId: warmSale.saleId,
-        keyFile,
-        userPrefix: `${o.tag}-warm`,
-        buyers: o.warmupSeconds * 600,
-        concurrency: 16,
-        maxDurationMs: o.warmupSeconds * 1000,
-        requestTimeoutMs: 10_000,
-      },
-      o.warmupSeconds * 1000 + 120_000,
-    );
-    warmCheckouts = warm.orderIds.length;
-    await waitUntilZero(() => countOpenOrders(db, tables.orders, warmSale.saleId), 180_000, 250);
-  }
+  const warm =
+    o.warmupSeconds > 0
+      ? await warmUp(runtime, db, generator, {
+          seconds: o.warmupSeconds,
+          concurrency: 16,
+          tag: o.tag,
+          dataDir: o.dataDir,
+        })
+      : undefined;
 
-  const sale = await createSaleVia(runtime.url, admin, {
+  const sale = await createSale(typedApi(runtime.url), admin, {
     saleId: o.tag,
     totalStock: o.units,
     perUserLimit: 1,
@@ -194,7 +183,7 @@ export async function runBurstDrill(
     ),
     unitsSold: audit.stock.sold + audit.stock.held,
     arrivalSeconds: round(arrivalSeconds, 2),
-    warmup: { seconds: o.warmupSeconds, checkouts: warmCheckouts },
+    warmup: { seconds: o.warmupSeconds, checkouts: warm?.checkouts ?? 0 },
     targets: {
       answers5xx: { target: '= 0', met: answers5xx === 0 && transportErrors === 0 },
       p99Ms: { target: `<= ${BURST_TARGETS.p99Ms}`, met: p99Ms <= BURST_TARGETS.p99Ms },
