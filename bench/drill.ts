@@ -11,7 +11,8 @@ import { typedApi } from '../load/lib/api-client.ts';
 import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
 import type { ClientProcess } from '../load/lib/generator-process.ts';
 import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
-import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
+import { type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
+import { latencySummary } from '../load/lib/summary.ts';
 import type { Runtime } from '../local/runtime/index.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
 
@@ -109,7 +110,7 @@ export async function runDrill(
     expectSoldOut: o.buyers > o.units,
   });
   const samples = result.samples;
-  const latencies = samples.map((s) => s.ms);
+  const latency = latencySummary(samples.map((s) => s.ms));
   const outcomes: Record<string, number> = {};
   for (const s of samples) {
     const key =
@@ -130,20 +131,8 @@ export async function runDrill(
       requests: list.length,
       seconds: round(seconds, 2),
       perSec: round(list.length / seconds, 1),
-      p50Ms: round(
-        percentile(
-          list.map((s) => s.ms),
-          50,
-        ),
-        1,
-      ),
-      p99Ms: round(
-        percentile(
-          list.map((s) => s.ms),
-          99,
-        ),
-        1,
-      ),
+      p50Ms: latencySummary(list.map((s) => s.ms)).p50Ms,
+      p99Ms: latencySummary(list.map((s) => s.ms)).p99Ms,
       cpu: averageBetween(series, from, to),
     };
   };
@@ -154,10 +143,10 @@ export async function runDrill(
     errors,
     otherOutcomes,
     throughputPerSec: round(samples.length / durationSeconds, 1),
-    p50Ms: round(percentile(latencies, 50), 1),
-    p95Ms: round(percentile(latencies, 95), 1),
-    p99Ms: round(percentile(latencies, 99), 1),
-    maxMs: round(Math.max(...latencies), 1),
+    p50Ms: latency.p50Ms,
+    p95Ms: latency.p95Ms,
+    p99Ms: latency.p99Ms,
+    maxMs: latency.maxMs,
     durationSeconds: round(durationSeconds, 2),
     settleSeconds: settled.at === undefined ? null : round((settled.at - lastRequestAt) / 1000, 2),
     auditOk: audit.ok,

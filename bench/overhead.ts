@@ -18,7 +18,8 @@ import { createSale } from '../load/lib/api-calls.ts';
 import { typedApi } from '../load/lib/api-client.ts';
 import { type CpuShares, cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
-import { median, percentile, type RequestSample, round } from '../load/lib/stats.ts';
+import { median, type RequestSample, round } from '../load/lib/stats.ts';
+import { latencySummary } from '../load/lib/summary.ts';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
@@ -217,13 +218,7 @@ function summarize(
     perSec: round(ok.length / seconds, 1),
     ok: ok.length,
     failed: samples.length - ok.length,
-    p50Ms: round(
-      percentile(
-        ok.map((s) => s.ms),
-        50,
-      ),
-      1,
-    ),
+    p50Ms: latencySummary(ok.map((s) => s.ms)).p50Ms,
     seconds: round(seconds, 2),
   };
 }

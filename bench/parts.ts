@@ -12,6 +12,7 @@ import { renderChartSvg } from '../load/lib/chart.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { median, round, timeline } from '../load/lib/stats.ts';
+import { check, fmtShares, met } from '../load/lib/summary.ts';
 import { warmUp } from '../load/lib/warm-up.ts';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
@@ -27,12 +28,6 @@ export const TARGETS = {
   placeOrderImportMs: 60,
 };
 
-export const check = (met: boolean, target: string) => ({ target, met });
-export const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
-export const fmtShares = (s: Record<string, number>) =>
-  Object.entries(s)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
 const log = (line: string) => console.log(line);
 
 export function runOverheadPart(quick: boolean): Promise<OverheadResult> {

@@ -13,6 +13,7 @@ import { type BurstFigures, runBurstDrill } from '../load/lib/burst-drill.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { ClientProcess } from '../load/lib/generator-process.ts';
 import { round } from '../load/lib/stats.ts';
+import { check, met, type TargetCheck } from '../load/lib/summary.ts';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { functions } from '../shared/wiring.ts';
@@ -32,7 +33,7 @@ export interface PipelineFigures {
   accepted: number;
   charges: number;
   paymentPollers: number;
-  targets: Record<string, { target: string; met: boolean }>;
+  targets: Record<string, TargetCheck>;
   burst: Pick<BurstFigures, 'answers5xx' | 'p99Ms' | 'gaveUp' | 'answersByStatus' | 'audit'>;
   cpu: Record<string, number>;
   machine: { loadAverageAfter: number[] };
@@ -141,12 +142,12 @@ export async function runPipelinePart(quick: boolean): Promise<PipelinePart> {
       charges: intervals.length,
       paymentPollers,
       targets: {
-        settleSeconds: {
-          target: `<= ${PIPELINE_TARGETS.settleSeconds}`,
-          met: settleSeconds !== null && settleSeconds <= PIPELINE_TARGETS.settleSeconds,
-        },
-        expired: { target: `= ${PIPELINE_TARGETS.expired}`, met: expired === PIPELINE_TARGETS.expired },
-        auditOk: { target: 'true', met: burst.auditOk },
+        settleSeconds: check(
+          settleSeconds !== null && settleSeconds <= PIPELINE_TARGETS.settleSeconds,
+          `<= ${PIPELINE_TARGETS.settleSeconds}`,
+        ),
+        expired: check(expired === PIPELINE_TARGETS.expired, `= ${PIPELINE_TARGETS.expired}`),
+        auditOk: check(burst.auditOk, 'true'),
       },
       burst: {
         answers5xx: burst.answers5xx,
@@ -171,6 +172,6 @@ export async function runPipelinePart(quick: boolean): Promise<PipelinePart> {
 }
 
 export function formatPipeline(f: PipelineFigures): string {
-  const met = (k: string) => (f.targets[k]?.met ? 'met' : 'MISSED');
-  return `pipeline (${f.units} units, processor ${f.paymentLatencyMs} ms, ${f.paymentPollers} payment pollers × 10 concurrent records): ${f.charges} charges at ${f.chargesPerSecond}/s, at most ${f.chargesInFlightMax} in flight; settle ${f.settleSeconds ?? '—'} s (${met('settleSeconds')}); expired ${f.expired} (${met('expired')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'} (${met('auditOk')}); load average ${f.machine.loadAverageAfter.join(' ')}`;
+  const metK = (k: string) => met(f.targets[k]?.met);
+  return `pipeline (${f.units} units, processor ${f.paymentLatencyMs} ms, ${f.paymentPollers} payment pollers × 10 concurrent records): ${f.charges} charges at ${f.chargesPerSecond}/s, at most ${f.chargesInFlightMax} in flight; settle ${f.settleSeconds ?? '—'} s (${metK('settleSeconds')}); expired ${f.expired} (${metK('expired')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'} (${metK('auditOk')}); load average ${f.machine.loadAverageAfter.join(' ')}`;
 }

@@ -111,12 +111,21 @@ export function retryDelayMs(retryAfter: string | undefined, random: () => numbe
   return base + random() * base * 0.5;
 }
 
-export async function runBurst(job: BurstJob): Promise<BurstResult> {
-  const mintStart = Date.now();
+/** One token per buyer (`<userPrefix>-<i>`), signed with the local dev issuer's key before the clock starts. */
+export async function buyerTokens(job: {
+  keyFile: string;
+  userPrefix: string;
+  buyers: number;
+}): Promise<{ tokens: string[]; mintMs: number }> {
+  const started = Date.now();
   const issuer = await devIssuer(job.keyFile);
   const tokens: string[] = [];
   for (let i = 0; i < job.buyers; i++) tokens.push(await issuer.sign(`${job.userPrefix}-${i}`));
-  const mintMs = Date.now() - mintStart;
+  return { tokens, mintMs: Date.now() - started };
+}
+
+export async function runBurst(job: BurstJob): Promise<BurstResult> {
+  const { tokens, mintMs } = await buyerTokens(job);
 
   // Each buyer has a connection of its own, kept alive across its retries, as a browser does: a pool
   // shared by the crowd would hold arrivals back in the client, and that is a closed loop. A real

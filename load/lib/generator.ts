@@ -4,9 +4,8 @@
  * bounded by a timeout and the whole run by a buyer count and a deadline. Driven over IPC by
  * bench/run.ts; tokens are minted here, before the clock starts, with the local dev issuer's key.
  */
-import { devIssuer } from '../../local/dev-issuer.ts';
 import { typedApi } from './api-client.ts';
-import { type BurstJob, checkout, runBurst } from './burst.ts';
+import { type BurstJob, buyerTokens, checkout, runBurst } from './burst.ts';
 import { ownConnections } from './connections.ts';
 import type { RequestSample } from './stats.ts';
 
@@ -34,11 +33,7 @@ export interface ClientResult {
 }
 
 export async function runJob(job: ClientJob): Promise<ClientResult> {
-  const mintStart = Date.now();
-  const issuer = await devIssuer(job.keyFile);
-  const tokens: string[] = [];
-  for (let i = 0; i < job.buyers; i++) tokens.push(await issuer.sign(`${job.userPrefix}-${i}`));
-  const mintMs = Date.now() - mintStart;
+  const { tokens, mintMs } = await buyerTokens(job);
 
   // One pool of `concurrency` keep-alive connections, one per concurrent buyer.
   const transport = ownConnections(job.concurrency);

@@ -7,7 +7,8 @@ import type { Runtime } from '../../local/runtime/index.ts';
 import type { AuditReport } from '../../shared/audit/invariants.ts';
 import { spearman } from './rank-correlation.ts';
 import type { BuyerRecord, RoomPolling, Tally } from './room-buyer.ts';
-import { percentile, round } from './stats.ts';
+import { round } from './stats.ts';
+import { latencySummary } from './summary.ts';
 
 export function summarizeRoomDrill(
   s: {
@@ -48,8 +49,8 @@ export function summarizeRoomDrill(
   const soldOutTold = buyers.filter((b) => b.outcome === 'soldOut').map((b) => b.outcomeAt as number);
   const lastOrder = Math.max(...ordered.map((b) => b.outcomeAt as number));
   const latency = (name: string) => {
-    const values = tally.latencies[name] ?? [];
-    return { count: values.length, p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) };
+    const { count, p50Ms, p99Ms } = latencySummary(tally.latencies[name] ?? []);
+    return { count, p50: p50Ms, p99: p99Ms };
   };
   const ordersByUnadmitted = ordered.filter((b) => !b.admitted).length;
   const targets = {
