@@ -5,15 +5,13 @@
  */
 
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSale } from '../load/lib/api-calls.ts';
 import { typedApi } from '../load/lib/api-client.ts';
 import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
-import type { ClientProcess } from '../load/lib/generator-process.ts';
 import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
+import type { LocalStack } from '../load/lib/local-stack.ts';
 import { type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
 import { latencySummary } from '../load/lib/summary.ts';
-import type { Runtime } from '../local/runtime/index.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
 
 export interface DrillOptions {
@@ -23,8 +21,6 @@ export interface DrillOptions {
   perUserLimit: number;
   settleTimeoutMs: number;
   tag: string;
-  /** The runtime's data dir (where the dev issuer key lives). */
-  dataDir: string;
 }
 
 export interface PhaseStats {
@@ -65,9 +61,7 @@ export interface DrillOutcome {
 }
 
 export async function runDrill(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  client: ClientProcess,
+  { runtime, db, generator: client, dataDir }: LocalStack,
   cpuSeries: () => { t: number; shares: CpuShares }[],
   o: DrillOptions,
 ): Promise<DrillOutcome> {
@@ -83,7 +77,7 @@ export async function runDrill(
     {
       url: runtime.url,
       saleId: sale.saleId,
-      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
+      keyFile: join(dataDir, 'dev-issuer-key.json'),
       userPrefix: `${o.tag}-buyer`,
       buyers: o.buyers,
       concurrency: o.concurrency,

@@ -5,15 +5,13 @@
  */
 
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Runtime } from '../../local/runtime/index.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
 import { createSale } from './api-calls.ts';
 import { typedApi } from './api-client.ts';
 import type { BurstConnections, BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
-import type { ClientProcess } from './generator-process.ts';
 import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from './local.ts';
+import type { LocalStack } from './local-stack.ts';
 import { round, timeline } from './stats.ts';
 import { check, latencySummary, met, type TargetCheck } from './summary.ts';
 import { warmUp } from './warm-up.ts';
@@ -30,8 +28,6 @@ export interface BurstDrillOptions {
   warmupSeconds: number;
   settleTimeoutMs: number;
   tag: string;
-  /** The runtime's data dir (the dev issuer key). */
-  dataDir: string;
   /** The chart's title, when the drill stands for something else than the burst (the pipeline bench). */
   chartTitle?: string;
 }
@@ -67,22 +63,16 @@ export interface BurstFigures {
 }
 
 export async function runBurstDrill(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  generator: ClientProcess,
+  stack: LocalStack,
   o: BurstDrillOptions,
 ): Promise<{ figures: BurstFigures; chartSvg: string; result: BurstResult }> {
+  const { runtime, db, generator, dataDir } = stack;
   const tables = runtime.resources.tableNames;
   const admin = await runtime.issuer.sign(`${o.tag}-admin`, true);
-  const keyFile = join(o.dataDir, 'dev-issuer-key.json');
+  const keyFile = join(dataDir, 'dev-issuer-key.json');
   const warm =
     o.warmupSeconds > 0
-      ? await warmUp(runtime, db, generator, {
-          seconds: o.warmupSeconds,
-          concurrency: 16,
-          tag: o.tag,
-          dataDir: o.dataDir,
-        })
+      ? await warmUp(stack, { seconds: o.warmupSeconds, concurrency: 16, tag: o.tag })
       : undefined;
 
   const sale = await createSale(typedApi(runtime.url), admin, {

@@ -4,12 +4,10 @@
  * settle those orders before the measured sale opens. Shared by the drill, the burst and the bench.
  */
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Runtime } from '../../local/runtime/index.ts';
 import { createSale } from './api-calls.ts';
 import { typedApi } from './api-client.ts';
-import type { ClientProcess } from './generator-process.ts';
 import { countOpenOrders, waitUntilZero } from './local.ts';
+import type { LocalStack } from './local-stack.ts';
 import { round } from './stats.ts';
 
 export interface WarmUp {
@@ -19,10 +17,8 @@ export interface WarmUp {
 }
 
 export async function warmUp(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  generator: ClientProcess,
-  o: { seconds: number; concurrency: number; tag: string; dataDir: string },
+  { runtime, db, generator, dataDir }: Pick<LocalStack, 'runtime' | 'db' | 'generator' | 'dataDir'>,
+  o: { seconds: number; concurrency: number; tag: string },
 ): Promise<WarmUp> {
   const admin = await runtime.issuer.sign(`${o.tag}-admin`, true);
   const sale = await createSale(typedApi(runtime.url), admin, {
@@ -35,7 +31,7 @@ export async function warmUp(
     {
       url: runtime.url,
       saleId: sale.saleId,
-      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
+      keyFile: join(dataDir, 'dev-issuer-key.json'),
       userPrefix: `${o.tag}-warm`,
       buyers: o.seconds * 600,
       concurrency: o.concurrency,

@@ -53,12 +53,10 @@ async function main(): Promise<number> {
       console.log(`Warming up for ${s.warmupSeconds} s on a separate sale…`);
       const generator = new ClientProcess();
       try {
-        const warm = await warmUp(target.local.runtime, target.tables.db, generator, {
-          seconds: s.warmupSeconds,
-          concurrency: 16,
-          tag: sale.saleId,
-          dataDir: target.local.dataDir,
-        });
+        const warm = await warmUp(
+          { ...target.local, db: target.tables.db, generator },
+          { seconds: s.warmupSeconds, concurrency: 16, tag: sale.saleId },
+        );
         console.log(
           `Warm-up: ${warm.checkouts} checkouts, pipeline drained ${warm.drainSeconds === null ? 'NOT within 180 s' : `${warm.drainSeconds} s after`}.`,
         );
