@@ -3,10 +3,11 @@
  * read), and one token per buyer, minted through the local runtime's `POST /dev/tokens` or read
  * from --tokens FILE for a deployed stack.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createSale, mintDevToken, readSale } from '../lib/api-calls.ts';
 import { type ApiClient, apiClient, typedApi } from '../lib/api-client.ts';
 import { UsageError } from '../lib/args.ts';
+import { readTokenRows } from '../lib/tokens-file.ts';
 import { phaseOf, type Settings } from './settings.ts';
 
 export interface DrillSale {
@@ -59,9 +60,7 @@ export async function drillBuyers(
 ): Promise<{ phase: ReturnType<typeof phaseOf>; tokensFile: string }> {
   if (!mintedFile) {
     if (!s.tokensFile) throw new UsageError('--target needs --tokens FILE (one buyer token per line)');
-    const tokenCount = readFileSync(s.tokensFile, 'utf8')
-      .split(/\r?\n/)
-      .filter((l) => l.trim() && !l.startsWith('#') && l.trim() !== 'userId,token').length;
+    const tokenCount = readTokenRows(s.tokensFile).length;
     const phase = phaseOf(s, tokenCount);
     if (phase.buyers > tokenCount)
       throw new UsageError(`${phase.buyers} buyers but only ${tokenCount} tokens in ${s.tokensFile}`);
