@@ -6,9 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatLimits, parseConcurrency, parseThrottle } from '../local/runtime/limits.ts';
-import { numberOption } from './lib/args.ts';
+import { numberOption, parseFlags } from './lib/args.ts';
 import type { BurstConnections } from './lib/burst.ts';
 import { formatBurst, runBurstDrill } from './lib/burst-drill.ts';
 import { withLocalStack } from './lib/local-stack.ts';
@@ -25,26 +24,13 @@ export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst 
   --concurrency fn=N,… / --throttle stage=rate/burst,fn=rate/burst   local limits, as npm start`;
 
 export async function burstMain(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args: argv.filter((a) => a !== '--burst'),
-    options: {
-      buyers: { type: 'string' },
-      units: { type: 'string' },
-      rate: { type: 'string' },
-      'max-tries': { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      'in-memory': { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      throttle: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) {
-    console.log(BURST_HELP);
-    return 0;
-  }
+  const v = parseFlags(
+    argv.filter((a) => a !== '--burst'),
+    BURST_HELP,
+    ['buyers', 'units', 'rate', 'max-tries', 'warmup', 'connections', 'concurrency', 'throttle'],
+    ['in-memory'],
+  );
+  if (!v) return 0;
   const n = (name: string, value: string | undefined, fallback: number, min: number, max: number) =>
     numberOption(name, value, undefined, fallback, { min, max, integer: true }) as number;
   const connections = v.connections ?? 'on-arrival';

@@ -13,13 +13,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { auditSale } from '../shared/audit/invariants.ts';
 import { createSale } from './lib/api-calls.ts';
 import { typedApi } from './lib/api-client.ts';
-import { numberOption, runMain, UsageError } from './lib/args.ts';
+import { numberOption, parseFlags, runMain, UsageError } from './lib/args.ts';
 import { type BuyerRecord, newTally, playBuyer, RoomClient, type RoomPolling } from './lib/room-buyer.ts';
 import { summarizeRoomDrill } from './lib/room-summary.ts';
 import { round } from './lib/stats.ts';
@@ -41,31 +40,32 @@ const HELP = `npm run load -- --waiting-room [options]
   --bench             store the result as bench/results.json's waitingRoom section`;
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({
-    args: process.argv.slice(2).filter((a) => a !== '--waiting-room'),
-    options: {
-      buyers: { type: 'string' },
-      units: { type: 'string' },
-      'pre-share': { type: 'string' },
-      'pre-seconds': { type: 'string' },
-      'post-seconds': { type: 'string' },
-      'admit-rate': { type: 'string' },
-      'token-seconds': { type: 'string' },
-      'cheat-share': { type: 'string' },
-      deadline: { type: 'string' },
-      'max-in-flight': { type: 'string' },
-      polling: { type: 'string' },
-      bench: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const num = (name: keyof typeof v, fallback: number, min: number, max: number, integer = true) =>
-    numberOption(name, v[name] as string | undefined, undefined, fallback, { min, max, integer }) as number;
+  const v = parseFlags(
+    process.argv.slice(2).filter((a) => a !== '--waiting-room'),
+    HELP,
+    [
+      'buyers',
+      'units',
+      'pre-share',
+      'pre-seconds',
+      'post-seconds',
+      'admit-rate',
+      'token-seconds',
+      'cheat-share',
+      'deadline',
+      'max-in-flight',
+      'polling',
+    ],
+    ['bench'],
+  );
+  if (!v) return 0;
+  const num = (
+    name: Exclude<keyof typeof v, 'bench'>,
+    fallback: number,
+    min: number,
+    max: number,
+    integer = true,
+  ) => numberOption(name, v[name], undefined, fallback, { min, max, integer }) as number;
   const s = {
     buyers: num('buyers', 10_000, 1, 200_000),
     units: num('units', 1_000, 1, 1_000_000),

@@ -22,16 +22,13 @@ import { warmUp } from '../lib/warm-up.ts';
 import { runArtilleryDrill, runFiles } from './artillery-drill.ts';
 import { acceptedOrders, writeReport } from './report.ts';
 import { drillBuyers, drillSale } from './sale.ts';
-import { HELP, settingsFrom } from './settings.ts';
+import { settingsFrom } from './settings.ts';
 import { sampleSale, settleAndAudit } from './settle.ts';
 import { openTarget } from './target.ts';
 
 async function main(): Promise<number> {
   const s = settingsFrom(process.argv.slice(2));
-  if (!s) {
-    console.log(HELP);
-    return 0;
-  }
+  if (!s) return 0;
   const local = !s.target;
   const runId = `${local ? 'local' : 'remote'}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   const root = resolve(import.meta.dirname, '..', '..');

@@ -1,10 +1,9 @@
 /** `npm run load` (the Artillery drill): its options, their checks, and the arrival phase they give. */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { numberOption, stringOption, UsageError } from '../lib/args.ts';
+import { numberOption, parseFlags, stringOption, UsageError } from '../lib/args.ts';
 import { round } from '../lib/stats.ts';
 
-export const HELP = `npm run load -- [options]
+const HELP = `npm run load -- [options]
 
 Local (default): starts the local runtime in this process and drills it.
   --units N            stock of the drill sale (LOAD_UNITS, default 200)
@@ -62,47 +61,41 @@ export interface Settings {
   pollTimeoutSeconds: number;
 }
 
-/** The settings, or undefined when help was asked for. */
+/** The settings, or undefined when help was asked for (and printed). */
 export function settingsFrom(argv: string[]): Settings | undefined {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      target: { type: 'string' },
-      tokens: { type: 'string' },
-      sale: { type: 'string' },
-      'admin-token': { type: 'string' },
-      units: { type: 'string' },
-      buyers: { type: 'string' },
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      limit: { type: 'string' },
-      shards: { type: 'string' },
-      p99: { type: 'string' },
-      'payment-token': { type: 'string' },
-      'decline-rate': { type: 'string' },
-      'error-rate': { type: 'string' },
-      'latency-ms': { type: 'string' },
-      'retry-share': { type: 'string' },
-      'over-limit-share': { type: 'string' },
-      warmup: { type: 'string' },
-      reconcile: { type: 'string' },
-      'settle-timeout': { type: 'string' },
-      'poll-interval-ms': { type: 'string' },
-      'poll-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) return undefined;
+  const v = parseFlags(argv, HELP, [
+    'target',
+    'tokens',
+    'sale',
+    'admin-token',
+    'units',
+    'buyers',
+    'rate',
+    'duration',
+    'limit',
+    'shards',
+    'p99',
+    'payment-token',
+    'decline-rate',
+    'error-rate',
+    'latency-ms',
+    'retry-share',
+    'over-limit-share',
+    'warmup',
+    'reconcile',
+    'settle-timeout',
+    'poll-interval-ms',
+    'poll-timeout',
+  ]);
+  if (!v) return undefined;
   const n = (
-    name: string,
+    name: keyof typeof v,
     env: string | undefined,
     fallback: number | undefined,
     min: number,
     max: number,
     integer = true,
-  ) =>
-    numberOption(name, (v as Record<string, string | undefined>)[name], env, fallback, { min, max, integer });
+  ) => numberOption(name, v[name], env, fallback, { min, max, integer });
   const declineRate = n('decline-rate', 'PAYMENT_DECLINE_RATE', 0, 0, 1, false) as number;
   const errorRate = n('error-rate', 'PAYMENT_ERROR_RATE', 0, 0, 1, false) as number;
   const s: Settings = {
