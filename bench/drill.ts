@@ -3,13 +3,15 @@
  * checkout, consumers and payment running, declines off), then "last request → every order
  * terminal", then the invariant audit.
  */
+
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSale } from '../load/lib/api-calls.ts';
+import { typedApi } from '../load/lib/api-client.ts';
 import { averageBetween, type CpuShares } from '../load/lib/cpu.ts';
-import type { ClientProcess } from '../load/lib/generator-process.ts';
-import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
-import { percentile, type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
-import type { Runtime } from '../local/runtime/index.ts';
+import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from '../load/lib/local.ts';
+import type { LocalStack } from '../load/lib/local-stack.ts';
+import { type RequestSample, round, type StockSample } from '../load/lib/stats.ts';
+import { latencySummary } from '../load/lib/summary.ts';
 import { type AuditReport, auditSale, formatReport } from '../shared/audit/invariants.ts';
 
 export interface DrillOptions {
@@ -19,8 +21,6 @@ export interface DrillOptions {
   perUserLimit: number;
   settleTimeoutMs: number;
   tag: string;
-  /** The runtime's data dir (where the dev issuer key lives). */
-  dataDir: string;
 }
 
 export interface PhaseStats {
@@ -60,55 +60,14 @@ export interface DrillOutcome {
   stock: StockSample[];
 }
 
-/** Warm-up on a separate sale, then waits until the pipeline has settled it (bounded). */
-export async function warmUp(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  client: ClientProcess,
-  o: { seconds: number; concurrency: number; dataDir: string; tag: string },
-): Promise<{ checkouts: number; drainSeconds: number | null }> {
-  const admin = await runtime.issuer.sign('bench-admin', true);
-  const sale = await createSaleVia(runtime.url, admin, {
-    saleId: `${o.tag}-warmup`,
-    totalStock: 1_000_000,
-    perUserLimit: 1000,
-    shards: 8,
-  });
-  const warm = await client.run(
-    {
-      url: runtime.url,
-      saleId: sale.saleId,
-      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
-      userPrefix: `${o.tag}-warm`,
-      buyers: o.seconds * 600,
-      concurrency: o.concurrency,
-      maxDurationMs: o.seconds * 1000,
-      requestTimeoutMs: 10_000,
-    },
-    o.seconds * 1000 + 60_000,
-  );
-  const end = Date.now();
-  const drained = await waitUntilZero(
-    () => countOpenOrders(db, runtime.resources.tableNames.orders, sale.saleId),
-    180_000,
-    250,
-  );
-  return {
-    checkouts: warm.orderIds.length,
-    drainSeconds: drained.at === undefined ? null : round((drained.at - end) / 1000, 1),
-  };
-}
-
 export async function runDrill(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  client: ClientProcess,
+  { runtime, db, generator: client, dataDir }: LocalStack,
   cpuSeries: () => { t: number; shares: CpuShares }[],
   o: DrillOptions,
 ): Promise<DrillOutcome> {
   const tables = runtime.resources.tableNames;
   const admin = await runtime.issuer.sign('bench-admin', true);
-  const sale = await createSaleVia(runtime.url, admin, {
+  const sale = await createSale(typedApi(runtime.url), admin, {
     saleId: `${o.tag}`,
     totalStock: o.units,
     perUserLimit: o.perUserLimit,
@@ -118,7 +77,7 @@ export async function runDrill(
     {
       url: runtime.url,
       saleId: sale.saleId,
-      keyFile: join(o.dataDir, 'dev-issuer-key.json'),
+      keyFile: join(dataDir, 'dev-issuer-key.json'),
       userPrefix: `${o.tag}-buyer`,
       buyers: o.buyers,
       concurrency: o.concurrency,
@@ -145,7 +104,7 @@ export async function runDrill(
     expectSoldOut: o.buyers > o.units,
   });
   const samples = result.samples;
-  const latencies = samples.map((s) => s.ms);
+  const latency = latencySummary(samples.map((s) => s.ms));
   const outcomes: Record<string, number> = {};
   for (const s of samples) {
     const key =
@@ -166,20 +125,8 @@ export async function runDrill(
       requests: list.length,
       seconds: round(seconds, 2),
       perSec: round(list.length / seconds, 1),
-      p50Ms: round(
-        percentile(
-          list.map((s) => s.ms),
-          50,
-        ),
-        1,
-      ),
-      p99Ms: round(
-        percentile(
-          list.map((s) => s.ms),
-          99,
-        ),
-        1,
-      ),
+      p50Ms: latencySummary(list.map((s) => s.ms)).p50Ms,
+      p99Ms: latencySummary(list.map((s) => s.ms)).p99Ms,
       cpu: averageBetween(series, from, to),
     };
   };
@@ -190,10 +137,10 @@ export async function runDrill(
     errors,
     otherOutcomes,
     throughputPerSec: round(samples.length / durationSeconds, 1),
-    p50Ms: round(percentile(latencies, 50), 1),
-    p95Ms: round(percentile(latencies, 95), 1),
-    p99Ms: round(percentile(latencies, 99), 1),
-    maxMs: round(Math.max(...latencies), 1),
+    p50Ms: latency.p50Ms,
+    p95Ms: latency.p95Ms,
+    p99Ms: latency.p99Ms,
+    maxMs: latency.maxMs,
     durationSeconds: round(durationSeconds, 2),
     settleSeconds: settled.at === undefined ? null : round((settled.at - lastRequestAt) / 1000, 2),
     auditOk: audit.ok,

@@ -9,16 +9,15 @@
  * HTTP load generator in a child process, so each side's SDK work happens in the same event loop
  * and the generator's own cost is not charged to the server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createSale } from '../load/lib/api-calls.ts';
+import { typedApi } from '../load/lib/api-client.ts';
 import { type CpuShares, cpuMeter } from '../load/lib/cpu.ts';
-import { ClientProcess } from '../load/lib/generator-process.ts';
-import { createSaleVia } from '../load/lib/local.ts';
-import { median, percentile, type RequestSample, round } from '../load/lib/stats.ts';
-import { startRuntime } from '../local/runtime/index.ts';
-import { documentClient } from '../shared/adapters/dynamo/client.ts';
+import { withLocalStack } from '../load/lib/local-stack.ts';
+import { median, type RequestSample, round } from '../load/lib/stats.ts';
+import { latencySummary } from '../load/lib/summary.ts';
 import { saleKey } from '../shared/adapters/dynamo/keys.ts';
 import { runBare } from './bare.ts';
 import { profileWindow, type WindowProfile } from './profile.ts';
@@ -62,24 +61,12 @@ export async function measureOverhead(
   o: { concurrency: number; windowSeconds: number; warmupSeconds: number; pairs: number },
   log: (line: string) => void,
 ): Promise<OverheadResult> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'flash-bench-overhead-'));
-  const runtime = await startRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    // Both sides only reserve and enqueue: nothing consumes the queue during the comparison.
-    consumers: false,
-    reconcileIntervalSeconds: 0,
-  });
-  const generator = new ClientProcess();
-  const db = documentClient({
-    region: runtime.endpoints.region,
-    endpoints: { dynamodb: runtime.endpoints.dynamodb },
-  });
-  try {
+  // Both sides only reserve and enqueue: nothing consumes the queue during the comparison.
+  const runtimeOptions = { inMemory: true, consumers: false, reconcileIntervalSeconds: 0 };
+  return withLocalStack('bench-overhead', runtimeOptions, async ({ runtime, db, generator, dataDir }) => {
     const admin = await runtime.issuer.sign('bench-admin', true);
     const shards = 8;
-    const sale = await createSaleVia(runtime.url, admin, {
+    const sale = await createSale(typedApi(runtime.url), admin, {
       saleId: 'bench-overhead',
       totalStock: 1_000_000,
       perUserLimit: 1000,
@@ -194,12 +181,7 @@ export async function measureOverhead(
       method:
         'successful reservations per second; bare = DynamoOrderStore.reserve + SqsOrderQueue.enqueueOrder in the runtime process; stack = keep-alive HTTP client in a child process → local runtime (authorizer, middleware, checkout); consumers off; one 8-shard sale with 1,000,000 units and a per-buyer limit of 1,000; a distinct buyer per checkout; windows interleaved B S S B B S; value = median stack ÷ median bare',
     };
-  } finally {
-    generator.stop();
-    db.destroy();
-    await runtime.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 function summarize(
@@ -215,13 +197,7 @@ function summarize(
     perSec: round(ok.length / seconds, 1),
     ok: ok.length,
     failed: samples.length - ok.length,
-    p50Ms: round(
-      percentile(
-        ok.map((s) => s.ms),
-        50,
-      ),
-      1,
-    ),
+    p50Ms: latencySummary(ok.map((s) => s.ms)).p50Ms,
     seconds: round(seconds, 2),
   };
 }

@@ -1,20 +1,10 @@
-/**
- * The pipeline bench (issue 16 item 5): 1,000 units sold in a burst on the default on-disk runtime
- * with a processor of PAYMENT_LATENCY_MS = 500, then how the payments kept up: charges in flight at
- * most, charges per second, last answer → every order terminal, expired orders, the audit. Charges
- * are read back from the orders themselves: each was in flight from its `paymentStartedAt` (set just
- * before the charge is sent) to its terminal `updatedAt`.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type BurstFigures, runBurstDrill } from '../load/lib/burst-drill.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
-import { ClientProcess } from '../load/lib/generator-process.ts';
+import { withLocalStack } from '../load/lib/local-stack.ts';
 import { round } from '../load/lib/stats.ts';
-import { startRuntime } from '../local/runtime/index.ts';
-import { documentClient } from '../shared/adapters/dynamo/client.ts';
+import { check, met, type TargetCheck } from '../load/lib/summary.ts';
 import { functions } from '../shared/wiring.ts';
 
 export const PIPELINE_TARGETS = { settleSeconds: 30, expired: 0 };
@@ -32,7 +22,7 @@ export interface PipelineFigures {
   accepted: number;
   charges: number;
   paymentPollers: number;
-  targets: Record<string, { target: string; met: boolean }>;
+  targets: Record<string, TargetCheck>;
   burst: Pick<BurstFigures, 'answers5xx' | 'p99Ms' | 'gaveUp' | 'answersByStatus' | 'audit'>;
   cpu: Record<string, number>;
   machine: { loadAverageAfter: number[] };
@@ -97,80 +87,71 @@ export async function runPipelinePart(quick: boolean): Promise<PipelinePart> {
   console.log(
     `\n== pipeline: ${o.units} units sold in a burst (${o.buyers} buyers at ${o.arrivalPerSec}/s), processor ${PAYMENT_LATENCY_MS} ms ==`,
   );
-  const dataDir = mkdtempSync(join(tmpdir(), 'flash-bench-pipeline-'));
-  const runtime = await startRuntime({
-    port: 0,
-    dataDir,
+  const runtimeOptions = {
     inMemory: false,
     pollersPerConsumer: paymentPollers,
     env: { PAYMENT_LATENCY_MS: String(PAYMENT_LATENCY_MS) },
-  });
-  const db = documentClient({
-    region: runtime.endpoints.region,
-    endpoints: { dynamodb: runtime.endpoints.dynamodb },
-  });
-  const generator = new ClientProcess();
-  const meter = cpuMeter({ generator: generator.pid }, 1000);
-  try {
-    const tag = 'bench-pipeline';
-    const { figures: burst, chartSvg } = await runBurstDrill(runtime, db, generator, {
-      ...o,
-      maxTries: 8,
-      connections: 'on-arrival',
-      settleTimeoutMs: 180_000,
-      tag,
-      dataDir,
-      chartTitle: `Pipeline: ${o.units.toLocaleString('en')} units sold in a burst, each charged by a ${PAYMENT_LATENCY_MS} ms processor (local stack, on disk)`,
-    });
-    const cpu = meter.stop().average;
-    const { intervals, expired } = await chargeIntervals(db, runtime.resources.tableNames.orders, tag);
-    const first = Math.min(...intervals.map(([from]) => from));
-    const last = Math.max(...intervals.map(([, to]) => to));
-    const chargesPerSecond = intervals.length > 0 ? round(intervals.length / ((last - first) / 1000), 1) : 0;
-    const settleSeconds = burst.settleSeconds;
-    const figures: PipelineFigures = {
-      units: o.units,
-      paymentLatencyMs: PAYMENT_LATENCY_MS,
-      chargesInFlightMax: maxOverlap(intervals),
-      chargesPerSecond,
-      settleSeconds,
-      expired,
-      auditOk: burst.auditOk,
-      buyers: o.buyers,
-      accepted: burst.accepted,
-      charges: intervals.length,
-      paymentPollers,
-      targets: {
-        settleSeconds: {
-          target: `<= ${PIPELINE_TARGETS.settleSeconds}`,
-          met: settleSeconds !== null && settleSeconds <= PIPELINE_TARGETS.settleSeconds,
+  };
+  return withLocalStack('bench-pipeline', runtimeOptions, async (stack) => {
+    const { runtime, db } = stack;
+    const meter = cpuMeter({ generator: stack.generator.pid }, 1000);
+    try {
+      const tag = 'bench-pipeline';
+      const { figures: burst, chartSvg } = await runBurstDrill(stack, {
+        ...o,
+        maxTries: 8,
+        connections: 'on-arrival',
+        settleTimeoutMs: 180_000,
+        tag,
+        chartTitle: `Pipeline: ${o.units.toLocaleString('en')} units sold in a burst, each charged by a ${PAYMENT_LATENCY_MS} ms processor (local stack, on disk)`,
+      });
+      const cpu = meter.stop().average;
+      const { intervals, expired } = await chargeIntervals(db, runtime.resources.tableNames.orders, tag);
+      const first = Math.min(...intervals.map(([from]) => from));
+      const last = Math.max(...intervals.map(([, to]) => to));
+      const chargesPerSecond =
+        intervals.length > 0 ? round(intervals.length / ((last - first) / 1000), 1) : 0;
+      const settleSeconds = burst.settleSeconds;
+      const figures: PipelineFigures = {
+        units: o.units,
+        paymentLatencyMs: PAYMENT_LATENCY_MS,
+        chargesInFlightMax: maxOverlap(intervals),
+        chargesPerSecond,
+        settleSeconds,
+        expired,
+        auditOk: burst.auditOk,
+        buyers: o.buyers,
+        accepted: burst.accepted,
+        charges: intervals.length,
+        paymentPollers,
+        targets: {
+          settleSeconds: check(
+            settleSeconds !== null && settleSeconds <= PIPELINE_TARGETS.settleSeconds,
+            `<= ${PIPELINE_TARGETS.settleSeconds}`,
+          ),
+          expired: check(expired === PIPELINE_TARGETS.expired, `= ${PIPELINE_TARGETS.expired}`),
+          auditOk: check(burst.auditOk, 'true'),
         },
-        expired: { target: `= ${PIPELINE_TARGETS.expired}`, met: expired === PIPELINE_TARGETS.expired },
-        auditOk: { target: 'true', met: burst.auditOk },
-      },
-      burst: {
-        answers5xx: burst.answers5xx,
-        p99Ms: burst.p99Ms,
-        gaveUp: burst.gaveUp,
-        answersByStatus: burst.answersByStatus,
-        audit: burst.audit,
-      },
-      cpu,
-      machine: { loadAverageAfter: loadavg().map((x) => round(x, 2)) },
-    };
-    const summary = formatPipeline(figures);
-    console.log(summary);
-    return { figures, chartSvg, summary };
-  } finally {
-    meter.stop();
-    generator.stop();
-    db.destroy();
-    await runtime.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+        burst: {
+          answers5xx: burst.answers5xx,
+          p99Ms: burst.p99Ms,
+          gaveUp: burst.gaveUp,
+          answersByStatus: burst.answersByStatus,
+          audit: burst.audit,
+        },
+        cpu,
+        machine: { loadAverageAfter: loadavg().map((x) => round(x, 2)) },
+      };
+      const summary = formatPipeline(figures);
+      console.log(summary);
+      return { figures, chartSvg, summary };
+    } finally {
+      meter.stop();
+    }
+  });
 }
 
 export function formatPipeline(f: PipelineFigures): string {
-  const met = (k: string) => (f.targets[k]?.met ? 'met' : 'MISSED');
-  return `pipeline (${f.units} units, processor ${f.paymentLatencyMs} ms, ${f.paymentPollers} payment pollers × 10 concurrent records): ${f.charges} charges at ${f.chargesPerSecond}/s, at most ${f.chargesInFlightMax} in flight; settle ${f.settleSeconds ?? '—'} s (${met('settleSeconds')}); expired ${f.expired} (${met('expired')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'} (${met('auditOk')}); load average ${f.machine.loadAverageAfter.join(' ')}`;
+  const metK = (k: string) => met(f.targets[k]?.met);
+  return `pipeline (${f.units} units, processor ${f.paymentLatencyMs} ms, ${f.paymentPollers} payment pollers × 10 concurrent records): ${f.charges} charges at ${f.chargesPerSecond}/s, at most ${f.chargesInFlightMax} in flight; settle ${f.settleSeconds ?? '—'} s (${metK('settleSeconds')}); expired ${f.expired} (${metK('expired')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'} (${metK('auditOk')}); load average ${f.machine.loadAverageAfter.join(' ')}`;
 }

@@ -25,15 +25,13 @@ import { parseArgs } from 'node:util';
 import { numberOption, runMain, UsageError } from '../load/lib/args.ts';
 import { cpuMeter } from '../load/lib/cpu.ts';
 import { round } from '../load/lib/stats.ts';
+import { check, fmtShares, met } from '../load/lib/summary.ts';
 import { capacityModel, capacitySection, capacitySummary, formatCapacity } from './capacity/model.ts';
 import { measureColdStart } from './cold-start.ts';
 import type { OverheadResult } from './overhead.ts';
 import {
   type BurstPart,
-  check,
   type DrillPart,
-  fmtShares,
-  met,
   runBurstPart,
   runDrillPart,
   runOverheadPart,

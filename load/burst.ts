@@ -4,17 +4,13 @@
  * burst drill (load/lib/burst-drill.ts) and writes load/reports/<run>/ (report.json, chart.svg).
  * Exit 0 when every target holds. See docs/LOAD.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { startRuntime } from '../local/runtime/index.ts';
 import { formatLimits, parseConcurrency, parseThrottle } from '../local/runtime/limits.ts';
-import { documentClient } from '../shared/adapters/dynamo/client.ts';
-import { numberOption } from './lib/args.ts';
+import { numberOption, parseFlags } from './lib/args.ts';
 import type { BurstConnections } from './lib/burst.ts';
 import { formatBurst, runBurstDrill } from './lib/burst-drill.ts';
-import { ClientProcess } from './lib/generator-process.ts';
+import { withLocalStack } from './lib/local-stack.ts';
 
 export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst against a local runtime)
   --buyers N           buyers (default 5000)
@@ -28,26 +24,13 @@ export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst 
   --concurrency fn=N,… / --throttle stage=rate/burst,fn=rate/burst   local limits, as npm start`;
 
 export async function burstMain(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args: argv.filter((a) => a !== '--burst'),
-    options: {
-      buyers: { type: 'string' },
-      units: { type: 'string' },
-      rate: { type: 'string' },
-      'max-tries': { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      'in-memory': { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      throttle: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) {
-    console.log(BURST_HELP);
-    return 0;
-  }
+  const v = parseFlags(
+    argv.filter((a) => a !== '--burst'),
+    BURST_HELP,
+    ['buyers', 'units', 'rate', 'max-tries', 'warmup', 'connections', 'concurrency', 'throttle'],
+    ['in-memory'],
+  );
+  if (!v) return 0;
   const n = (name: string, value: string | undefined, fallback: number, min: number, max: number) =>
     numberOption(name, value, undefined, fallback, { min, max, integer: true }) as number;
   const connections = v.connections ?? 'on-arrival';
@@ -66,27 +49,18 @@ export async function burstMain(argv: string[]): Promise<number> {
   const runId = `burst-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   const dir = join(resolve(import.meta.dirname, '..'), 'load', 'reports', runId);
   mkdirSync(dir, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'flash-burst-'));
   console.log(`Starting the local runtime (${v['in-memory'] ? 'in memory' : 'on disk'})…`);
-  const runtime = await startRuntime({
-    port: 0,
-    dataDir,
+  const runtimeOptions = {
     inMemory: v['in-memory'],
     ...(v.concurrency ? { concurrency: parseConcurrency(v.concurrency) } : {}),
     ...(v.throttle ? { throttle: parseThrottle(v.throttle) } : {}),
-  });
-  console.log(formatLimits(runtime.limits));
-  const db = documentClient({
-    region: runtime.endpoints.region,
-    endpoints: { dynamodb: runtime.endpoints.dynamodb },
-  });
-  const generator = new ClientProcess();
-  try {
-    const { figures, chartSvg } = await runBurstDrill(runtime, db, generator, {
+  };
+  return withLocalStack('burst', runtimeOptions, async (stack) => {
+    console.log(formatLimits(stack.runtime.limits));
+    const { figures, chartSvg } = await runBurstDrill(stack, {
       ...options,
       settleTimeoutMs: 120_000,
       tag: runId.replace(/[^A-Za-z0-9]/g, '').slice(-20),
-      dataDir,
     });
     writeFileSync(join(dir, 'report.json'), `${JSON.stringify(figures, null, 2)}\n`);
     writeFileSync(join(dir, 'chart.svg'), chartSvg);
@@ -95,10 +69,5 @@ export async function burstMain(argv: string[]): Promise<number> {
       `\nReport: ${relative(process.cwd(), join(dir, 'report.json'))} (chart: chart.svg beside it)`,
     );
     return Object.values(figures.targets).every((t) => t.met) ? 0 : 1;
-  } finally {
-    generator.stop();
-    db.destroy();
-    await runtime.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }

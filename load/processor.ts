@@ -1,8 +1,10 @@
 /**
- * Artillery processor for load/flash-sale.yml: who each virtual buyer is and what it checks.
+ * Artillery processor for load/flash-sale.yml: what each virtual buyer checks (who it is:
+ * load/processor/buyer.ts).
  *
- * Artillery bundles this file to CommonJS (load/dist/, gitignored) with esbuild, so it only uses
- * Node built-ins and knows nothing of the server's code: it speaks the HTTP contract of DESIGN.md.
+ * `npm run load` bundles this file to CommonJS (load/dist/, gitignored) with esbuild, so it knows
+ * nothing of the server's code: Artillery's own engine sends the scenario's requests, and the calls
+ * made here (the sale's limit, dev tokens) go through the typed API client.
  *
  * Settings (environment; `npm run load` sets them):
  *   LOAD_SALE_ID            sale to buy from (required)
@@ -21,149 +23,19 @@
  * Tokens from a file are handed out in file order by a per-process counter, so run Artillery with
  * one local worker (`WORKERS=1`, as `npm run load` does) or give each worker its own file.
  */
-import { randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { errorCode as contractCode } from './lib/api-client.ts';
+import {
+  type Context,
+  type Events,
+  type Req,
+  type Res,
+  settings,
+  TERMINAL,
+  type Vars,
+} from './processor/settings.ts';
 
-type Vars = Record<string, unknown>;
-interface Context {
-  vars: Vars;
-}
-interface Events {
-  emit(type: 'counter' | 'histogram' | 'rate', name: string, value?: number): void;
-}
-interface Req {
-  url: string;
-  name?: string;
-  json?: unknown;
-}
-interface Res {
-  statusCode: number;
-  headers?: Record<string, string | string[] | undefined>;
-  body?: unknown;
-  timings?: { phases?: { total?: number } };
-}
-
-const num = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(value) ? value : fallback;
-};
-
-const settings = {
-  saleId: process.env.LOAD_SALE_ID ?? '',
-  tokensFile: process.env.LOAD_TOKENS_FILE,
-  runId: process.env.LOAD_RUN_ID ?? `drill-${randomUUID().slice(0, 8)}`,
-  paymentToken: process.env.LOAD_PAYMENT_TOKEN ?? 'tok_ok',
-  retryShare: num('LOAD_RETRY_SHARE', 0.1),
-  overLimitShare: num('LOAD_OVER_LIMIT_SHARE', 0.05),
-  pollIntervalMs: num('LOAD_POLL_INTERVAL_MS', 500),
-  pollTimeoutMs: num('LOAD_POLL_TIMEOUT_S', 90) * 1000,
-  /** Tries of a checkout answered 429 RETRY, the first included (a buyer honours Retry-After). */
-  checkoutTries: num('LOAD_CHECKOUT_TRIES', 8),
-  eventsFile: process.env.LOAD_EVENTS_FILE,
-  ordersFile: process.env.LOAD_ORDERS_FILE,
-};
-
-/** Counters the `ensure` conditions read: emitted as 0 so they always exist in the report. */
-const ALWAYS = [
-  'checkout.accepted',
-  'checkout.server_errors',
-  'idempotency.same_order',
-  'idempotency.mismatch',
-  'limit.refused',
-  'limit.breached',
-  'orders.unsettled',
-  'buyers.without_token',
-];
-
-const TERMINAL = new Set(['CONFIRMED', 'PAYMENT_FAILED', 'EXPIRED', 'CANCELLED']);
-
-/** Keeps a deployed API's stage path (`…/v1`) that `new URL('/x', base)` would drop. */
-const joinUrl = (base: string, path: string) => `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
-
-let nextBuyer = 0;
-let tokenRows: { userId?: string; token: string }[] | undefined;
-let saleInfo: Promise<{ perUserLimit: number }> | undefined;
-
-function tokensFromFile(): { userId?: string; token: string }[] {
-  if (!tokenRows) {
-    tokenRows = readFileSync(settings.tokensFile as string, 'utf8')
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#') && line !== 'userId,token')
-      .map((line) => {
-        const comma = line.indexOf(',');
-        return comma < 0 ? { token: line } : { userId: line.slice(0, comma), token: line.slice(comma + 1) };
-      });
-  }
-  return tokenRows;
-}
-
-async function perUserLimit(target: string): Promise<number> {
-  saleInfo ??= fetch(joinUrl(target, `/sales/${encodeURIComponent(settings.saleId)}`), {
-    signal: AbortSignal.timeout(10_000),
-  }).then(async (res) => {
-    if (res.status !== 200) throw new Error(`GET /sales/${settings.saleId} answered ${res.status}`);
-    return (await res.json()) as { perUserLimit: number };
-  });
-  return (await saleInfo).perUserLimit;
-}
-
-async function mint(target: string, userId: string): Promise<string> {
-  const res = await fetch(joinUrl(target, '/dev/tokens'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ userId }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (res.status !== 200)
-    throw new Error(`POST /dev/tokens answered ${res.status} (is the target a local runtime?)`);
-  return ((await res.json()) as { token: string }).token;
-}
-
-/** Deterministic spread: buyer i has the role when the running share crosses an integer at i. */
-const picks = (i: number, share: number, offset: number) =>
-  share > 0 && Math.floor((i + 1 + offset) * share) > Math.floor((i + offset) * share);
-
-/** Scenario start: one buyer, its token, its key, its role. */
-export async function pickBuyer(context: Context, events: Events): Promise<void> {
-  for (const name of ALWAYS) events.emit('counter', name, 0);
-  if (!settings.saleId) throw new Error('Set LOAD_SALE_ID to the sale the drill buys from');
-  const target = String(context.vars.target);
-  const i = nextBuyer++;
-  let userId = `${settings.runId}-buyer-${i}`;
-  let token: string;
-  if (settings.tokensFile) {
-    const row = tokensFromFile()[i];
-    if (!row) {
-      events.emit('counter', 'buyers.without_token', 1);
-      context.vars.skip = true;
-      return;
-    }
-    token = row.token;
-    if (row.userId) userId = row.userId;
-  } else {
-    token = await mint(target, userId);
-  }
-  const limit = await perUserLimit(target);
-  const overLimit = picks(i, settings.overLimitShare, 0.5);
-  context.vars.skip = false;
-  context.vars.saleId = settings.saleId;
-  context.vars.buyer = i;
-  context.vars.userId = userId;
-  context.vars.token = token;
-  context.vars.idemKey = `${settings.runId}-${i}`;
-  context.vars.quantity = overLimit ? limit : 1;
-  context.vars.retries = picks(i, settings.retryShare, 0) && !overLimit;
-  context.vars.overLimit = overLimit;
-  context.vars.accepted = false;
-  context.vars.checkoutTries = 0;
-  context.vars.retryAfterMs = 0;
-  context.vars.orderId = '';
-  context.vars.orderStatus = '';
-  context.vars.pollDeadline = 0;
-  if (overLimit) events.emit('counter', 'buyers.over_limit', 1);
-  if (context.vars.retries) events.emit('counter', 'buyers.retrying', 1);
-}
+export { pickBuyer } from './processor/buyer.ts';
 
 // ifTrue conditions (called with the scenario's variables)
 export const shouldBuy = (vars: Vars) => vars.skip !== true;
@@ -192,8 +64,7 @@ function bodyOf(res: Res): Record<string, unknown> {
   }
 }
 
-const errorCode = (body: Record<string, unknown>) =>
-  String((body.error as { code?: unknown } | undefined)?.code ?? 'NO_CODE');
+const errorCode = (body: Record<string, unknown>) => contractCode(body) ?? 'NO_CODE';
 
 function record(name: string, res: Res, code?: string): void {
   if (!settings.eventsFile) return;

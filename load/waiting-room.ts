@@ -13,14 +13,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startRuntime } from '../local/runtime/index.ts';
 import { documentClient } from '../shared/adapters/dynamo/client.ts';
 import { auditSale } from '../shared/audit/invariants.ts';
-import { numberOption, runMain, UsageError } from './lib/args.ts';
-import { spearman } from './lib/rank-correlation.ts';
+import { createSale } from './lib/api-calls.ts';
+import { typedApi } from './lib/api-client.ts';
+import { numberOption, parseFlags, runMain, UsageError } from './lib/args.ts';
 import { type BuyerRecord, newTally, playBuyer, RoomClient, type RoomPolling } from './lib/room-buyer.ts';
-import { percentile, round } from './lib/stats.ts';
+import { summarizeRoomDrill } from './lib/room-summary.ts';
+import { round } from './lib/stats.ts';
 
 const HELP = `npm run load -- --waiting-room [options]
   --buyers N          virtual buyers (default 10000)
@@ -39,31 +40,32 @@ const HELP = `npm run load -- --waiting-room [options]
   --bench             store the result as bench/results.json's waitingRoom section`;
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({
-    args: process.argv.slice(2).filter((a) => a !== '--waiting-room'),
-    options: {
-      buyers: { type: 'string' },
-      units: { type: 'string' },
-      'pre-share': { type: 'string' },
-      'pre-seconds': { type: 'string' },
-      'post-seconds': { type: 'string' },
-      'admit-rate': { type: 'string' },
-      'token-seconds': { type: 'string' },
-      'cheat-share': { type: 'string' },
-      deadline: { type: 'string' },
-      'max-in-flight': { type: 'string' },
-      polling: { type: 'string' },
-      bench: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const num = (name: keyof typeof v, fallback: number, min: number, max: number, integer = true) =>
-    numberOption(name, v[name] as string | undefined, undefined, fallback, { min, max, integer }) as number;
+  const v = parseFlags(
+    process.argv.slice(2).filter((a) => a !== '--waiting-room'),
+    HELP,
+    [
+      'buyers',
+      'units',
+      'pre-share',
+      'pre-seconds',
+      'post-seconds',
+      'admit-rate',
+      'token-seconds',
+      'cheat-share',
+      'deadline',
+      'max-in-flight',
+      'polling',
+    ],
+    ['bench'],
+  );
+  if (!v) return 0;
+  const num = (
+    name: Exclude<keyof typeof v, 'bench'>,
+    fallback: number,
+    min: number,
+    max: number,
+    integer = true,
+  ) => numberOption(name, v[name], undefined, fallback, { min, max, integer }) as number;
   const s = {
     buyers: num('buyers', 10_000, 1, 200_000),
     units: num('units', 1_000, 1, 1_000_000),
@@ -103,26 +105,19 @@ async function main(): Promise<number> {
     const saleId = `room-${Date.now()}`;
     const opensAt = Date.now();
     const startsAt = opensAt + s.preSeconds * 1000;
-    const created = await fetch(`${runtime.url}/sales`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        saleId,
-        name: 'Waiting-room drill',
-        price: 4900,
-        currency: 'EUR',
-        totalStock: s.units,
-        perUserLimit: 1,
-        startsAt: new Date(startsAt).toISOString(),
-        endsAt: new Date(startsAt + 6 * 3600_000).toISOString(),
-        waitingRoom: {
-          admitPerSecond: s.admitRate,
-          opensAt: new Date(opensAt).toISOString(),
-          tokenSeconds: s.tokenSeconds,
-        },
-      }),
+    await createSale(typedApi(runtime.url), admin, {
+      saleId,
+      name: 'Waiting-room drill',
+      totalStock: s.units,
+      perUserLimit: 1,
+      startsAt: new Date(startsAt).toISOString(),
+      endsAt: new Date(startsAt + 6 * 3600_000).toISOString(),
+      waitingRoom: {
+        admitPerSecond: s.admitRate,
+        opensAt: new Date(opensAt).toISOString(),
+        tokenSeconds: s.tokenSeconds,
+      },
     });
-    if (created.status !== 201) throw new Error(`POST /sales: ${created.status} ${await created.text()}`);
 
     const preCount = Math.round(s.buyers * s.preShare);
     const buyers: BuyerRecord[] = [];
@@ -171,7 +166,7 @@ async function main(): Promise<number> {
     }
     db.destroy();
 
-    const result = summarize(s, buyers, client.tally, audit, { startsAt, buyersDoneAt }, runtime);
+    const result = summarizeRoomDrill(s, buyers, client.tally, audit, { startsAt, buyersDoneAt }, runtime);
     const dir = join(
       root,
       'load',
@@ -193,112 +188,6 @@ async function main(): Promise<number> {
     await runtime.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function summarize(
-  s: {
-    buyers: number;
-    units: number;
-    preShare: number;
-    admitRate: number;
-    tokenSeconds: number;
-    polling: RoomPolling;
-  },
-  buyers: BuyerRecord[],
-  tally: ReturnType<typeof newTally>,
-  audit: Awaited<ReturnType<typeof auditSale>>,
-  times: { startsAt: number; buyersDoneAt: number },
-  runtime: Pick<Awaited<ReturnType<typeof startRuntime>>, 'invocationCounts' | 'edge'>,
-) {
-  const invocations = runtime.invocationCounts();
-  const outcomes: Record<string, number> = {};
-  for (const b of buyers) outcomes[b.outcome ?? 'none'] = (outcomes[b.outcome ?? 'none'] ?? 0) + 1;
-  const refusals: Record<string, number> = {};
-  for (const b of buyers.filter((x) => x.outcome === 'refused'))
-    refusals[b.refusal ?? '?'] = (refusals[b.refusal ?? '?'] ?? 0) + 1;
-  const ordered = buyers.filter((b) => b.outcome === 'ordered');
-  const cheaters = buyers.filter((b) => b.unadmittedCheckout !== undefined);
-  // Grouped by how the room placed them (a join sent before the start but answered after it is
-  // placed by arrival, correctly): the lottery group is the one whose arrival time must not matter.
-  const pre = buyers.filter((b) => b.placedBy === 'lottery' && b.joinedAt !== undefined);
-  const post = buyers.filter((b) => b.placedBy === 'arrival' && b.joinedAt !== undefined);
-  const success = (b: BuyerRecord) => (b.outcome === 'ordered' ? 1 : 0);
-  const rho = (group: BuyerRecord[]) =>
-    round(
-      spearman(
-        group.map((b) => b.joinedAt as number),
-        group.map(success),
-      ),
-      3,
-    );
-  const soldOutTold = buyers.filter((b) => b.outcome === 'soldOut').map((b) => b.outcomeAt as number);
-  const lastOrder = Math.max(...ordered.map((b) => b.outcomeAt as number));
-  const latency = (name: string) => {
-    const values = tally.latencies[name] ?? [];
-    return { count: values.length, p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) };
-  };
-  const ordersByUnadmitted = ordered.filter((b) => !b.admitted).length;
-  const targets = {
-    answers5xx: tally.answers5xx,
-    everyBuyerEnded: (outcomes.gaveUp ?? 0) === 0 && (outcomes.none ?? 0) === 0,
-    unitsSold: audit.stock.sold,
-    unitsSoldEqualsStock: audit.stock.sold === s.units,
-    unadmittedCheckoutsRefused: cheaters.every((b) => b.unadmittedCheckout === 403),
-    ordersByUnadmittedBuyers: ordersByUnadmitted,
-    ordersInTableMatchAccepted: audit.orders === ordered.length,
-    auditClean: audit.ok,
-    allHold: false,
-  };
-  targets.allHold =
-    targets.answers5xx === 0 &&
-    targets.everyBuyerEnded &&
-    targets.unitsSoldEqualsStock &&
-    targets.unadmittedCheckoutsRefused &&
-    ordersByUnadmitted === 0 &&
-    targets.ordersInTableMatchAccepted &&
-    targets.auditClean;
-  return {
-    // How the buyers polled: `page` (as the buyer page does, no cap in flight) is what the bench keeps.
-    polling: s.polling,
-    settings: s,
-    targets,
-    outcomes,
-    refusals,
-    cheaters: cheaters.length,
-    fairness: {
-      method:
-        "Spearman's rank correlation between join time and success (1 = got an order, 0 = not), per group",
-      preStartJoinersPlanned: buyers.filter((b) => b.group === 'preStart').length,
-      preStartJoiners: pre.length,
-      preStartRho: rho(pre),
-      preStartSuccessShare: round(pre.filter((b) => success(b)).length / Math.max(1, pre.length), 3),
-      postStartJoiners: post.length,
-      postStartRho: post.some((b) => success(b)) ? rho(post) : null,
-      postStartSuccessShare: round(post.filter((b) => success(b)).length / Math.max(1, post.length), 3),
-    },
-    timings: {
-      lastOrderAfterStartSeconds: ordered.length > 0 ? round((lastOrder - times.startsAt) / 1000) : null,
-      // How long after the last order the last waiter learned SOLD_OUT (bounded by the poll interval).
-      lastSoldOutToldAfterLastOrderSeconds:
-        soldOutTold.length > 0 && ordered.length > 0
-          ? round((Math.max(...soldOutTold) - lastOrder) / 1000)
-          : null,
-      allBuyersDoneAfterStartSeconds: round((times.buyersDoneAt - times.startsAt) / 1000),
-    },
-    requests: { ...tally.requests, answers429: tally.answers429 },
-    // What the crowd cost: functions run (room documents the edge answered ran none).
-    functionInvocations: {
-      total: Object.values(invocations).reduce((a, b) => a + (b ?? 0), 0),
-      ...invocations,
-    },
-    edge: { ...runtime.edge.stats },
-    latencyMs: {
-      join: latency('join'),
-      room: latency('room'),
-      status: latency('status'),
-      checkout: latency('checkout'),
-    },
-  };
 }
 
 runMain(main);

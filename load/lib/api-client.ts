@@ -29,11 +29,13 @@ export interface ApiClientOptions {
   /** How many times a 429 is retried after its Retry-After (capped at 5 s each). */
   retries429?: number;
   /**
-   * The transport, e.g. `(request) => fetch(request, { dispatcher: new Agent({ connections: 1 }) })`
-   * for one connection per buyer. Default: the global fetch (its shared pool).
+   * The transport, e.g. `ownConnections(1).fetch` (connections.ts) for one connection per buyer. Default: the global
+   * fetch (its shared pool, no cap on connections).
    */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: Transport;
 }
+
+export type Transport = (request: Request) => Promise<Response>;
 
 export type ApiClient = (method: string, path: string, call?: ApiCall) => Promise<ApiReply>;
 export type TypedApi = Client<paths>;
@@ -73,11 +75,16 @@ function patientFetch(options: ApiClientOptions): (request: Request) => Promise<
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await send(new Request(request.clone(), { signal: AbortSignal.timeout(timeoutMs) }));
+        // Only a request that may be sent again is copied (a copy of a body costs a stream tee).
+        const once = attempt < retries ? request.clone() : request;
+        res = await send(new Request(once, { signal: AbortSignal.timeout(timeoutMs) }));
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const code =
+          (error as Error).name === 'TimeoutError' ? 'ETIMEDOUT' : (cause?.code ?? (error as Error).name);
         throw new ApiUnreachable(
           `${request.method} ${request.url} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+          code,
         );
       }
       if (res.status !== 429 || attempt >= retries) return res;
@@ -91,6 +98,13 @@ function patientFetch(options: ApiClientOptions): (request: Request) => Promise<
 /** No HTTP answer at all (refused, reset, DNS, timeout). */
 export class ApiUnreachable extends Error {
   override name = 'ApiUnreachable';
+  constructor(
+    message: string,
+    /** The transport's code: ECONNRESET, ECONNREFUSED, ETIMEDOUT (the call's timeout), UND_ERR_SOCKET, … */
+    readonly code: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The contract's error code, when the body has the contract's error shape. */

@@ -1,7 +1,32 @@
 /** Flag/env helpers for the CLIs in load/ and bench/: every number is checked against bounds. */
+import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * A CLI's flags: `strings` take a value, `flags` are booleans (false when absent), `-h`/`--help`
+ * prints `help`. Unknown flags are refused. Undefined when help was printed.
+ */
+export function parseFlags<S extends string, B extends string = never>(
+  argv: string[],
+  help: string,
+  strings: readonly S[],
+  flags: readonly B[] = [],
+): ({ [K in S]: string | undefined } & { [K in B]: boolean }) | undefined {
+  const options: Record<string, { type: 'string' } | { type: 'boolean'; default?: boolean; short?: string }> =
+    {
+      help: { type: 'boolean', short: 'h' },
+    };
+  for (const name of strings) options[name] = { type: 'string' };
+  for (const name of flags) options[name] = { type: 'boolean', default: false };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) {
+    console.log(help);
+    return undefined;
+  }
+  return values as { [K in S]: string | undefined } & { [K in B]: boolean };
 }
 
 export function numberOption(

@@ -3,15 +3,18 @@
  * → every order terminal" and the invariant audit; the figures bench/results.json keeps under
  * `burst`, and a chart like the drill's. Shared by `npm run load -- --burst` and `npm run bench`.
  */
+
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Runtime } from '../../local/runtime/index.ts';
 import { auditSale, formatReport } from '../../shared/audit/invariants.ts';
+import { createSale } from './api-calls.ts';
+import { typedApi } from './api-client.ts';
 import type { BurstConnections, BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
-import type { ClientProcess } from './generator-process.ts';
-import { countOpenOrders, createSaleVia, saleProbe, sampleStock, waitUntilZero } from './local.ts';
-import { percentile, round, timeline } from './stats.ts';
+import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from './local.ts';
+import type { LocalStack } from './local-stack.ts';
+import { round, timeline } from './stats.ts';
+import { check, latencySummary, met, type TargetCheck } from './summary.ts';
+import { warmUp } from './warm-up.ts';
 
 export const BURST_TARGETS = { answers5xx: 0, p99Ms: 2_000, gaveUp: 0, settleSeconds: 15 };
 
@@ -25,8 +28,6 @@ export interface BurstDrillOptions {
   warmupSeconds: number;
   settleTimeoutMs: number;
   tag: string;
-  /** The runtime's data dir (the dev issuer key). */
-  dataDir: string;
   /** The chart's title, when the drill stands for something else than the burst (the pipeline bench). */
   chartTitle?: string;
 }
@@ -57,45 +58,24 @@ export interface BurstFigures {
   unitsSold: number;
   arrivalSeconds: number;
   warmup: { seconds: number; checkouts: number };
-  targets: Record<string, { target: string; met: boolean }>;
+  targets: Record<string, TargetCheck>;
   audit: string;
 }
 
 export async function runBurstDrill(
-  runtime: Runtime,
-  db: DynamoDBDocumentClient,
-  generator: ClientProcess,
+  stack: LocalStack,
   o: BurstDrillOptions,
 ): Promise<{ figures: BurstFigures; chartSvg: string; result: BurstResult }> {
+  const { runtime, db, generator, dataDir } = stack;
   const tables = runtime.resources.tableNames;
   const admin = await runtime.issuer.sign(`${o.tag}-admin`, true);
-  const keyFile = join(o.dataDir, 'dev-issuer-key.json');
-  let warmCheckouts = 0;
-  if (o.warmupSeconds > 0) {
-    const warmSale = await createSaleVia(runtime.url, admin, {
-      saleId: `${o.tag}-warmup`,
-      totalStock: 1_000_000,
-      perUserLimit: 1000,
-      shards: 8,
-    });
-    const warm = await generator.run(
-      {
-        url: runtime.url,
-        saleId: warmSale.saleId,
-        keyFile,
-        userPrefix: `${o.tag}-warm`,
-        buyers: o.warmupSeconds * 600,
-        concurrency: 16,
-        maxDurationMs: o.warmupSeconds * 1000,
-        requestTimeoutMs: 10_000,
-      },
-      o.warmupSeconds * 1000 + 120_000,
-    );
-    warmCheckouts = warm.orderIds.length;
-    await waitUntilZero(() => countOpenOrders(db, tables.orders, warmSale.saleId), 180_000, 250);
-  }
+  const keyFile = join(dataDir, 'dev-issuer-key.json');
+  const warm =
+    o.warmupSeconds > 0
+      ? await warmUp(stack, { seconds: o.warmupSeconds, concurrency: 16, tag: o.tag })
+      : undefined;
 
-  const sale = await createSaleVia(runtime.url, admin, {
+  const sale = await createSale(typedApi(runtime.url), admin, {
     saleId: o.tag,
     totalStock: o.units,
     perUserLimit: 1,
@@ -137,7 +117,6 @@ export async function runBurstDrill(
     expectSoldOut: o.buyers - gaveUp > o.units,
   });
 
-  const latencies = result.samples.map((s) => s.ms);
   const answersByStatus: Record<string, number> = {};
   const latencyOf: Record<string, number[]> = {};
   for (const s of result.samples) {
@@ -151,21 +130,18 @@ export async function runBurstDrill(
     latencyOf[key] = bucket;
   }
   const latencyByAnswer = Object.fromEntries(
-    Object.entries(latencyOf).map(([key, ms]) => [
-      key,
-      {
-        p50Ms: round(percentile(ms, 50), 1),
-        p99Ms: round(percentile(ms, 99), 1),
-        maxMs: round(Math.max(...ms), 1),
-      },
-    ]),
+    Object.entries(latencyOf).map(([key, ms]) => {
+      const { p50Ms, p99Ms, maxMs } = latencySummary(ms);
+      return [key, { p50Ms, p99Ms, maxMs }];
+    }),
   );
+  const latency = latencySummary(result.samples.map((s) => s.ms));
   const answers5xx = result.samples.filter((s) => s.status >= 500).length;
   const transportErrors = result.samples.filter((s) => s.status === 0).length;
   const accepted = result.buyers.filter((b) => b.outcome === 'accepted').length;
   const settleSeconds =
     settled.at === undefined ? null : round(Math.max(0, settled.at - result.endedAt) / 1000, 2);
-  const p99Ms = round(percentile(latencies, 99), 1);
+  const { p99Ms } = latency;
   const figures: BurstFigures = {
     buyers: o.buyers,
     units: o.units,
@@ -174,9 +150,9 @@ export async function runBurstDrill(
     answersByStatus,
     latencyByAnswer,
     answers5xx,
-    p50Ms: round(percentile(latencies, 50), 1),
+    p50Ms: latency.p50Ms,
     p99Ms,
-    maxMs: round(Math.max(...latencies), 1),
+    maxMs: latency.maxMs,
     accepted,
     gaveUp,
     settleSeconds,
@@ -185,26 +161,20 @@ export async function runBurstDrill(
     retries: result.samples.filter((s) => s.name === 'checkout-retry').length,
     transportErrors,
     soldOut: result.samples.filter((s) => s.code === 'SOLD_OUT').length,
-    buyerP99Ms: round(
-      percentile(
-        result.buyers.map((b) => b.ms),
-        99,
-      ),
-      1,
-    ),
+    buyerP99Ms: latencySummary(result.buyers.map((b) => b.ms)).p99Ms,
     unitsSold: audit.stock.sold + audit.stock.held,
     arrivalSeconds: round(arrivalSeconds, 2),
-    warmup: { seconds: o.warmupSeconds, checkouts: warmCheckouts },
+    warmup: { seconds: o.warmupSeconds, checkouts: warm?.checkouts ?? 0 },
     targets: {
-      answers5xx: { target: '= 0', met: answers5xx === 0 && transportErrors === 0 },
-      p99Ms: { target: `<= ${BURST_TARGETS.p99Ms}`, met: p99Ms <= BURST_TARGETS.p99Ms },
-      accepted: { target: `= ${o.units}`, met: accepted === Math.min(o.units, o.buyers) },
-      gaveUp: { target: '= 0', met: gaveUp === 0 },
-      settleSeconds: {
-        target: `<= ${BURST_TARGETS.settleSeconds}`,
-        met: settleSeconds !== null && settleSeconds <= BURST_TARGETS.settleSeconds,
-      },
-      auditOk: { target: 'true', met: audit.ok },
+      answers5xx: check(answers5xx === 0 && transportErrors === 0, '= 0'),
+      p99Ms: check(p99Ms <= BURST_TARGETS.p99Ms, `<= ${BURST_TARGETS.p99Ms}`),
+      accepted: check(accepted === Math.min(o.units, o.buyers), `= ${o.units}`),
+      gaveUp: check(gaveUp === 0, '= 0'),
+      settleSeconds: check(
+        settleSeconds !== null && settleSeconds <= BURST_TARGETS.settleSeconds,
+        `<= ${BURST_TARGETS.settleSeconds}`,
+      ),
+      auditOk: check(audit.ok, 'true'),
     },
     audit: formatReport(audit),
   };
@@ -234,12 +204,12 @@ export async function runBurstDrill(
 
 /** One line for the console and the bench summary. */
 export function formatBurst(f: BurstFigures, label: string): string {
-  const met = (k: string) => (f.targets[k]?.met ? 'met' : 'MISSED');
+  const metK = (k: string) => met(f.targets[k]?.met);
   return `burst ${label} (${f.buyers} buyers at ${f.arrivalPerSec}/s for ${f.units} units, connections ${f.connections}): answers ${f.answers} (${Object.entries(
     f.answersByStatus,
   )
     .map(([k, v]) => `${k}: ${v}`)
     .join(
       ', ',
-    )}); 5xx ${f.answers5xx} (${met('answers5xx')}); p50 ${f.p50Ms} / p99 ${f.p99Ms} (${met('p99Ms')}) / max ${f.maxMs} ms; accepted ${f.accepted} (${met('accepted')}); gave up ${f.gaveUp} (${met('gaveUp')}); settle ${f.settleSeconds ?? '—'} s (${met('settleSeconds')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'}`;
+    )}); 5xx ${f.answers5xx} (${metK('answers5xx')}); p50 ${f.p50Ms} / p99 ${f.p99Ms} (${metK('p99Ms')}) / max ${f.maxMs} ms; accepted ${f.accepted} (${metK('accepted')}); gave up ${f.gaveUp} (${metK('gaveUp')}); settle ${f.settleSeconds ?? '—'} s (${metK('settleSeconds')}); audit ${f.auditOk ? 'clean' : 'VIOLATIONS'}`;
 }

@@ -4,10 +4,10 @@
  * trying again with the same Idempotency-Key, at most `maxTries` times. Runs in the load
  * generator's child process (generator.ts); tokens are minted before the clock starts.
  */
-import { Agent, request } from 'node:http';
 import { devIssuer } from '../../local/dev-issuer.ts';
+import { ApiUnreachable, errorCode, type TypedApi, typedApi } from './api-client.ts';
+import { ownConnections } from './connections.ts';
 import type { RequestSample } from './stats.ts';
-import { joinUrl } from './url.ts';
 
 /**
  * `on-arrival`: each buyer opens its connection when it arrives, as a browser or an Artillery virtual
@@ -46,62 +46,57 @@ export interface BurstResult {
   mintMs: number;
 }
 
-type Reply = { status: number; body: string; retryAfter?: string; code?: string };
-
-function send(
-  agent: Agent,
-  method: 'GET' | 'POST',
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  timeoutMs: number,
-) {
-  return new Promise<Reply>((resolve) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        headers:
-          method === 'POST'
-            ? { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-            : headers,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-            ...(typeof res.headers['retry-after'] === 'string'
-              ? { retryAfter: res.headers['retry-after'] }
-              : {}),
-          }),
-        );
-        res.on('error', (e: NodeJS.ErrnoException) =>
-          resolve({ status: 0, body: '', code: e.code ?? 'ERES' }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body: '', code: e.code ?? 'EREQ' }));
-    req.end(method === 'POST' ? body : undefined);
-  });
+/** One answer to a checkout: status 0 and the transport's code when there was no answer at all. */
+export interface CheckoutReply {
+  status: number;
+  orderId?: string;
+  code?: string;
+  retryAfter?: string;
 }
 
-/** Opens each agent's keep-alive connection with a GET, a bounded number at a time. */
-async function openConnections(agents: Agent[], url: URL, timeoutMs: number): Promise<void> {
+/** `POST /sales/{saleId}/orders` for one unit, through the typed client, as one sample's worth. */
+export async function checkout(
+  api: TypedApi,
+  saleId: string,
+  token: string,
+  idempotencyKey: string,
+): Promise<CheckoutReply> {
+  try {
+    const { data, error, response } = await api.POST('/sales/{saleId}/orders', {
+      params: { path: { saleId }, header: { 'Idempotency-Key': idempotencyKey } },
+      headers: { authorization: `Bearer ${token}` },
+      body: { quantity: 1, paymentToken: 'tok_ok' },
+    });
+    const code = errorCode(error);
+    const retryAfter = response.headers.get('retry-after');
+    return {
+      status: response.status,
+      ...(data?.orderId ? { orderId: data.orderId } : {}),
+      ...(code ? { code } : {}),
+      ...(retryAfter === null ? {} : { retryAfter }),
+    };
+  } catch (error) {
+    if (error instanceof ApiUnreachable) return { status: 0, code: error.code };
+    // A success whose body is not the contract's JSON.
+    if (error instanceof SyntaxError) return { status: 0, code: 'BAD_BODY' };
+    throw error;
+  }
+}
+
+/** Opens each buyer's keep-alive connection with a GET /health, a bounded number at a time. */
+async function openConnections(apis: TypedApi[]): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < agents.length) {
-      const agent = agents[next++] as Agent;
-      const reply = await send(agent, 'GET', url, {}, '', timeoutMs);
-      if (reply.status === 0) throw new Error(`Could not open a connection to ${url.origin}: ${reply.code}`);
+    while (next < apis.length) {
+      const api = apis[next++] as TypedApi;
+      try {
+        await api.GET('/health');
+      } catch (error) {
+        throw new Error(`Could not open a connection: ${(error as Error).message}`);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(OPENING_IN_PARALLEL, agents.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(OPENING_IN_PARALLEL, apis.length) }, worker));
 }
 
 const OPENING_IN_PARALLEL = 16;
@@ -116,42 +111,41 @@ export function retryDelayMs(retryAfter: string | undefined, random: () => numbe
   return base + random() * base * 0.5;
 }
 
-export async function runBurst(job: BurstJob): Promise<BurstResult> {
-  const mintStart = Date.now();
+/** One token per buyer (`<userPrefix>-<i>`), signed with the local dev issuer's key before the clock starts. */
+export async function buyerTokens(job: {
+  keyFile: string;
+  userPrefix: string;
+  buyers: number;
+}): Promise<{ tokens: string[]; mintMs: number }> {
+  const started = Date.now();
   const issuer = await devIssuer(job.keyFile);
   const tokens: string[] = [];
   for (let i = 0; i < job.buyers; i++) tokens.push(await issuer.sign(`${job.userPrefix}-${i}`));
-  const mintMs = Date.now() - mintStart;
+  return { tokens, mintMs: Date.now() - started };
+}
+
+export async function runBurst(job: BurstJob): Promise<BurstResult> {
+  const { tokens, mintMs } = await buyerTokens(job);
 
   // Each buyer has a connection of its own, kept alive across its retries, as a browser does: a pool
   // shared by the crowd would hold arrivals back in the client, and that is a closed loop. A real
-  // buyer opens it on arrival; `before-clock` opens them all first, to measure the server alone.
-  const agents = Array.from({ length: job.buyers }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
-  if (job.connections === 'before-clock')
-    await openConnections(agents, new URL(joinUrl(job.url, '/health')), job.requestTimeoutMs);
-  const target = new URL(joinUrl(job.url, `/sales/${encodeURIComponent(job.saleId)}/orders`));
-  const body = JSON.stringify({ quantity: 1, paymentToken: 'tok_ok' });
+  // buyer opens it on arrival (its first request opens it); `before-clock` opens them all first, to
+  // measure the server alone.
+  const transports = Array.from({ length: job.buyers }, () => ownConnections(1));
+  const apis = transports.map((t) =>
+    typedApi(job.url, { fetch: t.fetch, retries429: 0, timeoutMs: job.requestTimeoutMs }),
+  );
+  if (job.connections === 'before-clock') await openConnections(apis);
   const samples: RequestSample[] = [];
   const buyers: BuyerOutcome[] = [];
 
   const buyer = async (i: number): Promise<void> => {
     const arrived = performance.now();
-    const agent = agents[i] as Agent;
-    const headers = { authorization: `Bearer ${tokens[i]}`, 'idempotency-key': `burst-${i}` };
+    const api = apis[i] as TypedApi;
     for (let tries = 1; ; tries++) {
       const t0 = performance.now();
-      const reply = await send(agent, 'POST', target, headers, body, job.requestTimeoutMs);
-      let code = reply.code;
-      let orderId: string | undefined;
-      try {
-        const parsed = reply.body
-          ? (JSON.parse(reply.body) as { orderId?: string; error?: { code?: string } })
-          : {};
-        orderId = parsed.orderId;
-        code ??= parsed.error?.code;
-      } catch {
-        code = 'BAD_BODY';
-      }
+      const reply = await checkout(api, job.saleId, tokens[i] as string, `burst-${i}`);
+      const { code, orderId } = reply;
       samples.push({
         end: Date.now(),
         ms: performance.now() - t0,
@@ -180,7 +174,7 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
     if (i < job.buyers) await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(running);
-  for (const agent of agents) agent.destroy();
+  await Promise.all(transports.map((t) => t.close()));
   const endedAt = Math.max(startedAt, ...samples.map((s) => s.end));
   return { startedAt, endedAt, samples, buyers, mintMs };
 }

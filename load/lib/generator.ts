@@ -1,14 +1,13 @@
 /**
  * The benchmark's HTTP load generator, run as a child process so its CPU is not the server's event
- * loop: keep-alive sockets, a fixed number of concurrent buyers (closed loop), every request
+ * loop: the API client over keep-alive sockets, a fixed number of concurrent buyers (closed loop), every request
  * bounded by a timeout and the whole run by a buyer count and a deadline. Driven over IPC by
  * bench/run.ts; tokens are minted here, before the clock starts, with the local dev issuer's key.
  */
-import { Agent, request } from 'node:http';
-import { devIssuer } from '../../local/dev-issuer.ts';
-import { type BurstJob, runBurst } from './burst.ts';
+import { typedApi } from './api-client.ts';
+import { type BurstJob, buyerTokens, checkout, runBurst } from './burst.ts';
+import { ownConnections } from './connections.ts';
 import type { RequestSample } from './stats.ts';
-import { joinUrl } from './url.ts';
 
 export interface ClientJob {
   url: string;
@@ -33,47 +32,12 @@ export interface ClientResult {
   mintMs: number;
 }
 
-type Reply = { status: number; body: string; code?: string };
-
-function post(agent: Agent, url: URL, headers: Record<string, string>, body: string, timeoutMs: number) {
-  return new Promise<Reply>((resolve) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', (e: NodeJS.ErrnoException) =>
-          resolve({ status: 0, body: '', code: e.code ?? 'ERES' }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body: '', code: e.code ?? 'EREQ' }));
-    req.end(body);
-  });
-}
-
 export async function runJob(job: ClientJob): Promise<ClientResult> {
-  const mintStart = Date.now();
-  const issuer = await devIssuer(job.keyFile);
-  const tokens: string[] = [];
-  for (let i = 0; i < job.buyers; i++) tokens.push(await issuer.sign(`${job.userPrefix}-${i}`));
-  const mintMs = Date.now() - mintStart;
+  const { tokens, mintMs } = await buyerTokens(job);
 
-  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency, maxFreeSockets: job.concurrency });
-  const target = new URL(joinUrl(job.url, `/sales/${encodeURIComponent(job.saleId)}/orders`));
-  const body = JSON.stringify({ quantity: 1, paymentToken: 'tok_ok' });
+  // One pool of `concurrency` keep-alive connections, one per concurrent buyer.
+  const transport = ownConnections(job.concurrency);
+  const api = typedApi(job.url, { fetch: transport.fetch, retries429: 0, timeoutMs: job.requestTimeoutMs });
   const samples: RequestSample[] = [];
   const orderIds: string[] = [];
   let next = 0;
@@ -84,40 +48,21 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
       const i = next++;
       if (i >= job.buyers || Date.now() >= deadline) return;
       const t0 = performance.now();
-      const reply = await post(
-        agent,
-        target,
-        { authorization: `Bearer ${tokens[i]}`, 'idempotency-key': `bench-${i}` },
-        body,
-        job.requestTimeoutMs,
-      );
+      const reply = await checkout(api, job.saleId, tokens[i] as string, `bench-${i}`);
       const ms = performance.now() - t0;
-      let code = reply.code;
-      if (reply.status >= 200 && reply.status < 300) {
-        try {
-          orderIds.push((JSON.parse(reply.body) as { orderId: string }).orderId);
-        } catch {
-          code = 'BAD_BODY';
-        }
-      } else if (reply.status > 0) {
-        try {
-          code = (JSON.parse(reply.body) as { error?: { code?: string } }).error?.code;
-        } catch {
-          code = 'BAD_BODY';
-        }
-      }
+      if (reply.orderId) orderIds.push(reply.orderId);
       samples.push({
         end: Date.now(),
         ms,
         name: 'checkout',
         status: reply.status,
-        ...(code ? { code } : {}),
+        ...(reply.code ? { code: reply.code } : {}),
       });
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   const endedAt = Math.max(startedAt, ...samples.map((s) => s.end));
-  agent.destroy();
+  await transport.close();
   return { startedAt, endedAt, samples, orderIds, mintMs };
 }
 

@@ -1,7 +1,6 @@
 /**
  * Helpers shared by the drill runner and the benchmark for runs against the in-process local
- * runtime: create a sale through the admin route, watch stock and open orders straight from
- * DynamoDB, wait for a sale to settle.
+ * runtime: watch stock and open orders straight from DynamoDB, wait for a sale to settle.
  */
 import {
   BatchGetCommand,
@@ -12,54 +11,6 @@ import {
 import { dispenserKey, saleKey } from '../../shared/adapters/dynamo/keys.ts';
 import { DUE_BUCKETS } from '../../shared/domain/order.ts';
 import type { StockSample } from './stats.ts';
-import { joinUrl } from './url.ts';
-
-export { joinUrl };
-
-export interface SaleInput {
-  saleId: string;
-  totalStock: number;
-  perUserLimit: number;
-  shards?: number;
-  price?: number;
-  currency?: string;
-  holdSeconds?: number;
-  name?: string;
-}
-
-export interface CreatedSale {
-  saleId: string;
-  totalStock: number;
-  perUserLimit: number;
-  price: number;
-  currency: string;
-  available: number;
-}
-
-/** POST /sales with an admin token; throws with the API's answer on anything but 201. */
-export async function createSaleVia(
-  baseUrl: string,
-  adminToken: string,
-  input: SaleInput,
-): Promise<CreatedSale> {
-  const now = Date.now();
-  const res = await fetch(joinUrl(baseUrl, '/sales'), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: input.name ?? `Drill ${input.saleId}`,
-      price: input.price ?? 4900,
-      currency: input.currency ?? 'EUR',
-      startsAt: new Date(now - 60_000).toISOString(),
-      endsAt: new Date(now + 6 * 3600_000).toISOString(),
-      ...input,
-    }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await res.text();
-  if (res.status !== 201) throw new Error(`POST /sales answered ${res.status}: ${body}`);
-  return JSON.parse(body) as CreatedSale;
-}
 
 /** Units left in every dispenser (its `available` = cap − issued), read strongly consistent. */
 export async function readStock(

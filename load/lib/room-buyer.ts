@@ -9,7 +9,7 @@ import {
   stateFromDocument,
 } from '../../shared/domain/waiting-room.ts';
 import { drawOfTicket, TICKET_HEADER } from '../../shared/usecases/room-tickets.ts';
-import { joinUrl } from './url.ts';
+import { type ApiClient, ApiUnreachable, apiClient, sleep } from './api-client.ts';
 
 export type Outcome = 'ordered' | 'soldOut' | 'expired' | 'refused' | 'gaveUp';
 
@@ -65,22 +65,25 @@ interface Answer {
   retryAfter: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Requests of every virtual buyer go through here, at most `maxInFlight` at once: the stack under
- * test shares this machine, so the crowd queues here (like a CDN's connection pool) rather than
- * burying one event loop in thousands of open requests. Latency is measured from the send.
+ * Requests of every virtual buyer go through here (the API client over the global fetch, whose pool
+ * opens a connection whenever every open one is busy), at most `maxInFlight` at once: with
+ * `capped` polling the crowd queues here (like a CDN's connection pool) rather than burying one
+ * event loop in thousands of open requests. Latency is measured from the send.
  */
 export class RoomClient {
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly api: ApiClient;
 
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     readonly tally: Tally,
     private readonly maxInFlight: number,
-  ) {}
+  ) {
+    // The buyers honour 429 themselves, as the page does: the client hands every answer back.
+    this.api = apiClient(baseUrl, { retries429: 0, timeoutMs: 30_000 });
+  }
 
   private async slot(): Promise<void> {
     if (this.inFlight < this.maxInFlight) {
@@ -107,24 +110,16 @@ export class RoomClient {
     await this.slot();
     const started = performance.now();
     this.tally.requests[name] = (this.tally.requests[name] ?? 0) + 1;
-    let status = 0;
-    let text = '';
+    let status: number;
+    let body: Record<string, unknown> = {};
     let retryAfter = 0;
     try {
-      const res = await fetch(joinUrl(this.baseUrl, path), {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(extra.body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...extra.headers,
-        },
-        body: extra.body === undefined ? undefined : JSON.stringify(extra.body),
-        signal: AbortSignal.timeout(30_000),
-      });
-      status = res.status;
-      text = await res.text();
-      retryAfter = Number(res.headers.get('retry-after') ?? 0);
-    } catch {
+      const reply = await this.api(method, path, { token, ...extra });
+      status = reply.status;
+      if (typeof reply.body === 'object' && reply.body !== null) body = reply.body as Record<string, unknown>;
+      retryAfter = Number(reply.headers.get('retry-after') ?? 0);
+    } catch (error) {
+      if (!(error instanceof ApiUnreachable)) throw error;
       status = 599; // no answer at all: counted with the 5xx
     } finally {
       this.release();
@@ -133,12 +128,6 @@ export class RoomClient {
     this.tally.latencies[name].push(performance.now() - started);
     if (status >= 500) this.tally.answers5xx++;
     if (status === 429) this.tally.answers429++;
-    let body: Record<string, unknown> = {};
-    try {
-      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      body = {};
-    }
     return { status, body, retryAfter };
   }
 }

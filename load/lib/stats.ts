@@ -1,12 +1,6 @@
 /** Small, dependency-free statistics for drills and the benchmark. */
 
-/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when empty. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return percentileOfSorted(sorted, p);
-}
-
+/** Nearest-rank percentile (p in 0..100) of values sorted ascending; NaN when empty. */
 export function percentileOfSorted(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);

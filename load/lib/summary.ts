@@ -1,5 +1,45 @@
+/**
+ * The one report format of the drills and the bench: latency as count / p50 / p95 / p99 / max in ms
+ * (nearest rank, 0.1 ms), answers counted per "status code" key, targets as `{ target, met }`
+ * printed `met` or `MISSED`, CPU as percent of one core per process.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { percentileOfSorted, type RequestSample, round } from './stats.ts';
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Latency figures of a set of requests (NaN figures when there were none). */
+export function latencySummary(ms: readonly number[]): LatencySummary {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50Ms: round(percentileOfSorted(sorted, 50)),
+    p95Ms: round(percentileOfSorted(sorted, 95)),
+    p99Ms: round(percentileOfSorted(sorted, 99)),
+    maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
+  };
+}
+
+/** A figure's target and whether this run met it. */
+export interface TargetCheck {
+  target: string;
+  met: boolean;
+}
+
+export const check = (met: boolean, target: string): TargetCheck => ({ target, met });
+export const met = (ok: boolean | undefined) => (ok ? 'met' : 'MISSED');
+
+/** CPU shares (percent of one core per process) as `name N, …`. */
+export const fmtShares = (shares: Record<string, number>) =>
+  Object.entries(shares)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 export interface EndpointSummary {
   requests: number;
@@ -20,20 +60,13 @@ export function summarizeByName(samples: readonly RequestSample[]): Record<strin
   }
   const out: Record<string, EndpointSummary> = {};
   for (const [name, list] of byName) {
-    const ms = list.map((s) => s.ms).sort((a, b) => a - b);
     const outcomes: Record<string, number> = {};
     for (const s of list) {
       const key = s.code ? `${s.status} ${s.code}` : String(s.status);
       outcomes[key] = (outcomes[key] ?? 0) + 1;
     }
-    out[name] = {
-      requests: list.length,
-      outcomes,
-      p50Ms: round(percentileOfSorted(ms, 50)),
-      p95Ms: round(percentileOfSorted(ms, 95)),
-      p99Ms: round(percentileOfSorted(ms, 99)),
-      maxMs: round(ms[ms.length - 1] ?? Number.NaN),
-    };
+    const { count, ...latency } = latencySummary(list.map((s) => s.ms));
+    out[name] = { requests: count, outcomes, ...latency };
   }
   return out;
 }
