@@ -19,7 +19,8 @@ import { auditSale } from '../shared/audit/invariants.ts';
 import { createSale } from './lib/api-calls.ts';
 import { typedApi } from './lib/api-client.ts';
 import { numberOption, parseFlags, runMain, UsageError } from './lib/args.ts';
-import { type BuyerRecord, newTally, playBuyer, RoomClient, type RoomPolling } from './lib/room-buyer.ts';
+import { ClientProcess } from './lib/generator-process.ts';
+import type { BuyerRecord, RoomPolling } from './lib/room-buyer.ts';
 import { summarizeRoomDrill } from './lib/room-summary.ts';
 import { round } from './lib/stats.ts';
 
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
     reconcileIntervalSeconds: 5,
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
+  const generator = new ClientProcess();
   try {
     const admin = await runtime.issuer.sign('drill-admin', true);
     // Tokens first: signing thousands takes seconds, which must not eat into the open room.
@@ -135,24 +137,21 @@ async function main(): Promise<number> {
         cheat: Math.random() < s.cheatShare,
       });
     }
-    const client = new RoomClient(
-      runtime.url,
-      newTally(),
-      s.polling === 'page' ? Number.POSITIVE_INFINITY : s.maxInFlight,
-    );
     const deadline = startsAt + s.postSeconds * 1000 + s.deadlineSeconds * 1000;
-    const progress = setInterval(() => {
-      const done = buyers.filter((b) => b.outcome).length;
-      console.log(`  ${round((Date.now() - startsAt) / 1000)} s from start: ${done}/${s.buyers} buyers done`);
-    }, 10_000);
-    await Promise.all(
-      buyers.map((buyer, i) => {
-        const plan = plans[i] as (typeof plans)[number];
-        return playBuyer(client, buyer, { saleId, ...plan, deadline, polling: s.polling });
-      }),
+    const crowd = await generator.room(
+      {
+        url: runtime.url,
+        saleId,
+        buyers,
+        plans,
+        startsAt,
+        deadline,
+        polling: s.polling,
+        maxInFlight: s.maxInFlight,
+      },
+      deadline - Date.now() + 120_000,
     );
-    clearInterval(progress);
-    const buyersDoneAt = Date.now();
+    const buyersDoneAt = crowd.doneAt;
 
     // Let the pipeline settle every order, then audit.
     const db = documentClient({
@@ -166,7 +165,14 @@ async function main(): Promise<number> {
     }
     db.destroy();
 
-    const result = summarizeRoomDrill(s, buyers, client.tally, audit, { startsAt, buyersDoneAt }, runtime);
+    const result = summarizeRoomDrill(
+      s,
+      crowd.buyers,
+      crowd.tally,
+      audit,
+      { startsAt, buyersDoneAt },
+      runtime,
+    );
     const dir = join(
       root,
       'load',
@@ -185,6 +191,7 @@ async function main(): Promise<number> {
     console.log(`report: ${relative(process.cwd(), join(dir, 'report.json'))}`);
     return result.targets.allHold ? 0 : 1;
   } finally {
+    generator.stop();
     await runtime.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

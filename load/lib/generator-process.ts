@@ -1,7 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { BurstJob, BurstResult } from './burst.ts';
-import type { ClientJob, ClientResult } from './generator.ts';
+import type { ClientJob, ClientResult, GeneratorMessage } from './generator.ts';
+import type { RoomCrowdJob, RoomCrowdResult } from './room-crowd.ts';
 
 /** The load generator in its own process (its own core share and event loop), driven job by job. */
 export class ClientProcess {
@@ -28,7 +29,12 @@ export class ClientProcess {
     return this.ask<BurstResult>({ burst }, timeoutMs);
   }
 
-  private ask<T>(message: { job: ClientJob } | { burst: BurstJob }, timeoutMs: number): Promise<T> {
+  /** A waiting-room crowd (load/lib/room-crowd.ts). */
+  room(room: RoomCrowdJob, timeoutMs: number): Promise<RoomCrowdResult> {
+    return this.ask<RoomCrowdResult>({ room }, timeoutMs);
+  }
+
+  private ask<T>(message: GeneratorMessage, timeoutMs: number): Promise<T> {
     return new Promise((done, fail) => {
       const timer = setTimeout(
         () => fail(new Error(`load generator did not finish in ${timeoutMs} ms`)),

@@ -7,7 +7,11 @@
 import { typedApi } from './api-client.ts';
 import { type BurstJob, buyerTokens, checkout, runBurst } from './burst.ts';
 import { ownConnections } from './connections.ts';
+import { type RoomCrowdJob, runRoomCrowd } from './room-crowd.ts';
 import type { RequestSample } from './stats.ts';
+
+/** What the parent (generator-process.ts) sends: one job per message. */
+export type GeneratorMessage = { job: ClientJob } | { burst: BurstJob } | { room: RoomCrowdJob };
 
 export interface ClientJob {
   url: string;
@@ -66,10 +70,17 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
   return { startedAt, endedAt, samples, orderIds, mintMs };
 }
 
-// As a child: one job per message (closed-loop `job` or open-loop `burst`), answered with its result.
+// As a child: one job per message (closed-loop `job`, open-loop `burst` or a waiting-room crowd),
+// answered with its result.
+function run(message: GeneratorMessage): Promise<unknown> {
+  if ('burst' in message) return runBurst(message.burst);
+  if ('room' in message) return runRoomCrowd(message.room);
+  return runJob(message.job);
+}
+
 if (process.send) {
-  process.on('message', (message: { job: ClientJob } | { burst: BurstJob }) => {
-    ('burst' in message ? runBurst(message.burst) : runJob(message.job)).then(
+  process.on('message', (message: GeneratorMessage) => {
+    run(message).then(
       (result) => process.send?.({ result }),
       (error: unknown) => process.send?.({ error: String((error as Error)?.stack ?? error) }),
     );
