@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BUNDLE_FILE, ESM_REQUIRE_BANNER, esbuildOptions } from '../../infra/bundling.ts';
 import { REPO_ROOT } from '../../infra/functions.ts';
 import { type FunctionKey, functionSpecs } from '../../shared/wiring.ts';
@@ -73,6 +73,8 @@ describe('bundles', () => {
   });
 
   it('buyerPage: the page the minified bundle serves parses, and its embedded room rules compute a place', async () => {
+    // As the CDK app configures the function (its config is read once, at import).
+    vi.stubEnv('PAYMENT_GATEWAY', 'simulated');
     const page = (await import(path.join(assetDir('buyerPage'), BUNDLE_FILE))) as {
       handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
     };
@@ -109,6 +111,7 @@ describe('bundles', () => {
       state: 'ADMITTED',
       position: 5,
     });
+    vi.unstubAllEnvs();
   });
 
   it('points every function at its bundle', () => {
