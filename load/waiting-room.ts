@@ -1,6 +1,7 @@
 /**
  * `npm run load -- --waiting-room` — the waiting-room drill (README "Waiting room"): a crowd for a
- * sale with a room, a share of it joining before the start, on the local runtime in this process.
+ * sale with a room, a share of it joining before the start, on the local runtime in this process,
+ * the crowd in the load generator's (load/lib/room-crowd.ts).
  *
  * Proves: no 5xx; every buyer ends with an order, SOLD_OUT or a clean refusal; units sold = stock;
  * no checkout without admission (a share of buyers try one first and must get 403, and every order
