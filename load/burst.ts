@@ -16,6 +16,8 @@ export const BURST_HELP = `npm run load -- --burst [options]   (open-loop burst 
   --buyers N           buyers (default 5000)
   --units N            stock (default 1000)
   --rate N             arrivals per second, whatever the answers (default 1000)
+  --closed-loop N      instead of --rate: N buyers at a time, each arriving when one before it has
+                       its final answer (a closed loop; each still on its own connection)
   --max-tries N        tries per buyer; 429 RETRY is retried after Retry-After, same key (default 8)
   --connections M      on-arrival (each buyer opens its connection when it arrives, as browsers and
                        Artillery do; default) or before-clock (all opened before the first arrival)
@@ -27,7 +29,17 @@ export async function burstMain(argv: string[]): Promise<number> {
   const v = parseFlags(
     argv.filter((a) => a !== '--burst'),
     BURST_HELP,
-    ['buyers', 'units', 'rate', 'max-tries', 'warmup', 'connections', 'concurrency', 'throttle'],
+    [
+      'buyers',
+      'units',
+      'rate',
+      'closed-loop',
+      'max-tries',
+      'warmup',
+      'connections',
+      'concurrency',
+      'throttle',
+    ],
     ['in-memory'],
   );
   if (!v) return 0;
@@ -43,6 +55,7 @@ export async function burstMain(argv: string[]): Promise<number> {
     buyers: n('buyers', v.buyers, 5000, 1, 100_000),
     units: n('units', v.units, 1000, 1, 1_000_000),
     arrivalPerSec: n('rate', v.rate, 1000, 1, 20_000),
+    ...(v['closed-loop'] ? { closedLoop: n('closed-loop', v['closed-loop'], 64, 1, 10_000) } : {}),
     maxTries: n('max-tries', v['max-tries'], 8, 1, 50),
     warmupSeconds: n('warmup', v.warmup, 15, 0, 300),
   };

@@ -22,6 +22,8 @@ export interface BurstDrillOptions {
   buyers: number;
   units: number;
   arrivalPerSec: number;
+  /** Closed loop: this many buyers at a time instead of arrivals at `arrivalPerSec` (BurstJob). */
+  closedLoop?: number;
   maxTries: number;
   connections: BurstConnections;
   /** Seconds of closed-loop traffic on a separate sale first (DynamoDB Local's JVM warms up). */
@@ -36,6 +38,8 @@ export interface BurstFigures {
   buyers: number;
   units: number;
   arrivalPerSec: number;
+  /** Set for a closed loop: buyers at a time. */
+  closedLoop?: number;
   /** When each buyer's connection opens (on arrival, as real clients do). */
   connections: BurstConnections;
   answersByStatus: Record<string, number>;
@@ -96,10 +100,16 @@ export async function runBurstDrill(
       userPrefix: `${o.tag}-buyer`,
       buyers: o.buyers,
       arrivalPerSec: o.arrivalPerSec,
+      ...(o.closedLoop ? { closedLoop: o.closedLoop } : {}),
       maxTries: o.maxTries,
       requestTimeoutMs: 30_000,
     },
-    (arrivalSeconds + o.maxTries * 2 + 120) * 1000 + 60_000,
+    // A closed loop's buyers come one after another: allow each seat's share of them 8 tries' waits.
+    (o.closedLoop
+      ? (o.buyers / o.closedLoop) * o.maxTries * 5 + 120
+      : arrivalSeconds + o.maxTries * 2 + 120) *
+      1000 +
+      60_000,
   );
   const settled = await waitUntilZero(
     () => countOpenOrders(db, tables.orders, sale.saleId),
@@ -146,6 +156,7 @@ export async function runBurstDrill(
     buyers: o.buyers,
     units: o.units,
     arrivalPerSec: o.arrivalPerSec,
+    ...(o.closedLoop ? { closedLoop: o.closedLoop } : {}),
     connections: o.connections,
     answersByStatus,
     latencyByAnswer,
@@ -205,7 +216,8 @@ export async function runBurstDrill(
 /** One line for the console and the bench summary. */
 export function formatBurst(f: BurstFigures, label: string): string {
   const metK = (k: string) => met(f.targets[k]?.met);
-  return `burst ${label} (${f.buyers} buyers at ${f.arrivalPerSec}/s for ${f.units} units, connections ${f.connections}): answers ${f.answers} (${Object.entries(
+  const arriving = f.closedLoop ? `${f.closedLoop} at a time (closed loop)` : `at ${f.arrivalPerSec}/s`;
+  return `burst ${label} (${f.buyers} buyers ${arriving} for ${f.units} units, connections ${f.connections}): answers ${f.answers} (${Object.entries(
     f.answersByStatus,
   )
     .map(([k, v]) => `${k}: ${v}`)

@@ -24,6 +24,11 @@ export interface BurstJob {
   userPrefix: string;
   buyers: number;
   arrivalPerSec: number;
+  /**
+   * Closed loop instead: this many buyers at a time, each arriving when one before it has its final
+   * answer (`arrivalPerSec` unused). Each still has its own connection and honours Retry-After.
+   */
+  closedLoop?: number;
   maxTries: number;
   requestTimeoutMs: number;
 }
@@ -165,15 +170,23 @@ export async function runBurst(job: BurstJob): Promise<BurstResult> {
   };
 
   const startedAt = Date.now();
-  const running: Promise<void>[] = [];
-  // Arrivals on a fixed schedule (buyer i at i / rate seconds), released in 5 ms ticks.
-  const t0 = performance.now();
-  for (let i = 0; i < job.buyers; ) {
-    const due = Math.min(job.buyers, Math.floor(((performance.now() - t0) / 1000) * job.arrivalPerSec) + 1);
-    for (; i < due; i++) running.push(buyer(i));
-    if (i < job.buyers) await new Promise((r) => setTimeout(r, 5));
+  if (job.closedLoop) {
+    let next = 0;
+    const seat = async () => {
+      while (next < job.buyers) await buyer(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(job.closedLoop, job.buyers) }, seat));
+  } else {
+    const running: Promise<void>[] = [];
+    // Arrivals on a fixed schedule (buyer i at i / rate seconds), released in 5 ms ticks.
+    const t0 = performance.now();
+    for (let i = 0; i < job.buyers; ) {
+      const due = Math.min(job.buyers, Math.floor(((performance.now() - t0) / 1000) * job.arrivalPerSec) + 1);
+      for (; i < due; i++) running.push(buyer(i));
+      if (i < job.buyers) await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(running);
   }
-  await Promise.all(running);
   await Promise.all(transports.map((t) => t.close()));
   const endedAt = Math.max(startedAt, ...samples.map((s) => s.end));
   return { startedAt, endedAt, samples, buyers, mintMs };
