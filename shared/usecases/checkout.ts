@@ -117,15 +117,6 @@ async function checkout(
     ]);
   }
 
-  // While numbers in flight may still come back, every answer is RETRY, this buyer's included: its
-  // retry reads its order once they have settled. Answered from memory, so a crowd retrying through
-  // those seconds costs no read at all (one read each was a herd that slowed the very claims it
-  // waited for, until they ran out of budget and left more numbers to settle).
-  if (stock.known(now) === 'settling') {
-    deps.observe?.('settling');
-    throw settling();
-  }
-
   // Replay first: a retry gets its order back whatever happened since (sold out, window closed),
   // and takes no number. One strongly consistent read of the idempotency record.
   const orderId = orderIdFor(userId, saleId, idempotencyKey);
