@@ -159,16 +159,7 @@ export class StatefulStack extends Stack {
       );
 
       const userPoolClient = userPool.addClient('WebClient', {
-        // SRP for apps: the password never leaves the client. No USER_PASSWORD_AUTH (a public
-        // password-guessing endpoint); operators and drills use ADMIN_USER_PASSWORD_AUTH, which
-        // needs AWS credentials allowed cognito-idp:AdminInitiateAuth.
-        authFlows: { userSrp: true, adminUserPassword: true },
-        // No hosted UI and no redirect: the OAuth flows (code, implicit) would only be attack surface.
-        disableOAuth: true,
-        generateSecret: false,
-        preventUserExistenceErrors: true,
-        accessTokenValidity: Duration.hours(1),
-        idTokenValidity: Duration.hours(1),
+        ...signInClient,
         refreshTokenValidity: Duration.days(30),
       });
 
@@ -232,6 +223,21 @@ export class StatefulStack extends Stack {
 }
 
 /**
+ * Both pools' app clients. SRP for apps: the password never leaves the client. No
+ * USER_PASSWORD_AUTH (a public password-guessing endpoint); operators and drills use
+ * ADMIN_USER_PASSWORD_AUTH, which needs AWS credentials allowed cognito-idp:AdminInitiateAuth. No
+ * hosted UI and no redirect: the OAuth flows (code, implicit) would only be attack surface.
+ */
+const signInClient = {
+  authFlows: { userSrp: true, adminUserPassword: true },
+  disableOAuth: true,
+  generateSecret: false,
+  preventUserExistenceErrors: true,
+  accessTokenValidity: Duration.hours(1),
+  idTokenValidity: Duration.hours(1),
+} satisfies cognito.UserPoolClientOptions;
+
+/**
  * The operators' user pool: no sign-up (an operator creates each admin), TOTP required at every
  * sign-in, and the `admin` group. Its own pool because Cognito requires MFA per pool, not per app
  * client; the API trusts its tokens for admin routes only (JwtTrust.admins).
@@ -264,17 +270,8 @@ function adminPoolOf(
     reason:
       'A handful of operators, each with TOTP required: the Plus plan (threat protection) adds little here; revisit with the buyer pool.',
   });
-  const client = pool.addClient('AdminClient', {
-    // SRP for the console/app; ADMIN_USER_PASSWORD_AUTH (AWS credentials) for the CLI. The TOTP
-    // challenge follows either way.
-    authFlows: { userSrp: true, adminUserPassword: true },
-    disableOAuth: true,
-    generateSecret: false,
-    preventUserExistenceErrors: true,
-    accessTokenValidity: Duration.hours(1),
-    idTokenValidity: Duration.hours(1),
-    refreshTokenValidity: Duration.hours(12),
-  });
+  // The TOTP challenge follows either sign-in flow.
+  const client = pool.addClient('AdminClient', { ...signInClient, refreshTokenValidity: Duration.hours(12) });
   new cognito.CfnUserPoolGroup(scope, 'AdminGroup', {
     userPoolId: pool.userPoolId,
     groupName: ADMIN_GROUP,

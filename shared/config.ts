@@ -1,5 +1,13 @@
 import * as z from 'zod/mini';
 import { PAYMENT_GATEWAYS, STRIPE_PUBLISHABLE_KEY } from './contract.ts';
+
+/** What a function given these settings needs when PAYMENT_GATEWAY=stripe, and why. */
+const NEEDED_FOR_STRIPE = {
+  STRIPE_SECRET_KEY: 'required: PAYMENT_GATEWAY=stripe charges with this secret key',
+  STRIPE_PUBLISHABLE_KEY:
+    'required: PAYMENT_GATEWAY=stripe, and the buyer page collects cards with Stripe.js under this publishable key (pk_live_… or pk_test_…, from the same Stripe account as STRIPE_SECRET_KEY)',
+} as const;
+
 import {
   type FunctionKey,
   functionSpecs,
@@ -177,17 +185,10 @@ export function envSchemaFor(fn: FunctionKey) {
     z.superRefine((env: Record<string, unknown>, ctx) => {
       const problem = (path: string, message: string) =>
         ctx.issues.push({ code: 'custom', path: [path], message, input: env[path] });
-      if (env.PAYMENT_GATEWAY === 'stripe' && 'STRIPE_SECRET_KEY' in shape && !env.STRIPE_SECRET_KEY)
-        problem('STRIPE_SECRET_KEY', 'required: PAYMENT_GATEWAY=stripe charges with this secret key');
-      if (
-        env.PAYMENT_GATEWAY === 'stripe' &&
-        'STRIPE_PUBLISHABLE_KEY' in shape &&
-        !env.STRIPE_PUBLISHABLE_KEY
-      )
-        problem(
-          'STRIPE_PUBLISHABLE_KEY',
-          'required: PAYMENT_GATEWAY=stripe, and the buyer page collects cards with Stripe.js under this publishable key (pk_live_… or pk_test_…, from the same Stripe account as STRIPE_SECRET_KEY)',
-        );
+      if (env.PAYMENT_GATEWAY === 'stripe') {
+        for (const [key, why] of Object.entries(NEEDED_FOR_STRIPE))
+          if (key in shape && !env[key]) problem(key, why);
+      }
       const needed = verifiesTokens || (guardsRoute && env.AUTH_MODE === 'verify');
       if (!needed) return;
       if (!env.JWT_ISSUER) problem('JWT_ISSUER', 'required: AUTH_MODE=verify checks tokens in the route');
