@@ -93,7 +93,6 @@ export async function runDrill(
   const settled = await waitUntilZero(
     () => countOpenOrders(db, tables.orders, sale.saleId),
     o.settleTimeoutMs,
-    100,
   );
   await new Promise((r) => setTimeout(r, 600));
   await sampler.stop();

@@ -13,8 +13,11 @@ export interface ApiReply {
   status: number;
   /** Parsed JSON, or the raw text when the body is not JSON. */
   body: unknown;
-  headers: Headers;
+  headers: ReplyHeaders;
 }
+
+/** An answer's headers, by name in any case. */
+export type ReplyHeaders = Pick<Headers, 'get'>;
 
 export interface ApiCall {
   token?: string;
@@ -29,19 +32,57 @@ export interface ApiClientOptions {
   /** How many times a 429 is retried after its Retry-After (capped at 5 s each). */
   retries429?: number;
   /**
-   * The transport, e.g. `ownConnections(1).fetch` (connections.ts) for one connection per buyer. Default: the global
-   * fetch (its shared pool, no cap on connections).
+   * The transport, e.g. `ownConnections(1).fetch` (connections.ts) for one connection per buyer.
+   * Default: `viaFetch`, the global fetch (its shared pool, no cap on connections).
    */
   fetch?: Transport;
 }
 
-export type Transport = (request: Request) => Promise<Response>;
+/** A request as a transport sends it: the body already text, so a retry resends it at no cost. */
+export interface Outgoing {
+  url: string;
+  method: string;
+  /** By lower-case name. */
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** An answer as a transport hands it back, its body read. */
+export interface Incoming {
+  status: number;
+  /** By lower-case name. */
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * Sends one request; fails as fetch fails ("fetch failed" with the cause, or the signal's reason)
+ * when there is no answer at all.
+ */
+export type Transport = (request: Outgoing, signal: AbortSignal) => Promise<Incoming>;
 
 export type ApiClient = (method: string, path: string, call?: ApiCall) => Promise<ApiReply>;
 export type TypedApi = Client<paths>;
 
+/** The default transport: the global fetch. */
+export const viaFetch: Transport = async (request, signal) => {
+  const res = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    signal,
+  });
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+};
+
 export function typedApi(baseUrl: string, options: ApiClientOptions = {}): TypedApi {
-  return createClient<paths>({ baseUrl: baseUrl.replace(/\/$/, ''), fetch: patientFetch(options) });
+  return createClient<paths>({
+    baseUrl: baseUrl.replace(/\/$/, ''),
+    // openapi-fetch builds these and reads them back only by the members PlainRequest and
+    // PlainResponse have; WHATWG's own cost the crowd's client 4× its transport's CPU.
+    Request: PlainRequest as unknown as typeof Request,
+    fetch: patientFetch(options) as unknown as (request: Request) => Promise<Response>,
+  });
 }
 
 export function apiClient(baseUrl: string, options: ApiClientOptions = {}): ApiClient {
@@ -66,18 +107,74 @@ export function apiClient(baseUrl: string, options: ApiClientOptions = {}): ApiC
   };
 }
 
+/**
+ * What openapi-fetch builds for each call, in place of a WHATWG Request: the crowd's client shares
+ * the machine with the server it measures, and a Request (its body a stream, cloned for a retry)
+ * and a Response cost 350–490 µs of client CPU a checkout against the transport's own 88 µs
+ * (measured side by side on a server answering 429 at once).
+ */
+class PlainRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: string | undefined;
+
+  constructor(url: string, init: { method?: string; headers?: Headers; body?: unknown } = {}) {
+    this.url = url;
+    this.method = (init.method ?? 'GET').toUpperCase();
+    this.headers = new Headers(init.headers);
+    if (init.body !== undefined && init.body !== null && typeof init.body !== 'string')
+      throw new TypeError('The API client sends text bodies only');
+    this.body = init.body ?? undefined;
+  }
+}
+
+/** An answer, as openapi-fetch reads it: status, ok, headers.get, text() and json(). */
+class PlainResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: ReplyHeaders;
+  readonly body = null;
+  private readonly text_: string;
+
+  constructor({ status, headers, body }: Incoming) {
+    this.status = status;
+    this.ok = status >= 200 && status < 300;
+    this.text_ = body;
+    this.headers = { get: (name) => headerValue(headers, name) };
+  }
+
+  async text(): Promise<string> {
+    return this.text_;
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.text_);
+  }
+}
+
+function headerValue(headers: Incoming['headers'], name: string): string | null {
+  const value = headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** The transport every call goes through: a timeout per attempt, 429 retried after its Retry-After. */
-function patientFetch(options: ApiClientOptions): (request: Request) => Promise<Response> {
+function patientFetch(options: ApiClientOptions): (request: PlainRequest) => Promise<PlainResponse> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const retries = options.retries429 ?? 5;
-  const send = options.fetch ?? ((request: Request) => fetch(request));
+  const send = options.fetch ?? viaFetch;
   return async (request) => {
+    const outgoing: Outgoing = {
+      url: request.url,
+      method: request.method,
+      headers: Object.fromEntries(request.headers),
+      ...(request.body === undefined ? {} : { body: request.body }),
+    };
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let answer: Incoming;
       try {
-        // Only a request that may be sent again is copied (a copy of a body costs a stream tee).
-        const once = attempt < retries ? request.clone() : request;
-        res = await send(new Request(once, { signal: AbortSignal.timeout(timeoutMs) }));
+        answer = await send(outgoing, AbortSignal.timeout(timeoutMs));
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         const code =
@@ -87,9 +184,8 @@ function patientFetch(options: ApiClientOptions): (request: Request) => Promise<
           code,
         );
       }
-      if (res.status !== 429 || attempt >= retries) return res;
-      await res.body?.cancel();
-      const seconds = Number(res.headers.get('retry-after'));
+      if (answer.status !== 429 || attempt >= retries) return new PlainResponse(answer);
+      const seconds = Number(headerValue(answer.headers, 'retry-after'));
       await sleep(Math.min(5_000, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 500));
     }
   };

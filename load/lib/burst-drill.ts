@@ -10,7 +10,7 @@ import { createSale } from './api-calls.ts';
 import { typedApi } from './api-client.ts';
 import type { BurstConnections, BurstResult } from './burst.ts';
 import { renderChartSvg } from './chart.ts';
-import { countOpenOrders, saleProbe, sampleStock, waitUntilZero } from './local.ts';
+import { countOpenOrders, saleProbe, sampleStock, WATCH_EVERY_MS, waitUntilZero } from './local.ts';
 import type { LocalStack } from './local-stack.ts';
 import { round, timeline } from './stats.ts';
 import { check, latencySummary, met, type TargetCheck } from './summary.ts';
@@ -84,12 +84,7 @@ export async function runBurstDrill(
     totalStock: o.units,
     perUserLimit: 1,
   });
-  const sampler = sampleStock(
-    await saleProbe(db, tables, sale.saleId),
-    // Each sample is 32 queries (one per due bucket) and a K-item read on the DynamoDB Local the
-    // stack is using: once a second keeps the harness's own load small beside the crowd's.
-    1000,
-  );
+  const sampler = sampleStock(await saleProbe(db, tables, sale.saleId), WATCH_EVERY_MS);
   const arrivalSeconds = o.buyers / o.arrivalPerSec;
   const result = await generator.burst(
     {
@@ -114,7 +109,6 @@ export async function runBurstDrill(
   const settled = await waitUntilZero(
     () => countOpenOrders(db, tables.orders, sale.saleId),
     o.settleTimeoutMs,
-    250,
   );
   await new Promise((r) => setTimeout(r, 500));
   await sampler.stop();

@@ -44,7 +44,6 @@ export async function warmUp(
   const drained = await waitUntilZero(
     () => countOpenOrders(db, runtime.resources.tableNames.orders, sale.saleId),
     180_000,
-    250,
   );
   return {
     checkouts: warm.orderIds.length,

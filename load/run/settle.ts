@@ -6,7 +6,14 @@ import type { AuditReport } from '../../shared/audit/invariants.ts';
 import { auditSale } from '../../shared/audit/invariants.ts';
 import { readSale } from '../lib/api-calls.ts';
 import { typedApi } from '../lib/api-client.ts';
-import { countOpenOrders, saleProbe, sampleStock, settledAtFrom, waitUntilZero } from '../lib/local.ts';
+import {
+  countOpenOrders,
+  saleProbe,
+  sampleStock,
+  settledAtFrom,
+  WATCH_EVERY_MS,
+  waitUntilZero,
+} from '../lib/local.ts';
 import type { StockSample } from '../lib/stats.ts';
 import type { DrillSale } from './sale.ts';
 import type { Settings } from './settings.ts';
@@ -14,9 +21,10 @@ import type { Target } from './target.ts';
 
 /** Samples the sale's stock from its tables (with open orders), or else from `GET /sales/{id}`. */
 export async function sampleSale(target: Target, saleId: string) {
-  if (target.tables) return sampleStock(await saleProbe(target.tables.db, target.tables.names, saleId), 250);
+  if (target.tables)
+    return sampleStock(await saleProbe(target.tables.db, target.tables.names, saleId), WATCH_EVERY_MS);
   const api = typedApi(target.baseUrl, { timeoutMs: 5_000, retries429: 0 });
-  return sampleStock(async () => ({ available: (await readSale(api, saleId)).available }), 1000);
+  return sampleStock(async () => ({ available: (await readSale(api, saleId)).available }), WATCH_EVERY_MS);
 }
 
 export interface Settled {
@@ -41,7 +49,6 @@ export async function settleAndAudit(
   const settled = await waitUntilZero(
     () => countOpenOrders(db, names.orders, sale.saleId),
     s.settleTimeoutSeconds * 1000,
-    200,
   );
   if (!settled.at) console.error(`${settled.last} orders still open after ${s.settleTimeoutSeconds} s.`);
   await new Promise((r) => setTimeout(r, 500));

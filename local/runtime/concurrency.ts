@@ -61,6 +61,15 @@ export class ConcurrencyGate {
   }
 }
 
+/**
+ * Buyers are being served: some gate has a request waiting for a slot, or is at half its limit or
+ * more. What the local consumers give way to (pollers.ts).
+ */
+export function crowded(gates: Iterable<ConcurrencyGate>): boolean {
+  for (const gate of gates) if (gate.queued > 0 || gate.inFlight * 2 >= gate.limit) return true;
+  return false;
+}
+
 export type Invocation<T> =
   | { outcome: 'done'; value: T }
   | { outcome: 'throttled' }

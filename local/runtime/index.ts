@@ -11,7 +11,7 @@ import { ensureResources, type LocalResources } from '../resources.ts';
 import { STATE_FILE } from '../state.ts';
 import { cachedAuthorizer } from './authorizer.ts';
 import { normalizeBasePath, underBasePath } from './base-path.ts';
-import { ConcurrencyGate, invokeWithin } from './concurrency.ts';
+import { ConcurrencyGate, crowded, invokeWithin } from './concurrency.ts';
 import { devRoute } from './dev-routes.ts';
 import { EdgeCache } from './edge-cache.ts';
 import { gateway } from './gateway.ts';
@@ -230,7 +230,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     ready();
 
     const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials: emulatorCredentials() });
-    const pollers = new Pollers(sqs, resources, invoke, options.pollersPerConsumer ?? 4);
+    const pollers = new Pollers(sqs, resources, invoke, options.pollersPerConsumer ?? 4, {
+      busy: () => crowded(gates.values()),
+      maxMs: limits.consumerYieldMs,
+    });
     if (options.consumers !== false) pollers.start();
     const stopSchedule = startSchedule(options.reconcileIntervalSeconds ?? 60, invoke);
 

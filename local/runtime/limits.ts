@@ -23,18 +23,31 @@ export const LOCAL_MAX_IN_FLIGHT = 32;
  */
 export const LOCAL_QUEUE_WAIT_MS = 500;
 
+/**
+ * How long a consumer's poller holds off while buyers wait for a function slot, before it takes a
+ * batch anyway. In the cloud the consumers have machines and tables of their own; here they share
+ * the two cores and the one DynamoDB Local with the API, and an order's pipeline costs about twice
+ * the emulator's work of its checkout. A buyer's answer has a budget, a confirmation is
+ * asynchronous (202, then polling): so the pipeline gives way during a crowd's rush, and still
+ * moves every poller's batch at least this often, so no order waits on a crowd that never ends.
+ */
+export const LOCAL_CONSUMER_YIELD_MS = 5_000;
+
 export interface RuntimeLimits {
   throttle: ThrottleSettings;
   /** In-flight limit per synchronously invoked function (routes and the authorizer). */
   concurrency: Partial<Record<FunctionKey, number>>;
   /** Longest wait for a concurrency slot (0: refuse at once, as Lambda does). */
   queueWaitMs: number;
+  /** Longest a poller holds off while buyers wait for a slot (0: never). */
+  consumerYieldMs: number;
 }
 
 export interface LimitOverrides {
   throttle?: { stage?: ThrottleSpec; methods?: Partial<Record<FunctionKey, ThrottleSpec>> };
   concurrency?: Partial<Record<FunctionKey, number>>;
   queueWaitMs?: number;
+  consumerYieldMs?: number;
 }
 
 /** The wiring's limits (API throttle as deployed, concurrency capped for one machine), then overrides. */
@@ -53,6 +66,7 @@ export function effectiveLimits(overrides: LimitOverrides = {}): RuntimeLimits {
     },
     concurrency,
     queueWaitMs: overrides.queueWaitMs ?? LOCAL_QUEUE_WAIT_MS,
+    consumerYieldMs: overrides.consumerYieldMs ?? LOCAL_CONSUMER_YIELD_MS,
   };
 }
 
@@ -114,5 +128,5 @@ export function formatLimits(limits: RuntimeLimits): string {
   const concurrency = Object.entries(limits.concurrency)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  return `API throttle: stage ${t(limits.throttle.stage)}${methods ? `; ${methods}` : ''}\nConcurrency (in flight): ${concurrency}; a request finding it full waits up to ${limits.queueWaitMs} ms for a slot`;
+  return `API throttle: stage ${t(limits.throttle.stage)}${methods ? `; ${methods}` : ''}\nConcurrency (in flight): ${concurrency}; a request finding it full waits up to ${limits.queueWaitMs} ms for a slot; while one waits, the consumers hold off (up to ${limits.consumerYieldMs} ms at a time)`;
 }

@@ -8,7 +8,16 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type FunctionKey, type FunctionSpec, functionSpecs, type QueueKey } from '../../shared/wiring.ts';
 import type { LocalResources } from '../resources.ts';
 
-/** Plays the Lambda SQS event source: batches of up to `batchSize`, partial batch failures honoured. */
+/** Gives the pollers way: while it says so, a poller waits (up to `maxMs`) before its next receive. */
+export interface Yield {
+  busy: () => boolean;
+  maxMs: number;
+}
+
+/**
+ * Plays the Lambda SQS event source: batches of up to `batchSize`, partial batch failures honoured.
+ * Each poller gives way to the API before it receives (`yieldTo`, see LOCAL_CONSUMER_YIELD_MS).
+ */
 export class Pollers {
   private running = false;
   private loops: Promise<void>[] = [];
@@ -18,6 +27,7 @@ export class Pollers {
     private readonly resources: LocalResources,
     private readonly invoke: (fn: FunctionKey, event: unknown) => Promise<unknown>,
     private readonly perConsumer: number,
+    private readonly yieldTo?: Yield,
   ) {}
 
   start(): void {
@@ -40,6 +50,7 @@ export class Pollers {
   private async loop(fn: FunctionKey, queue: QueueKey, batchSize: number): Promise<void> {
     const queueUrl = this.resources.queueUrls[queue];
     while (this.running) {
+      await giveWay(this.yieldTo, () => this.running);
       try {
         const out = await this.sqs.send(
           new ReceiveMessageCommand({
@@ -80,7 +91,19 @@ export class Pollers {
       }
     }
   }
+
 }
+
+/** Waits while `yieldTo` says the API is busy, at most its `maxMs`, and only while `running`. */
+export async function giveWay(yieldTo: Yield | undefined, running: () => boolean): Promise<void> {
+  if (!yieldTo || yieldTo.maxMs === 0) return;
+  const until = Date.now() + yieldTo.maxMs;
+  while (running() && yieldTo.busy() && Date.now() < until)
+    await new Promise((resolve) => setTimeout(resolve, YIELD_CHECK_MS));
+}
+
+/** How often a poller that gives way looks again. */
+const YIELD_CHECK_MS = 50;
 
 /** The ARN the local runtime gives a queue of the wiring table in the events it builds. */
 export const localQueueArn = (queue: string) => `arn:aws:sqs:local:000000000000:${queue}`;

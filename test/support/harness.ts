@@ -8,7 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { apiClient } from '../../load/lib/api-client.ts';
+import { apiClient, type ReplyHeaders } from '../../load/lib/api-client.ts';
 import {
   localQueueArn,
   type Runtime,
@@ -41,7 +41,7 @@ const UNLIMITED = Object.fromEntries(Object.keys(functionSpecs).map((fn) => [fn,
 export interface Reply<T = Record<string, unknown>> {
   status: number;
   body: T;
-  headers: Headers;
+  headers: ReplyHeaders;
 }
 
 export interface Harness {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { type Transport, viaFetch } from '../../load/lib/api-client.ts';
 
 /**
  * Stoplight Prism as a validating proxy: every request and answer passing through it is checked
@@ -27,7 +28,7 @@ export interface Exchange {
 export interface Prism {
   url: string;
   /** A transport for the API client that records each exchange's violations. */
-  fetch: (request: Request) => Promise<Response>;
+  fetch: Transport;
   exchanges: Exchange[];
   output(): string;
   /**
@@ -95,10 +96,10 @@ export async function startPrism(
         problems: logged.filter((line) => /\s(error|warning|fatal)\s{2,}|Violation:/.test(line)),
       };
     },
-    async fetch(request) {
+    async fetch(request, signal) {
       const call = `${request.method} ${new URL(request.url).pathname}${new URL(request.url).search}`;
-      const res = await fetch(request);
-      const violations = JSON.parse(res.headers.get('sl-violations') ?? '[]') as Violation[];
+      const res = await viaFetch(request, signal);
+      const violations = JSON.parse(String(res.headers['sl-violations'] ?? '[]')) as Violation[];
       exchanges.push({
         call,
         status: res.status,

@@ -433,6 +433,37 @@ describe('placeOrder: SOLD_OUT from the truth, and cold instances', () => {
     expect(started).toBe(2);
   });
 
+  it('requests arriving while an older read is in flight share the one read that follows it', async () => {
+    const held = world({ caps: [0, 0] });
+    let release: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    const readDispensers = held.deps.sales.readDispensers;
+    held.deps.sales = {
+      ...held.deps.sales,
+      readDispensers: async (...args) => {
+        started++;
+        if (started === 1) await opened;
+        return readDispensers(...args);
+      },
+    };
+    const clock = held.deps.clock as () => number;
+    const first = codeOf(placeOrder(held.deps, buyer(1)));
+    for (let turn = 0; turn < 1000 && started === 0; turn++)
+      await new Promise((resolve) => setImmediate(resolve));
+    // 30 buyers arrive after the first read began: none may take its answer, and one read serves them all.
+    const crowd = Array.from({ length: 30 }, (_, i) =>
+      codeOf(placeOrder(held.deps, { ...buyer(10 + i), now: clock() + 1 })),
+    );
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toBe(1);
+    release();
+    expect(new Set(await Promise.all([first, ...crowd]))).toEqual(new Set(['SOLD_OUT']));
+    expect(started).toBe(2);
+  });
+
   it('sells every unit to a crowd over many dispensers, never more', async () => {
     const w = world({ caps: [7, 0, 3, 5, 1, 0, 4], sale: { perUserLimit: 2 } });
     w.deps.random = Math.random;

@@ -2,7 +2,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../load/lib/burst.ts';
 import { AUTHORIZER_CACHE_MS, cachedAuthorizer } from '../../local/runtime/authorizer.ts';
-import { ConcurrencyGate, invokeWithin } from '../../local/runtime/concurrency.ts';
+import { ConcurrencyGate, crowded, invokeWithin } from '../../local/runtime/concurrency.ts';
 import { isLoopbackHost } from '../../local/runtime/dev-routes.ts';
 import { gateway } from '../../local/runtime/gateway.ts';
 import {
@@ -11,6 +11,7 @@ import {
   parseConcurrency,
   parseThrottle,
 } from '../../local/runtime/limits.ts';
+import { giveWay } from '../../local/runtime/pollers.ts';
 import { ApiThrottle, TokenBucket } from '../../local/runtime/throttle.ts';
 import { apiThrottle, functions } from '../../shared/wiring.ts';
 
@@ -150,6 +151,50 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     expect(gate.queued).toBe(0);
     finish();
     await held;
+  });
+});
+
+describe('consumers giving way to buyers', () => {
+  it('calls it crowded while a request waits for a slot or a gate is half full, not otherwise', async () => {
+    const gate = new ConcurrencyGate(4, 1_000);
+    const idle = new ConcurrencyGate(8);
+    const releases: (() => void)[] = [];
+    const held = () => invokeWithin(gate, 10_000, () => new Promise<void>((done) => releases.push(done)));
+    const running = [held()];
+    expect(crowded([gate, idle])).toBe(false);
+    running.push(held());
+    expect(crowded([gate, idle])).toBe(true); // 2 of 4 in flight
+    running.push(held(), held(), held()); // the fifth waits for a slot
+    expect(gate.queued).toBe(1);
+    expect(crowded([gate])).toBe(true);
+    while (releases.length > 0 || gate.inFlight > 0) {
+      for (const release of releases.splice(0)) release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(running);
+    expect(crowded([gate, idle])).toBe(false);
+  });
+
+  it('holds a poller while buyers are served, until they are done or the bound passes', async () => {
+    let busy = true;
+    const started = Date.now();
+    setTimeout(() => {
+      busy = false;
+    }, 120);
+    await giveWay({ busy: () => busy, maxMs: 5_000 }, () => true);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(110);
+    expect(waited).toBeLessThan(2_000);
+
+    const bounded = Date.now();
+    await giveWay({ busy: () => true, maxMs: 150 }, () => true);
+    expect(Date.now() - bounded).toBeGreaterThanOrEqual(140);
+
+    // Never held when the bound is 0, or once the pollers stop.
+    const at = Date.now();
+    await giveWay({ busy: () => true, maxMs: 0 }, () => true);
+    await giveWay({ busy: () => true, maxMs: 5_000 }, () => false);
+    expect(Date.now() - at).toBeLessThan(1_000);
   });
 });
 

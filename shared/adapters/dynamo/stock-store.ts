@@ -63,13 +63,19 @@ export class DynamoStockStore implements StockStore {
     const keys = Array.from({ length: span.to - span.from + 1 }, (_, i) => ({
       pk: unitKey(saleId, span.dispenser, span.from + i),
     }));
-    const items = await batchGetAll(this.db, this.claimsTable, keys, {
-      consistent: true,
-      projection: '#n',
-      names: { '#n': 'number' },
-      signal,
-    });
-    return new Set(items.map((item) => Number(item.number)));
+    try {
+      const items = await batchGetAll(this.db, this.claimsTable, keys, {
+        consistent: true,
+        projection: '#n',
+        names: { '#n': 'number' },
+        signal,
+      });
+      return new Set(items.map((item) => Number(item.number)));
+    } catch (error) {
+      // A budget's abort included: the caller answers RETRY, never 500.
+      if (isTransient(error)) throw new StoreBusyError('unit items unreadable now', { cause: error });
+      throw error;
+    }
   }
 
   async giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number> {
