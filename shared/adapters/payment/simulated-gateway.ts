@@ -1,4 +1,6 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type ChargeOutcome,
   type ChargeState,
@@ -75,10 +77,10 @@ export class SimulatedPaymentGateway implements PaymentGateway {
   }): Promise<ChargeOutcome> {
     await this.admit();
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs * (0.5 + this.random()));
-    const settled = await this.settled(request.idempotencyKey);
-    if (settled) return settled;
 
-    // Count the attempt first: the count drives tok_flaky_N and shows retries in the ledger.
+    // Count the attempt first: the count drives tok_flaky_N and shows retries in the ledger. A key
+    // already settled fails the condition and comes back with its outcome, so a replay costs one
+    // call and a first charge two (the ledger is read only when that answer lacks the item).
     let attempts: number;
     try {
       const out = await this.db.send(
@@ -95,12 +97,14 @@ export class SimulatedPaymentGateway implements PaymentGateway {
             ':ttl': Math.floor(Date.now() / 1000) + LEDGER_RETENTION_SECONDS,
           },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       attempts = Number(out.Attributes?.attempts ?? 1);
     } catch (error) {
-      if (isConditionFailure(error)) return this.mustBeSettled(request.idempotencyKey);
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+      return outcomeOf(old ? unmarshall(old) : undefined) ?? this.mustBeSettled(request.idempotencyKey);
     }
 
     const decision = this.decide(request.paymentToken, attempts);
@@ -176,9 +180,7 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.ledger, Key: { idempotencyKey }, ConsistentRead: true }),
     );
-    if (Item?.outcome === 'approved') return { status: 'approved', chargeId: String(Item.chargeId) };
-    if (Item?.outcome === 'declined') return { status: 'declined', reason: String(Item.reason) };
-    return undefined;
+    return outcomeOf(Item);
   }
 
   private async mustBeSettled(idempotencyKey: string): Promise<ChargeOutcome> {
@@ -187,6 +189,12 @@ export class SimulatedPaymentGateway implements PaymentGateway {
       throw new TransientPaymentError(`Ledger entry ${idempotencyKey} changed under a concurrent charge`);
     return settled;
   }
+}
+
+function outcomeOf(item: Record<string, unknown> | undefined): ChargeOutcome | undefined {
+  if (item?.outcome === 'approved') return { status: 'approved', chargeId: String(item.chargeId) };
+  if (item?.outcome === 'declined') return { status: 'declined', reason: String(item.reason) };
+  return undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
