@@ -31,7 +31,7 @@ export const LOCAL_QUEUE_WAIT_MS = 500;
  * asynchronous (202, then polling): so the pipeline gives way during a crowd's rush, and still
  * moves every poller's batch at least this often, so no order waits on a crowd that never ends.
  */
-export const LOCAL_CONSUMER_YIELD_MS = 5_000;
+export const LOCAL_CONSUMER_YIELD_MS = 10_000;
 
 export interface RuntimeLimits {
   throttle: ThrottleSettings;
