@@ -129,7 +129,10 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     for (const release of releases.splice(0)) release();
     await Promise.all(first);
     const busy = [invokeWithin(gate, 10_000, slow), invokeWithin(gate, 10_000, slow)];
-    // A third would wait ~150 ms for a slot, more than the 100 ms bound: refused without waiting.
+    // A third waits: a slot frees every ~75 ms. A fourth would wait ~150 ms, more than the 100 ms
+    // bound: refused without waiting.
+    const waiting = invokeWithin(gate, 10_000, async () => 'served');
+    expect(gate.queued).toBe(1);
     let settled = false;
     const refused = invokeWithin(gate, 10_000, slow).then((o) => {
       settled = true;
@@ -141,6 +144,7 @@ describe('ConcurrencyGate and invokeWithin (Lambda concurrency and timeout)', ()
     expect(await refused).toEqual({ outcome: 'throttled' });
     for (const release of releases.splice(0)) release();
     await Promise.all(busy);
+    expect(await waiting).toEqual({ outcome: 'done', value: 'served' });
   });
 
   it('answers a waiter RETRY once the wait bound passes without a free slot', async () => {
