@@ -91,7 +91,6 @@ export class Pollers {
       }
     }
   }
-
 }
 
 /** Waits while `yieldTo` says the API is busy, at most its `maxMs`, and only while `running`. */
