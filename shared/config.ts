@@ -1,13 +1,6 @@
 import * as z from 'zod/mini';
 import { PAYMENT_GATEWAYS, STRIPE_PUBLISHABLE_KEY } from './contract.ts';
 
-/** What a function given these settings needs when PAYMENT_GATEWAY=stripe, and why. */
-const NEEDED_FOR_STRIPE = {
-  STRIPE_SECRET_KEY: 'required: PAYMENT_GATEWAY=stripe charges with this secret key',
-  STRIPE_PUBLISHABLE_KEY:
-    'required: PAYMENT_GATEWAY=stripe, and the buyer page collects cards with Stripe.js under this publishable key (pk_live_… or pk_test_…, from the same Stripe account as STRIPE_SECRET_KEY)',
-} as const;
-
 import {
   type FunctionKey,
   functionSpecs,
@@ -19,6 +12,13 @@ import {
   tables,
   topics,
 } from './wiring.ts';
+
+/** What a function given these settings needs when PAYMENT_GATEWAY=stripe, and why. */
+const NEEDED_FOR_STRIPE = {
+  STRIPE_SECRET_KEY: 'required: PAYMENT_GATEWAY=stripe charges with this secret key',
+  STRIPE_PUBLISHABLE_KEY:
+    'required: PAYMENT_GATEWAY=stripe, and the buyer page collects cards with Stripe.js under this publishable key (pk_live_… or pk_test_…, from the same Stripe account as STRIPE_SECRET_KEY)',
+} as const;
 
 /** Thrown at cold start when the environment is incomplete; the message names what to set. */
 export class ConfigError extends Error {

@@ -120,12 +120,8 @@ async function readAllDispensers(
   now: number,
   budget: Budget,
 ): Promise<DispenserState[]> {
-  let reads = truthReads.get(beliefs);
-  if (!reads) {
-    reads = {};
-    truthReads.set(beliefs, reads);
-  }
-  const shared = reads;
+  const shared = truthReads.get(beliefs) ?? {};
+  truthReads.set(beliefs, shared);
   // A read many requests may share answers to no one request's budget, only to a budget of its own.
   const begin = (): Promise<DispenserState[]> => {
     const read = deps.sales.readDispensers(sale.saleId, sale.shards, true, ownBudget(deps).signal());

@@ -26,10 +26,11 @@ import {
 let prod: Synthesized;
 let dev: Synthesized;
 
+/** What `cdk deploy -c stage=prod` needs at the least: real money through Stripe. */
+const PROD = { stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: 'pk_live_example' };
+
 beforeAll(() => {
-  prod = synth({
-    context: { stage: 'prod', paymentGateway: 'stripe', stripePublishableKey: 'pk_live_example' },
-  });
+  prod = synth({ context: PROD });
   dev = synth();
 });
 
@@ -116,9 +117,7 @@ describe('prod: a WAF web ACL on the API stage', () => {
       webAcls(
         synth({
           context: {
-            stage: 'prod',
-            paymentGateway: 'stripe',
-            stripePublishableKey: 'pk_live_example',
+            ...PROD,
             waf: 'false',
           },
         }),
@@ -141,9 +140,7 @@ describe('prod: a WAF web ACL on the API stage', () => {
     expect(() =>
       synth({
         context: {
-          stage: 'prod',
-          paymentGateway: 'stripe',
-          stripePublishableKey: 'pk_live_example',
+          ...PROD,
           waf: 'false',
           botControl: 'true',
         },
@@ -159,9 +156,7 @@ describe('prod: Cognito', () => {
       expect((props(pool).AdminCreateUserConfig as Json).AllowAdminCreateUserOnly).toBe(true);
     const open = synth({
       context: {
-        stage: 'prod',
-        paymentGateway: 'stripe',
-        stripePublishableKey: 'pk_live_example',
+        ...PROD,
         selfSignUp: 'true',
       },
     });
@@ -219,9 +214,7 @@ describe('prod: Cognito', () => {
   it('has no admin pool when another issuer is trusted (its claims decide admins)', () => {
     const other = synth({
       context: {
-        stage: 'prod',
-        paymentGateway: 'stripe',
-        stripePublishableKey: 'pk_live_example',
+        ...PROD,
         jwtIssuer: 'https://issuer.example.com/',
         jwtAudience: 'flash-sale-api',
       },
@@ -248,9 +241,7 @@ describe('the localstack target keeps what Community deploys', () => {
   it('skips WAFv2 and Cognito even for stage prod, and refuses an explicit waf=true', () => {
     const local = synth({
       context: {
-        stage: 'prod',
-        paymentGateway: 'stripe',
-        stripePublishableKey: 'pk_live_example',
+        ...PROD,
         target: 'localstack',
         jwks,
       },

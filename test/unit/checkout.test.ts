@@ -195,6 +195,30 @@ const codeOf = async (promise: Promise<unknown>) =>
     (e: unknown) => (e instanceof DomainError ? e.code : `thrown ${String(e)}`),
   );
 
+/** Holds open the dispenser reads `hold` picks (by their count) until `release()`. */
+function holdReads(w: ReturnType<typeof world>, hold: (read: number) => boolean) {
+  let release: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started = 0;
+  const readDispensers = w.deps.sales.readDispensers;
+  w.deps.sales = {
+    ...w.deps.sales,
+    readDispensers: async (...args) => {
+      started++;
+      if (hold(started)) await opened;
+      return readDispensers(...args);
+    },
+  };
+  return { release, started: () => started };
+}
+
+/** Lets other requests run (each store call of the world is one turn), at most `n` turns. */
+async function turns(n: number, until: () => boolean = () => false): Promise<void> {
+  for (let turn = 0; turn < n && !until(); turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('placeOrder: take numbers, then claim them', () => {
   it('takes a number, claims it with the order, sends the order and reports it', async () => {
     const w = world({ caps: [2, 2] });
@@ -402,66 +426,34 @@ describe('placeOrder: SOLD_OUT from the truth, and cold instances', () => {
 
     // A read held open: a request that began after it started must not take its answer.
     const held = world({ caps: [0, 0] });
-    let release: () => void = () => {};
-    const opened = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let started = 0;
-    const readDispensers = held.deps.sales.readDispensers;
-    held.deps.sales = {
-      ...held.deps.sales,
-      readDispensers: async (...args) => {
-        started++;
-        await opened;
-        return readDispensers(...args);
-      },
-    };
-    const until = async (done: () => boolean) => {
-      for (let turn = 0; turn < 1000 && !done(); turn++)
-        await new Promise((resolve) => setImmediate(resolve));
-    };
+    const reads = holdReads(held, () => true);
     const clock = held.deps.clock as () => number;
     const first = codeOf(placeOrder(held.deps, buyer(1)));
-    await until(() => started === 1);
+    await turns(1000, () => reads.started() === 1);
     const later = codeOf(placeOrder(held.deps, { ...buyer(2), now: clock() + 1 }));
-    await until(() => started === 2);
     const earlier = codeOf(placeOrder(held.deps, buyer(3)));
-    // Each store call is one turn here: a few turns take it to the read it may share.
-    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
-    release();
+    // Each store call is one turn here: a few turns take each to the read it may share.
+    await turns(20);
+    reads.release();
     expect(await Promise.all([first, later, earlier])).toEqual(['SOLD_OUT', 'SOLD_OUT', 'SOLD_OUT']);
-    expect(started).toBe(2);
+    expect(reads.started()).toBe(2);
   });
 
   it('requests arriving while an older read is in flight share the one read that follows it', async () => {
     const held = world({ caps: [0, 0] });
-    let release: () => void = () => {};
-    const opened = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let started = 0;
-    const readDispensers = held.deps.sales.readDispensers;
-    held.deps.sales = {
-      ...held.deps.sales,
-      readDispensers: async (...args) => {
-        started++;
-        if (started === 1) await opened;
-        return readDispensers(...args);
-      },
-    };
+    const reads = holdReads(held, (n) => n === 1);
     const clock = held.deps.clock as () => number;
     const first = codeOf(placeOrder(held.deps, buyer(1)));
-    for (let turn = 0; turn < 1000 && started === 0; turn++)
-      await new Promise((resolve) => setImmediate(resolve));
+    await turns(1000, () => reads.started() === 1);
     // 30 buyers arrive after the first read began: none may take its answer, and one read serves them all.
     const crowd = Array.from({ length: 30 }, (_, i) =>
       codeOf(placeOrder(held.deps, { ...buyer(10 + i), now: clock() + 1 })),
     );
-    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toBe(1);
-    release();
+    await turns(20);
+    expect(reads.started()).toBe(1);
+    reads.release();
     expect(new Set(await Promise.all([first, ...crowd]))).toEqual(new Set(['SOLD_OUT']));
-    expect(started).toBe(2);
+    expect(reads.started()).toBe(2);
   });
 
   it('sells every unit to a crowd over many dispensers, never more', async () => {

@@ -176,15 +176,11 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     return 'approved';
   }
 
-  private async settled(idempotencyKey: string): Promise<ChargeOutcome | undefined> {
+  private async mustBeSettled(idempotencyKey: string): Promise<ChargeOutcome> {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.ledger, Key: { idempotencyKey }, ConsistentRead: true }),
     );
-    return outcomeOf(Item);
-  }
-
-  private async mustBeSettled(idempotencyKey: string): Promise<ChargeOutcome> {
-    const settled = await this.settled(idempotencyKey);
+    const settled = outcomeOf(Item);
     if (!settled)
       throw new TransientPaymentError(`Ledger entry ${idempotencyKey} changed under a concurrent charge`);
     return settled;
