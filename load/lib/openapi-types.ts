@@ -462,6 +462,7 @@ export interface components {
             saleId: string;
             asOf: number;
             available: number;
+            bought: number;
             room: {
                 admitPerSecond: number;
                 /** Format: date-time */

@@ -104,6 +104,8 @@ export const roomDocument = z.strictObject({
   saleId: z.string(),
   asOf: epochMs,
   available: count,
+  // The fewest buyers the units taken went to (⌈taken ÷ perUserLimit⌉): the stock cap counts them done.
+  bought: count,
   room: z.strictObject({
     admitPerSecond: count,
     opensAt: instant,

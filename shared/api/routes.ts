@@ -105,6 +105,7 @@ const roomDocumentExample = {
   saleId: 'spring-drop',
   asOf: 1796148042000,
   available: 412,
+  bought: 294,
   room: {
     admitPerSecond: 100,
     opensAt: '2026-12-01T17:45:00.000Z',

@@ -11,10 +11,13 @@
  * - "Now serving" is a function of time, rewritten only by an operator's PATCH:
  *   scheduled(t) = base + admitPerSecond·(t − t0) (frozen while paused), capped so live
  *   admissions never run far ahead of the stock: serving(t) = min(scheduled(t),
- *   scheduled(t − L) + ⌈overAdmit·available⌉), L = token life. Whoever was scheduled more than a
- *   token life ago has bought or expired; beyond them at most overAdmit × the remaining units
- *   hold a live admission. Since serving(t) ≥ scheduled(t − L), a position is admitted at most
- *   L after its scheduled time A(p); its admission window closes at A(p) + 2L (EXPIRED after),
+ *   max(scheduled(t − L), bought) + ⌈overAdmit·available⌉), L = token life, bought = the fewest
+ *   buyers the units taken can have gone to (⌈taken ÷ perUserLimit⌉). Whoever was scheduled more
+ *   than a token life ago has bought or expired, and at least `bought` admitted buyers have
+ *   bought; beyond them at most overAdmit × the remaining units hold a live admission. (Without
+ *   `bought`, a line whose buyers buy within seconds stalled for a token life once the stock was
+ *   low: the cap waited for the schedule to pass them.) Since serving(t) ≥ scheduled(t − L), a
+ *   position is admitted at most L after its scheduled time A(p); its window closes at A(p) + 2L (EXPIRED after),
  *   until the whole line has been served (serving ≥ joiners) while units remain: then every
  *   ticket holder is admitted again (last call), so no-shows never strand stock.
  */
@@ -102,10 +105,15 @@ export function scheduled(room: Room, t: number): number {
   return room.base + (room.admitPerSecond * (t - room.t0)) / 1000;
 }
 
-/** The highest position admitted at `t`, with the stock cap. */
-export function nowServing(room: Room, t: number, available: number): number {
-  const cap = scheduled(room, t - room.tokenSeconds * 1000) + Math.ceil(room.overAdmit * available);
-  return Math.floor(Math.min(scheduled(room, t), cap));
+/** The highest position admitted at `t`, with the stock cap (`bought`: see boughtAtLeast). */
+export function nowServing(room: Room, t: number, available: number, bought: number): number {
+  const done = Math.max(scheduled(room, t - room.tokenSeconds * 1000), bought);
+  return Math.floor(Math.min(scheduled(room, t), done + Math.ceil(room.overAdmit * available)));
+}
+
+/** The fewest buyers the units taken so far can have gone to: each buys at most perUserLimit. */
+export function boughtAtLeast(sale: { totalStock: number; perUserLimit: number }, available: number): number {
+  return Math.ceil(Math.max(0, sale.totalStock - available) / Math.max(1, sale.perUserLimit));
 }
 
 /** When the schedule reaches position p (epoch ms); undefined while paused short of it. */
@@ -152,11 +160,11 @@ export type TicketState =
 export function ticketState(
   room: Room,
   draw: Draw,
-  facts: { now: number; available: number; counts: Counts },
+  facts: { now: number; available: number; counts: Counts; bought: number },
 ): TicketState {
-  const { now, available, counts } = facts;
+  const { now, available, counts, bought } = facts;
   const position = positionOf(draw, counts, room.counterShards);
-  const serving = nowServing(room, now, available);
+  const serving = nowServing(room, now, available, bought);
   if (available <= 0) return { state: 'SOLD_OUT', position, nowServing: serving };
   const at = scheduledAt(room, position);
   const tokenMs = room.tokenSeconds * 1000;
@@ -176,7 +184,7 @@ export function ticketState(
       admissionExpiresAt: Math.min(now + tokenMs, at + 2 * tokenMs),
     };
   }
-  const admitted = admittedAt(room, position, available);
+  const admitted = admittedAt(room, position, available, bought);
   return {
     state: 'WAITING',
     position,
@@ -186,25 +194,33 @@ export function ticketState(
 }
 
 /**
- * When position p is admitted if the stock stays as it is: at its scheduled time, or later when the
- * stock cap holds it back (serving ≥ scheduled(t − L) + ⌈overAdmit·available⌉ reaches p one token
- * life after the schedule reached p − ⌈overAdmit·available⌉). Without the cap, everyone held by it
- * would be told "1 s" and poll every second until their turn, a herd the size of the line.
+ * When position p is admitted if the stock and the buyers stay as they are: at its scheduled time
+ * when the cap lets it through, or later when the cap holds it back (serving ≥ scheduled(t − L) +
+ * ⌈overAdmit·available⌉ reaches p one token life after the schedule reached p − ⌈overAdmit·available⌉;
+ * sooner if buyers keep buying, which this cannot know). Without the cap, everyone held by it would
+ * be told "1 s" and poll every second until their turn, a herd the size of the line.
  */
-export function admittedAt(room: Room, position: number, available: number): number | undefined {
+export function admittedAt(
+  room: Room,
+  position: number,
+  available: number,
+  bought: number,
+): number | undefined {
   const at = scheduledAt(room, position);
   if (at === undefined) return undefined;
-  const capReaches = scheduledAt(room, position - Math.ceil(room.overAdmit * available));
+  const headroom = Math.ceil(room.overAdmit * available);
+  if (position <= bought + headroom) return at;
+  const capReaches = scheduledAt(room, position - headroom);
   return capReaches === undefined ? at : Math.max(at, capReaches + room.tokenSeconds * 1000);
 }
 
 /**
- * Estimated live admissions (admitted, window open, not yet bought): positions served whose window
- * is still open, less one per unit taken since (a unit taken was bought by at most one of them).
+ * Estimated live admissions (admitted, window open, not yet bought): positions served, less those
+ * whose window has closed or, if more, the fewest buyers the units taken went to.
  */
-export function admittedUnused(room: Room, now: number, available: number, totalStock: number): number {
+export function admittedUnused(room: Room, now: number, available: number, bought: number): number {
   const closed = Math.floor(scheduled(room, now - 2 * room.tokenSeconds * 1000));
-  return Math.max(0, nowServing(room, now, available) - Math.max(closed, totalStock - available));
+  return Math.max(0, nowServing(room, now, available, bought) - Math.max(closed, bought));
 }
 
 /**
@@ -228,6 +244,8 @@ export interface RoomDocument {
   /** Epoch ms the document describes; the state is computed at this instant. */
   asOf: number;
   available: number;
+  /** The fewest buyers the units taken went to (boughtAtLeast): the stock cap counts them done. */
+  bought: number;
   room: Omit<Room, 'revision'>;
   counts: Counts;
   nowServing: number;
@@ -236,9 +254,15 @@ export interface RoomDocument {
 
 export function roomDocumentOf(
   saleId: string,
-  facts: { room: Room; available: number; counts: Counts },
+  facts: {
+    room: Room;
+    available: number;
+    counts: Counts;
+    sale: { totalStock: number; perUserLimit: number };
+  },
   now: number,
 ): RoomDocument {
+  const bought = boughtAtLeast(facts.sale, facts.available);
   const { revision: _revision, ...room } = facts.room;
   return {
     saleId,
@@ -246,7 +270,8 @@ export function roomDocumentOf(
     available: facts.available,
     room,
     counts: facts.counts,
-    nowServing: nowServing(facts.room, now, facts.available),
+    bought,
+    nowServing: nowServing(facts.room, now, facts.available, bought),
     joined: joined(facts.counts),
   };
 }
@@ -259,6 +284,7 @@ export function stateFromDocument(doc: RoomDocument, draw: Draw): TicketState {
   return ticketState({ ...doc.room, revision: 0 }, draw, {
     now: doc.asOf,
     available: doc.available,
+    bought: doc.bought,
     counts: countsCovering(doc.counts, draw),
   });
 }

@@ -4,6 +4,7 @@ import type { Sale } from '../domain/sale.ts';
 import { remainingOf } from '../domain/stock.ts';
 import {
   admittedUnused,
+  boughtAtLeast,
   type Counts,
   countsCovering,
   type Draw,
@@ -146,6 +147,7 @@ async function statusOf(
   const state = ticketState(room, ticket.draw, {
     now,
     available,
+    bought: boughtAtLeast(sale, available),
     counts: countsCovering(counts, ticket.draw),
   });
   const status: QueueStatus = {
@@ -203,7 +205,8 @@ export interface RoomView {
 
 export function roomView(snapshot: Snapshot, now: number): RoomView {
   const { room, available, counts, sale } = snapshot;
-  const serving = nowServing(room, now, available);
+  const bought = boughtAtLeast(sale, available);
+  const serving = nowServing(room, now, available, bought);
   const total = joined(counts);
   return {
     admitPerSecond: room.admitPerSecond,
@@ -213,7 +216,7 @@ export function roomView(snapshot: Snapshot, now: number): RoomView {
     nowServing: serving,
     joined: total,
     waiting: available > 0 ? Math.max(0, total - serving) : 0,
-    admittedUnused: admittedUnused(room, now, available, sale.totalStock),
+    admittedUnused: admittedUnused(room, now, available, bought),
   };
 }
 

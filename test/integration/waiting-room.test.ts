@@ -184,6 +184,36 @@ describe('operators and edges', () => {
     expect(told.body).toMatchObject({ state: 'SOLD_OUT', saleId });
   });
 
+  it('counts buyers who bought as done: the next place opens at once, not a token life later', async () => {
+    // 3 units, 2 live admissions per unit left: 6 admitted at first. After 2 units sold, the cap
+    // is 2 bought + 2 × 1 left = 4; counting only the schedule of a token life ago (300 s), it
+    // was 0 + 2, and the 4th in line waited 300 s for a unit its 2 predecessors had long bought.
+    const { saleId } = await h.createSale({
+      totalStock: 3,
+      perUserLimit: 1,
+      waitingRoom: { admitPerSecond: 1_000, tokenSeconds: 300 },
+    });
+    const joins = await Promise.all(
+      ['q-1', 'q-2', 'q-3', 'q-4'].map(async (u) => ({ u, r: await join(u, saleId) })),
+    );
+    const byPlace = joins.sort((a, b) => Number(a.r.body.position) - Number(b.r.body.position));
+    expect(byPlace.map((j) => j.r.body.state)).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED', 'ADMITTED']);
+    for (const { u, r } of byPlace.slice(0, 2))
+      expect((await buyWith(u, saleId, String(r.body.admissionToken))).status).toBe(202);
+    const fourth = byPlace[3] as (typeof byPlace)[number];
+    const admitted = await h.waitFor(
+      async () => {
+        const res = await status(fourth.u, saleId);
+        const room = await h.call('GET', `/sales/${saleId}/room`);
+        return room.body.available === 1 && res.body.state === 'ADMITTED' ? { res, room } : undefined;
+      },
+      'the 4th in line still admitted after 2 of 3 units sold',
+      5_000,
+    );
+    expect(admitted.room.body).toMatchObject({ available: 1, bought: 2, nowServing: 4 });
+    expect((await buyWith(fourth.u, saleId, String(admitted.res.body.admissionToken))).status).toBe(202);
+  });
+
   it('leaves sales without a room as they were, and refuses joins before the room opens', async () => {
     const plain = await h.createSale();
     expect((await buyWith('no-room-buyer', plain.saleId)).status).toBe(202);

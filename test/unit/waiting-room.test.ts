@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/capacity/engine.ts';
 import { spearman } from '../../load/lib/rank-correlation.ts';
 import {
+  boughtAtLeast,
   type Counts,
   type Draw,
   lineOrder,
@@ -97,31 +98,46 @@ describe('now serving', () => {
   const room = newRoom({ admitPerSecond: 10, tokenSeconds: 60, overAdmit: 2 }, sale);
 
   it('admits nobody before the start, then admitPerSecond each second', () => {
-    expect(nowServing(room, START - 1_000, 1_000)).toBe(0);
-    expect(nowServing(room, START + 5_000, 1_000)).toBe(50);
-    expect(nowServing(room, START + 5_099, 1_000)).toBe(50);
+    expect(nowServing(room, START - 1_000, 1_000, 0)).toBe(0);
+    expect(nowServing(room, START + 5_000, 1_000, 0)).toBe(50);
+    expect(nowServing(room, START + 5_099, 1_000, 0)).toBe(50);
   });
 
   it('never lets live admissions run far ahead of the remaining stock', () => {
     // 10 units left: at most scheduled(t − L) + 2 × 10.
-    expect(nowServing(room, START + 30_000, 10)).toBe(20);
-    expect(nowServing(room, START + 90_000, 10)).toBe(300 + 20);
+    expect(nowServing(room, START + 30_000, 10, 0)).toBe(20);
+    expect(nowServing(room, START + 90_000, 10, 0)).toBe(300 + 20);
     // and never below those whose token life has passed (abandoned places do not stall the line)
     for (const available of [0, 1, 5, 1_000])
-      expect(nowServing(room, START + 120_000, available)).toBeGreaterThanOrEqual(
+      expect(nowServing(room, START + 120_000, available, 0)).toBeGreaterThanOrEqual(
         scheduled(room, START + 60_000),
       );
+  });
+
+  it('counts the buyers who bought as done, so a line that buys within seconds does not wait a token life', () => {
+    // 10 units left at 30 s: without buyers counted, the cap holds at scheduled(−30 s) + 20 = 20,
+    // far behind the 290 buyers already through; with them it admits on schedule (300).
+    expect(nowServing(room, START + 30_000, 10, 0)).toBe(20);
+    expect(nowServing(room, START + 30_000, 10, 290)).toBe(300);
+    // and it still bounds live admissions by the stock: 100 bought, 10 left → at most 100 + 20.
+    expect(nowServing(room, START + 30_000, 10, 100)).toBe(120);
+  });
+
+  it('takes the fewest buyers the units taken can have gone to as bought', () => {
+    expect(boughtAtLeast({ totalStock: 1_000, perUserLimit: 2 }, 1_000)).toBe(0);
+    expect(boughtAtLeast({ totalStock: 1_000, perUserLimit: 2 }, 412)).toBe(294);
+    expect(boughtAtLeast({ totalStock: 1_000, perUserLimit: 1 }, 0)).toBe(1_000);
   });
 
   it('is continuous across a rate change and frozen while paused', () => {
     const at = START + 10_000;
     const faster = retimed(room, { admitPerSecond: 50 }, at);
-    expect(nowServing(faster, at, 1_000)).toBe(100);
-    expect(nowServing(faster, at + 2_000, 1_000)).toBe(200);
+    expect(nowServing(faster, at, 1_000, 0)).toBe(100);
+    expect(nowServing(faster, at + 2_000, 1_000, 0)).toBe(200);
     const paused = retimed(faster, { paused: true }, at + 2_000);
-    expect(nowServing(paused, at + 60_000, 1_000)).toBe(200);
+    expect(nowServing(paused, at + 60_000, 1_000, 0)).toBe(200);
     const resumed = retimed(paused, { paused: false }, at + 60_000);
-    expect(nowServing(resumed, at + 61_000, 1_000)).toBe(250);
+    expect(nowServing(resumed, at + 61_000, 1_000, 0)).toBe(250);
     expect(resumed.revision).toBe(3);
   });
 
@@ -129,7 +145,8 @@ describe('now serving', () => {
     // 100 lottery tickets ahead of 8,000 counter tickets: the line is through at position 8,100.
     const counts: Counts = { preStart: 100, counters: new Array(K).fill(1_000) };
     const draw: Draw = { kind: 'lottery', u: 0.5 }; // position 51, scheduled at START + 5.1 s
-    const at = (ms: number) => ticketState(room, draw, { now: START + ms, available: 1_000, counts });
+    const at = (ms: number) =>
+      ticketState(room, draw, { now: START + ms, available: 1_000, counts, bought: 0 });
     expect(at(-10_000)).toMatchObject({ state: 'WAITING', position: 51, etaSeconds: 16 });
     expect(at(5_000)).toMatchObject({ state: 'WAITING', etaSeconds: 1 });
     expect(at(5_100)).toMatchObject({ state: 'ADMITTED', admissionExpiresAt: START + 65_100 });
@@ -139,7 +156,7 @@ describe('now serving', () => {
     // Last call: once the whole line has been served with units left, a passed turn is admitted again.
     expect(at(809_000)).toMatchObject({ state: 'EXPIRED' });
     expect(at(810_000)).toMatchObject({ state: 'ADMITTED', admissionExpiresAt: START + 870_000 });
-    expect(ticketState(room, draw, { now: START, available: 0, counts })).toMatchObject({
+    expect(ticketState(room, draw, { now: START, available: 0, counts, bought: 1_000 })).toMatchObject({
       state: 'SOLD_OUT',
     });
   });
@@ -149,11 +166,16 @@ describe('now serving', () => {
     // but the cap reaches it only when scheduled(t − 60 s) = 491, at 49.1 s + 60 s = 109.1 s.
     const counts: Counts = { preStart: 1_000, counters: new Array(K).fill(0) };
     const draw: Draw = { kind: 'lottery', u: 0.5 };
-    const at = (ms: number) => ticketState(room, draw, { now: START + ms, available: 5, counts });
+    const at = (ms: number) => ticketState(room, draw, { now: START + ms, available: 5, counts, bought: 0 });
     expect(at(60_000)).toMatchObject({ state: 'WAITING', position: 501, etaSeconds: 50 });
     expect(at(109_000)).toMatchObject({ state: 'WAITING', etaSeconds: 1 });
     expect(at(109_100)).toMatchObject({ state: 'ADMITTED' });
     expect(pollAfterSeconds(at(60_000))).toBe(15);
+    // Once 495 buyers have bought, the cap lets position 501 through when its turn comes.
+    const bought = (ms: number) =>
+      ticketState(room, draw, { now: START + ms, available: 5, counts, bought: 495 });
+    expect(bought(50_000)).toMatchObject({ state: 'WAITING', position: 501, etaSeconds: 1 });
+    expect(bought(50_100)).toMatchObject({ state: 'ADMITTED' });
   });
 });
 
