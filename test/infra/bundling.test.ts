@@ -93,6 +93,7 @@ describe('bundles', () => {
       saleId: 'x',
       asOf: 10_000,
       available: 5,
+      bought: 0,
       room: {
         admitPerSecond: 1,
         opensAt: '',
