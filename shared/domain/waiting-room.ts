@@ -17,9 +17,9 @@
  *   bought; beyond them at most overAdmit × the remaining units hold a live admission. (Without
  *   `bought`, a line whose buyers buy within seconds stalled for a token life once the stock was
  *   low: the cap waited for the schedule to pass them.) Since serving(t) ≥ scheduled(t − L), a
- *   position is admitted at most L after its scheduled time A(p); its window closes at A(p) + 2L (EXPIRED after),
- *   until the whole line has been served (serving ≥ joiners) while units remain: then every
- *   ticket holder is admitted again (last call), so no-shows never strand stock.
+ *   position is admitted at most L after its scheduled time A(p); its window closes at A(p) + 2L
+ *   (EXPIRED after), until the whole line has been served (serving ≥ joiners) while units
+ *   remain: then every ticket holder is admitted again (last call), so no-shows never strand stock.
  */
 
 export interface RoomSettings {
@@ -268,9 +268,9 @@ export function roomDocumentOf(
     saleId,
     asOf: now,
     available: facts.available,
+    bought,
     room,
     counts: facts.counts,
-    bought,
     nowServing: nowServing(facts.room, now, facts.available, bought),
     joined: joined(facts.counts),
   };

@@ -1,4 +1,5 @@
 /** How DynamoDB and the SDK report failures, sorted into what the callers need to know. */
+import { StoreBusyError } from '../../ports.ts';
 
 export function isConditionFailure(error: unknown): boolean {
   const name = (error as { name?: string }).name;
@@ -36,4 +37,17 @@ export function isTransient(error: unknown): boolean {
     networkCodes.has(e.code ?? '') ||
     (e.$metadata?.httpStatusCode ?? 0) >= 500
   );
+}
+
+/**
+ * A read whose transient failure (a budget's abort included) is StoreBusyError, which callers
+ * answer RETRY, never 500: `what` names what could not be read.
+ */
+export async function readOrBusy<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isTransient(error)) throw new StoreBusyError(`${what} unreadable now`, { cause: error });
+    throw error;
+  }
 }

@@ -19,16 +19,8 @@ import {
   releasesStock,
 } from '../../domain/order.ts';
 import { numbersOf } from '../../domain/stock.ts';
-import {
-  type BuyerCursor,
-  type Claim,
-  type ClaimResult,
-  type OrderStore,
-  type Page,
-  StoreBusyError,
-  type TransitionChange,
-} from '../../ports.ts';
-import { isConditionFailure, isTransient } from './errors.ts';
+import type { BuyerCursor, Claim, ClaimResult, OrderStore, Page, TransitionChange } from '../../ports.ts';
+import { isConditionFailure, isTransient, readOrBusy } from './errors.ts';
 import { counterKey, dispenserKey, unitKey } from './keys.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -129,16 +121,13 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async get(orderId: string, consistent = false, signal?: AbortSignal): Promise<Order | undefined> {
-    try {
-      const { Item } = await this.db.send(
+    const { Item } = await readOrBusy(`order ${orderId}`, () =>
+      this.db.send(
         new GetCommand({ TableName: this.ordersTable, Key: { orderId }, ConsistentRead: consistent }),
         { abortSignal: signal },
-      );
-      return Item ? toOrder(Item) : undefined;
-    } catch (error) {
-      if (isTransient(error)) throw new StoreBusyError(`order ${orderId} unreadable now`, { cause: error });
-      throw error;
-    }
+      ),
+    );
+    return Item ? toOrder(Item) : undefined;
   }
 
   async listByBuyer(userId: string, limit: number, after?: BuyerCursor): Promise<Page<Order>> {

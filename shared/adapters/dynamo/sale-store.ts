@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Sale } from '../../domain/sale.ts';
 import type { DispenserState } from '../../domain/stock.ts';
-import { type SaleStore, StoreBusyError } from '../../ports.ts';
+import type { SaleStore } from '../../ports.ts';
 import { batchGetAll } from './batch-get.ts';
-import { isConditionFailure, isTransient } from './errors.ts';
+import { isConditionFailure, readOrBusy } from './errors.ts';
 import { dispenserKey, saleKey } from './keys.ts';
 
 /** The sparse byLive index's one partition: only sale items carry it, so the sweep finds live sales. */
@@ -84,18 +84,11 @@ export class DynamoSaleStore implements SaleStore {
   ): Promise<DispenserState[]> {
     const states = Array.from({ length: dispensers }, () => ({ issued: 0, cap: 0 }));
     const keys = Array.from({ length: dispensers }, (_, d) => ({ pk: dispenserKey(saleId, d) }));
-    try {
-      const items = await batchGetAll(this.db, this.table, keys, {
-        consistent,
-        projection: 'dispenser, issued, cap',
-        signal,
-      });
-      for (const item of items)
-        states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
-    } catch (error) {
-      if (isTransient(error)) throw new StoreBusyError('dispensers unreadable now', { cause: error });
-      throw error;
-    }
+    const items = await readOrBusy('dispensers', () =>
+      batchGetAll(this.db, this.table, keys, { consistent, projection: 'dispenser, issued, cap', signal }),
+    );
+    for (const item of items)
+      states[Number(item.dispenser)] = { issued: Number(item.issued), cap: Number(item.cap) };
     return states;
   }
 }

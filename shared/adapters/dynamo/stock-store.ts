@@ -5,7 +5,7 @@ import type { NumberSpan } from '../../domain/in-flight.ts';
 import { type NumberRange, numbersOf } from '../../domain/stock.ts';
 import { type StockStore, StoreBusyError, type TakeResult } from '../../ports.ts';
 import { batchGetAll } from './batch-get.ts';
-import { isTransient } from './errors.ts';
+import { isTransient, readOrBusy } from './errors.ts';
 import { dispenserKey, unitKey } from './keys.ts';
 
 /**
@@ -63,19 +63,15 @@ export class DynamoStockStore implements StockStore {
     const keys = Array.from({ length: span.to - span.from + 1 }, (_, i) => ({
       pk: unitKey(saleId, span.dispenser, span.from + i),
     }));
-    try {
-      const items = await batchGetAll(this.db, this.claimsTable, keys, {
+    const items = await readOrBusy('unit items', () =>
+      batchGetAll(this.db, this.claimsTable, keys, {
         consistent: true,
         projection: '#n',
         names: { '#n': 'number' },
         signal,
-      });
-      return new Set(items.map((item) => Number(item.number)));
-    } catch (error) {
-      // A budget's abort included: the caller answers RETRY, never 500.
-      if (isTransient(error)) throw new StoreBusyError('unit items unreadable now', { cause: error });
-      throw error;
-    }
+      }),
+    );
+    return new Set(items.map((item) => Number(item.number)));
   }
 
   async giveBack(saleId: string, ranges: readonly NumberRange[], signal?: AbortSignal): Promise<number> {
